@@ -1,0 +1,1 @@
+//! HPACK (placeholder while being written).
