@@ -1,0 +1,353 @@
+//! A safe, sans-IO HTTP/2 session over `nghttp2_session`.
+//!
+//! Bytes from the peer go in through [`Session::recv`]; bytes for the peer
+//! come out of [`Session::send`]; events reach a [`Handler`]; frames are
+//! queued through the [`Context`] the session dereferences to. No socket and
+//! no runtime: two sessions wired back to back in memory speak HTTP/2.
+//!
+//! ```
+//! use nghttp2::session::{HeaderRef, Options, Session};
+//!
+//! let mut client = Session::client((), &Options::new()).unwrap();
+//! let mut server = Session::server((), &Options::new()).unwrap();
+//! client.submit_settings(&[]).unwrap();
+//! server.submit_settings(&[]).unwrap();
+//! client
+//!     .submit_request(
+//!         [
+//!             HeaderRef::new(b":method", b"GET"),
+//!             HeaderRef::new(b":scheme", b"https"),
+//!             HeaderRef::new(b":authority", b"example.org"),
+//!             HeaderRef::new(b":path", b"/"),
+//!         ],
+//!         None,
+//!     )
+//!     .unwrap();
+//! let mut wire = Vec::new();
+//! client.send(&mut wire).unwrap();
+//! server.recv(&wire).unwrap();
+//! assert_eq!(server.last_proc_stream_id(), 1);
+//! ```
+
+mod context;
+mod data;
+mod frame;
+mod handler;
+mod header;
+mod options;
+mod raw;
+pub(crate) use raw::set_debug_sink;
+mod settings;
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::os::raw::c_void;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+pub use context::Context;
+pub use data::{DataSource, FnSource, Read};
+pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory, Priority};
+pub use handler::{CallbackError, CallbackResult, Handler};
+pub use header::Header;
+pub use options::Options;
+pub use settings::{Setting, SettingId};
+
+use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
+use crate::ffi::{shim, sys};
+use raw::Inner;
+
+/// One HTTP/2 connection's protocol state, server or client side.
+///
+/// Owns the `nghttp2_session` and the Rust user data (the handler, the
+/// per-stream bodies). It is `Send` when the handler is, and not `Sync`:
+/// nghttp2 sessions are used from one thread at a time.
+pub struct Session<H: Handler> {
+    raw: NonNull<sys::nghttp2_session>,
+    // Safety: the user data is reached by C through a raw pointer during
+    // calls, so it is held as a raw pointer too (a Box would assert unique
+    // access while C-made references exist). Drop deletes `raw` first, and
+    // only then frees this.
+    inner: NonNull<Inner<H>>,
+    /// Output produced while `recv` flushed a terminating GOAWAY; handed out
+    /// first by the next `send`.
+    held_output: Vec<u8>,
+}
+
+// SAFETY: the session and its user data are owned exclusively by `Session`
+// and only touched through `&mut self`; nghttp2 keeps no thread-local state
+// for a session. Everything in the user data is `Send` when `H` is
+// (DataSource requires Send; raw pointers in Context only live during calls).
+unsafe impl<H: Handler + Send> Send for Session<H> {}
+
+/// The callbacks object every session is made from (nghttp2 copies it).
+struct SharedCallbacks(NonNull<sys::nghttp2_session_callbacks>);
+// SAFETY: never mutated after creation; nghttp2 only reads it when making a
+// session.
+unsafe impl Send for SharedCallbacks {}
+// SAFETY: as above.
+unsafe impl Sync for SharedCallbacks {}
+
+fn callbacks() -> Result<*const sys::nghttp2_session_callbacks, Error> {
+    static CALLBACKS: OnceLock<Option<SharedCallbacks>> = OnceLock::new();
+    CALLBACKS
+        .get_or_init(|| {
+            // SAFETY: h2shim_callbacks_new returns a fresh object or null.
+            NonNull::new(unsafe { shim::h2shim_callbacks_new() }).map(SharedCallbacks)
+        })
+        .as_ref()
+        .map(|c| c.0.as_ptr() as *const _)
+        .ok_or_else(|| LibError::NOMEM.into())
+}
+
+impl<H: Handler> Session<H> {
+    /// A server session. Corresponds to `nghttp2_session_server_new2`.
+    #[doc(alias = "nghttp2_session_server_new2")]
+    pub fn server(handler: H, options: &Options) -> Result<Session<H>, Error> {
+        Session::new(handler, options, true)
+    }
+
+    /// A client session; the connection preface is sent with the first
+    /// frames. Corresponds to `nghttp2_session_client_new2`.
+    #[doc(alias = "nghttp2_session_client_new2")]
+    pub fn client(handler: H, options: &Options) -> Result<Session<H>, Error> {
+        Session::new(handler, options, false)
+    }
+
+    fn new(handler: H, options: &Options, server: bool) -> Result<Session<H>, Error> {
+        crate::check_version()?;
+        let callbacks = callbacks()?;
+        let options = options.to_raw()?;
+        let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler))));
+        let mut raw = std::ptr::null_mut();
+        let user_data = inner.as_ptr() as *mut c_void;
+        // SAFETY: `callbacks` and `options` are live; nghttp2 copies both and
+        // keeps `user_data`, which outlives the session (see Drop).
+        let rv = unsafe {
+            if server {
+                sys::nghttp2_session_server_new2(&mut raw, callbacks, user_data, options.as_ptr())
+            } else {
+                sys::nghttp2_session_client_new2(&mut raw, callbacks, user_data, options.as_ptr())
+            }
+        };
+        let raw = match (cvt(rv), NonNull::new(raw)) {
+            (Ok(_), Some(raw)) => raw,
+            (result, _) => {
+                // SAFETY: no session refers to `inner`; we still own it.
+                drop(unsafe { Box::from_raw(inner.as_ptr()) });
+                return Err(result.err().unwrap_or(LibError::NOMEM).into());
+            }
+        };
+        // SAFETY: `inner` is live and no C call is under way.
+        unsafe { (*inner.as_ptr()).cx.set_raw(raw.as_ptr()) };
+        Ok(Session {
+            raw,
+            inner,
+            held_output: Vec::new(),
+        })
+    }
+
+    fn inner(&self) -> &Inner<H> {
+        // SAFETY: `inner` lives as long as `self`; outside C calls nothing
+        // else references it.
+        unsafe { self.inner.as_ref() }
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner<H> {
+        // SAFETY: as in `inner`, and `&mut self` makes the access unique.
+        unsafe { self.inner.as_mut() }
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.inner().handler
+    }
+
+    /// The handler, mutably.
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.inner_mut().handler
+    }
+
+    /// The handler and the context together, for code that drives both.
+    pub fn parts_mut(&mut self) -> (&mut H, &mut Context) {
+        let inner = self.inner_mut();
+        (&mut inner.handler, &mut inner.cx)
+    }
+
+    /// Resumes a panic caught in a callback of the C call that just returned.
+    fn resume_panic(&mut self) {
+        if let Some(payload) = self.inner_mut().panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// The error a C call's failure stands for: the handler's own, if it
+    /// gave one, else nghttp2's code.
+    fn failure(&mut self, code: LibError) -> Error {
+        self.inner_mut().cx.error.take().unwrap_or_else(|| code.into())
+    }
+
+    /// Feeds bytes received from the peer and returns how many were
+    /// processed (all of them, unless the session failed).
+    ///
+    /// Errors: a fatal nghttp2 code (a wrong connection preface gives
+    /// `NGHTTP2_ERR_BAD_CLIENT_MAGIC`, and a GOAWAY PROTOCOL_ERROR is queued
+    /// for the peer); a [`Kind::GoAway`] with [`Initiator::Local`] when the
+    /// input made nghttp2 end the connection (the GOAWAY is ready in the
+    /// next `send`); the handler's own `CallbackError::Fatal`. A handler's
+    /// panic resumes here. Corresponds to `nghttp2_session_mem_recv2`.
+    #[doc(alias = "nghttp2_session_mem_recv2")]
+    pub fn recv(&mut self, data: &[u8]) -> Result<usize, Error> {
+        // SAFETY: `raw` is live; `data` is valid for the call; callbacks
+        // reach `inner` through the user data while we hold `&mut self`.
+        let rv = unsafe { sys::nghttp2_session_mem_recv2(self.raw.as_ptr(), data.as_ptr(), data.len()) };
+        self.resume_panic();
+        let n = match cvt_ssize(rv) {
+            Ok(n) => n,
+            Err(code) => {
+                if code == LibError::BAD_CLIENT_MAGIC {
+                    // RFC 9113 section 3.4: an invalid preface is a
+                    // connection error of type PROTOCOL_ERROR.
+                    let _ = self.terminate(Reason::PROTOCOL_ERROR);
+                    self.hold_output();
+                }
+                return Err(self.failure(code));
+            }
+        };
+        if !self.want_read() && !self.inner().cx.terminated_locally && self.inner().cx.local_goaway.is_none() {
+            // nghttp2 decided on a connection error: write its GOAWAY now so
+            // the caller learns the code, and keep the bytes for `send`.
+            self.hold_output();
+            if let Some((last_stream_id, reason)) = self.inner().cx.local_goaway {
+                if reason != Reason::NO_ERROR {
+                    return Err(Error::new(Kind::GoAway {
+                        last_stream_id,
+                        reason,
+                        initiator: Initiator::Local,
+                    }));
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn hold_output(&mut self) {
+        let mut held = std::mem::take(&mut self.held_output);
+        let _ = self.drain_into(&mut held, usize::MAX);
+        self.held_output = held;
+    }
+
+    /// Appends everything the session has to send to `out` and returns the
+    /// number of bytes appended. Corresponds to `nghttp2_session_mem_send2`.
+    #[doc(alias = "nghttp2_session_mem_send2")]
+    pub fn send(&mut self, out: &mut Vec<u8>) -> Result<usize, Error> {
+        self.send_up_to(out, usize::MAX)
+    }
+
+    /// Like [`send`](Session::send), but stops once `out` holds at least
+    /// `limit` bytes, so a connection's write buffer stays bounded while the
+    /// socket is slow.
+    pub fn send_up_to(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<usize, Error> {
+        let before = out.len();
+        if !self.held_output.is_empty() {
+            out.append(&mut self.held_output);
+        }
+        self.drain_into(out, limit)?;
+        Ok(out.len() - before)
+    }
+
+    fn drain_into(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
+        while out.len() < limit {
+            self.inner_mut().cx.out = out;
+            let mut chunk = std::ptr::null();
+            // SAFETY: `raw` is live; `cx.out` points at `out`, borrowed
+            // mutably for this call only and reset right after it.
+            let rv = unsafe { sys::nghttp2_session_mem_send2(self.raw.as_ptr(), &mut chunk) };
+            self.inner_mut().cx.out = std::ptr::null_mut();
+            self.resume_panic();
+            let n = cvt_ssize(rv).map_err(|code| self.failure(code))?;
+            if n == 0 {
+                break;
+            }
+            if chunk.is_null() {
+                return Err(LibError::CALLBACK_FAILURE.into());
+            }
+            // SAFETY: nghttp2 lends `n` bytes at `chunk` until the next
+            // mem_send2; they are copied out right here.
+            out.extend_from_slice(unsafe { std::slice::from_raw_parts(chunk, n) });
+        }
+        Ok(())
+    }
+
+    /// True when this side has nothing more to do: it neither wants to read
+    /// nor to write, and no output is held back.
+    pub fn is_done(&self) -> bool {
+        !self.want_read() && !self.want_write() && self.held_output.is_empty()
+    }
+
+    /// True when output is waiting: frames queued or a flushed GOAWAY held.
+    pub fn has_output(&self) -> bool {
+        self.want_write() || !self.held_output.is_empty()
+    }
+
+    /// Turns a server session into the one an HTTP/1.1 `Upgrade: h2c`
+    /// request asked for: `settings_payload` is the decoded
+    /// `HTTP2-Settings` header, and stream 1 is the upgraded request (a HEAD
+    /// when `head_request`). Corresponds to `nghttp2_session_upgrade2`.
+    #[doc(alias = "nghttp2_session_upgrade2")]
+    pub fn upgrade2(&mut self, settings_payload: &[u8], head_request: bool) -> Result<(), Error> {
+        // SAFETY: `raw` is live; nghttp2 parses the payload during the call.
+        cvt(unsafe {
+            sys::nghttp2_session_upgrade2(
+                self.raw.as_ptr(),
+                settings_payload.as_ptr(),
+                settings_payload.len(),
+                head_request as i32,
+                std::ptr::null_mut(),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The raw `nghttp2_session`, for calls this crate does not wrap. Do not
+    /// delete it, and do not call into it while a callback runs.
+    pub fn as_raw(&self) -> *mut sys::nghttp2_session {
+        self.raw.as_ptr()
+    }
+}
+
+impl<H: Handler> Deref for Session<H> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.inner().cx
+    }
+}
+
+impl<H: Handler> DerefMut for Session<H> {
+    fn deref_mut(&mut self) -> &mut Context {
+        &mut self.inner_mut().cx
+    }
+}
+
+impl<H: Handler> Drop for Session<H> {
+    fn drop(&mut self) {
+        // SAFETY: we own both. The session goes first: nghttp2_session_del
+        // may not call back, but nothing may point at the user data once it
+        // is freed. The user data (handler, bodies of streams still open)
+        // is then freed exactly once.
+        unsafe {
+            sys::nghttp2_session_del(self.raw.as_ptr());
+            drop(Box::from_raw(self.inner.as_ptr()));
+        }
+    }
+}
+
+impl<H: Handler + fmt::Debug> fmt::Debug for Session<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("handler", self.handler())
+            .field("context", &self.inner().cx)
+            .finish()
+    }
+}

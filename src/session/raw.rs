@@ -1,0 +1,348 @@
+//! The Rust side of the C trampolines: one `extern "C"` function per entry
+//! of `h2shim_callbacks`, generic over the handler type.
+//!
+//! Every function checks the pointers C gave it, runs its body under
+//! [`catch`] so no panic unwinds into C, and answers with the return code
+//! the nghttp2 callback it serves expects.
+
+use std::any::Any;
+use std::os::raw::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{LibError, Reason};
+use crate::ffi::{shim, sys};
+use crate::session::frame::{c_slice, Flags, Frame, FrameHeader, FrameType, HeaderRef, NV_FLAG_NO_INDEX};
+use crate::session::handler::{CallbackError, CallbackResult};
+use crate::session::{Context, Handler};
+
+/// The session's user data. `repr(C)` with the table first: C finds the
+/// table by reading the first pointer of the user data.
+#[repr(C)]
+pub(crate) struct Inner<H> {
+    table: &'static shim::h2shim_callbacks,
+    /// A panic caught in a callback, resumed by the `Session` method that
+    /// made the C call.
+    pub(crate) panic: Option<Box<dyn Any + Send>>,
+    pub(crate) cx: Context,
+    pub(crate) handler: H,
+}
+
+impl<H: Handler> Inner<H> {
+    const TABLE: &'static shim::h2shim_callbacks = &shim::h2shim_callbacks {
+        on_begin_frame: Some(on_begin_frame::<H>),
+        on_begin_headers: Some(on_begin_headers::<H>),
+        on_header: Some(on_header::<H>),
+        on_invalid_header: Some(on_invalid_header::<H>),
+        on_frame_recv: Some(on_frame_recv::<H>),
+        on_invalid_frame_recv: Some(on_invalid_frame_recv::<H>),
+        on_data_chunk_recv: Some(on_data_chunk_recv::<H>),
+        on_frame_send: Some(on_frame_send::<H>),
+        on_frame_not_send: Some(on_frame_not_send::<H>),
+        on_stream_close: Some(on_stream_close::<H>),
+        on_error: Some(on_error::<H>),
+        read_data: Some(read_data::<H>),
+        send_data: Some(send_data::<H>),
+    };
+
+    pub(crate) fn new(handler: H) -> Inner<H> {
+        Inner {
+            table: Self::TABLE,
+            panic: None,
+            cx: Context::new(),
+            handler,
+        }
+    }
+
+    /// Runs a handler method under `catch` and turns its answer into the
+    /// callback's return code.
+    fn dispatch(&mut self, f: impl FnOnce(&mut H, &mut Context) -> CallbackResult) -> c_int {
+        let Inner { panic, cx, handler, .. } = self;
+        match catch(panic, || f(handler, cx)) {
+            None => sys::NGHTTP2_ERR_CALLBACK_FAILURE,
+            Some(Ok(())) => 0,
+            Some(Err(CallbackError::ResetStream)) => sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE,
+            Some(Err(CallbackError::Fatal(e))) => {
+                cx.error.get_or_insert(e);
+                sys::NGHTTP2_ERR_CALLBACK_FAILURE
+            }
+        }
+    }
+}
+
+/// Runs `f`, catching a panic into `slot`. Once a panic is stored, later
+/// callbacks do nothing: the session is failing and the panic will be
+/// resumed as soon as C returns.
+pub(crate) fn catch<R>(slot: &mut Option<Box<dyn Any + Send>>, f: impl FnOnce() -> R) -> Option<R> {
+    if slot.is_some() {
+        return None;
+    }
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(payload) => {
+            *slot = Some(payload);
+            None
+        }
+    }
+}
+
+/// Recovers the session's `Inner` from the user data C passed back.
+///
+/// # Safety
+///
+/// `user_data` must be null or the `Inner<H>` pointer the session was made
+/// with, with no other live reference to it.
+unsafe fn inner<'a, H>(user_data: *mut c_void) -> Option<&'a mut Inner<H>> {
+    // SAFETY: the caller's contract.
+    unsafe { (user_data as *mut Inner<H>).as_mut() }
+}
+
+/// # Safety
+///
+/// `frame` must be null or a frame flattened by shim.c for this callback.
+unsafe fn frame<'a>(frame: *const shim::h2shim_frame) -> Option<Frame<'a>> {
+    // SAFETY: the caller's contract; Frame::from_raw's pointers come from
+    // nghttp2 and live for the callback.
+    unsafe { frame.as_ref().map(|f| Frame::from_raw(f)) }
+}
+
+const FAIL: c_int = sys::NGHTTP2_ERR_CALLBACK_FAILURE;
+
+unsafe extern "C" fn on_begin_frame<H: Handler>(
+    user_data: *mut c_void,
+    hd: *const shim::h2shim_frame_hd,
+) -> c_int {
+    // SAFETY: C passes the session's user data and a header it owns for the
+    // duration of the call.
+    let (Some(inner), Some(hd)) = (unsafe { inner::<H>(user_data) }, unsafe { hd.as_ref() }) else {
+        return FAIL;
+    };
+    let hd = FrameHeader::from_raw(hd);
+    inner.dispatch(|h, cx| h.on_begin_frame(cx, &hd))
+}
+
+unsafe extern "C" fn on_begin_headers<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    inner.dispatch(|h, cx| h.on_begin_headers(cx, &f))
+}
+
+/// # Safety
+///
+/// `name`/`value` must point at `namelen`/`valuelen` bytes for the call.
+unsafe fn header<'a>(name: *const u8, namelen: usize, value: *const u8, valuelen: usize, flags: u8) -> HeaderRef<'a> {
+    HeaderRef {
+        // SAFETY: the caller's contract (nghttp2_rcbuf contents).
+        name: unsafe { c_slice(name, namelen) },
+        // SAFETY: as above.
+        value: unsafe { c_slice(value, valuelen) },
+        sensitive: flags & NV_FLAG_NO_INDEX != 0,
+    }
+}
+
+unsafe extern "C" fn on_header<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+    name: *const u8,
+    namelen: usize,
+    value: *const u8,
+    valuelen: usize,
+    flags: u8,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    // SAFETY: the rcbuf bytes live for the callback.
+    let field = unsafe { header(name, namelen, value, valuelen, flags) };
+    inner.dispatch(|h, cx| h.on_header(cx, &f, field))
+}
+
+unsafe extern "C" fn on_invalid_header<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+    name: *const u8,
+    namelen: usize,
+    value: *const u8,
+    valuelen: usize,
+    flags: u8,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    // SAFETY: the rcbuf bytes live for the callback.
+    let field = unsafe { header(name, namelen, value, valuelen, flags) };
+    inner.dispatch(|h, cx| h.on_invalid_header(cx, &f, field))
+}
+
+unsafe extern "C" fn on_frame_recv<H: Handler>(user_data: *mut c_void, f: *const shim::h2shim_frame) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    if f.frame_type() == FrameType::GOAWAY {
+        inner.cx.remote_goaway = Some((f.last_stream_id().unwrap_or(0), f.error_code().unwrap_or(Reason::NO_ERROR)));
+    }
+    inner.dispatch(|h, cx| h.on_frame_recv(cx, &f))
+}
+
+unsafe extern "C" fn on_invalid_frame_recv<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+    lib_error_code: c_int,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    inner.dispatch(|h, cx| h.on_invalid_frame_recv(cx, &f, LibError::from_code(lib_error_code)))
+}
+
+unsafe extern "C" fn on_data_chunk_recv<H: Handler>(
+    user_data: *mut c_void,
+    flags: u8,
+    stream_id: i32,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: the session's user data.
+    let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
+        return FAIL;
+    };
+    if data.is_null() && len > 0 {
+        return FAIL;
+    }
+    // SAFETY: nghttp2 lends `len` bytes until the callback returns.
+    let data = unsafe { c_slice(data, len) };
+    inner.dispatch(|h, cx| h.on_data_chunk_recv(cx, stream_id, data, Flags(flags)))
+}
+
+unsafe extern "C" fn on_frame_send<H: Handler>(user_data: *mut c_void, f: *const shim::h2shim_frame) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    if f.frame_type() == FrameType::GOAWAY {
+        inner.cx.local_goaway = Some((f.last_stream_id().unwrap_or(0), f.error_code().unwrap_or(Reason::NO_ERROR)));
+    }
+    inner.dispatch(|h, cx| h.on_frame_send(cx, &f))
+}
+
+unsafe extern "C" fn on_frame_not_send<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+    lib_error_code: c_int,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    let stream_id = f.stream_id();
+    inner.dispatch(|h, cx| {
+        // A request whose HEADERS never left never opened a stream, so no
+        // close will come for it: its body goes now.
+        if f.frame_type() == FrameType::HEADERS && !cx.is_stream_open(stream_id) {
+            cx.detach_body(stream_id);
+        }
+        h.on_frame_not_send(cx, &f, LibError::from_code(lib_error_code))
+    })
+}
+
+unsafe extern "C" fn on_stream_close<H: Handler>(user_data: *mut c_void, stream_id: i32, error_code: u32) -> c_int {
+    // SAFETY: the session's user data.
+    let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
+        return FAIL;
+    };
+    inner.dispatch(|h, cx| {
+        cx.detach_body(stream_id);
+        h.on_stream_close(cx, stream_id, Reason(error_code))
+    })
+}
+
+unsafe extern "C" fn on_error<H: Handler>(
+    user_data: *mut c_void,
+    lib_error_code: c_int,
+    msg: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: the session's user data.
+    let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
+        return FAIL;
+    };
+    // SAFETY: nghttp2 lends `len` bytes of message for the call.
+    let msg = unsafe { c_slice(msg as *const u8, len) };
+    let msg = String::from_utf8_lossy(msg);
+    inner.dispatch(|h, cx| h.on_error(cx, LibError::from_code(lib_error_code), &msg))
+}
+
+unsafe extern "C" fn read_data<H: Handler>(
+    user_data: *mut c_void,
+    stream_id: i32,
+    length: usize,
+    data_flags: *mut u32,
+) -> sys::nghttp2_ssize {
+    // SAFETY: the session's user data, and nghttp2's flags word for the call.
+    let (Some(inner), Some(data_flags)) = (unsafe { inner::<H>(user_data) }, unsafe { data_flags.as_mut() }) else {
+        return FAIL as sys::nghttp2_ssize;
+    };
+    let Inner { panic, cx, .. } = inner;
+    match catch(panic, || cx.read_body(stream_id, length)) {
+        None => FAIL as sys::nghttp2_ssize,
+        Some(Ok((n, flags))) => {
+            *data_flags |= flags;
+            n as sys::nghttp2_ssize
+        }
+        Some(Err(code)) => code as sys::nghttp2_ssize,
+    }
+}
+
+unsafe extern "C" fn send_data<H: Handler>(
+    user_data: *mut c_void,
+    stream_id: i32,
+    framehd: *const u8,
+    length: usize,
+    padlen: usize,
+) -> c_int {
+    const FRAME_HEADER_LEN: usize = 9;
+    // SAFETY: the session's user data.
+    let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
+        return FAIL;
+    };
+    if framehd.is_null() {
+        return FAIL;
+    }
+    // SAFETY: nghttp2 passes the 9-byte frame header it built for this frame.
+    let framehd = unsafe { c_slice(framehd, FRAME_HEADER_LEN) };
+    let Inner { panic, cx, .. } = inner;
+    catch(panic, || cx.write_data_frame(stream_id, framehd, length, padlen)).unwrap_or(FAIL)
+}
+
+/// Where nghttp2's debug output goes (see [`crate::set_debug_output`]).
+static DEBUG_SINK: std::sync::RwLock<Option<fn(&str)>> = std::sync::RwLock::new(None);
+
+unsafe extern "C" fn debug_sink(msg: *const c_char, len: usize) {
+    // SAFETY: shim.c formats into a buffer of `len` bytes valid for the call.
+    let msg = unsafe { c_slice(msg as *const u8, len) };
+    let mut ignored = None;
+    let _ = catch(&mut ignored, || {
+        if let Ok(sink) = DEBUG_SINK.read() {
+            if let Some(sink) = *sink {
+                sink(String::from_utf8_lossy(msg).trim_end());
+            }
+        }
+    });
+}
+
+/// Installs (or with `None`, removes) the receiver of nghttp2's debug output.
+pub(crate) fn set_debug_sink(sink: Option<fn(&str)>) {
+    if let Ok(mut slot) = DEBUG_SINK.write() {
+        *slot = sink;
+    }
+    // SAFETY: installs a function pointer that stays valid forever.
+    unsafe { shim::h2shim_set_debug_sink(sink.map(|_| debug_sink as unsafe extern "C" fn(*const c_char, usize))) }
+}
