@@ -281,7 +281,11 @@ impl Context {
     /// made with `no_auto_ping_ack`). Corresponds to `nghttp2_submit_ping`.
     #[doc(alias = "nghttp2_submit_ping")]
     pub fn submit_ping(&mut self, ack: bool, data: [u8; 8]) -> Result<(), Error> {
-        let flags = if ack { sys::NGHTTP2_FLAG_ACK as u8 } else { NO_FLAGS };
+        let flags = if ack {
+            sys::NGHTTP2_FLAG_ACK as u8
+        } else {
+            NO_FLAGS
+        };
         // SAFETY: `raw` is live; nghttp2 copies the 8 bytes.
         cvt(unsafe { sys::nghttp2_submit_ping(self.raw, flags, data.as_ptr()) })?;
         Ok(())
@@ -392,7 +396,11 @@ impl Context {
     /// Queues PRIORITY_UPDATE (RFC 9218) with a Priority field value such as
     /// `u=1, i` (client). Corresponds to `nghttp2_submit_priority_update`.
     #[doc(alias = "nghttp2_submit_priority_update")]
-    pub fn submit_priority_update(&mut self, stream_id: i32, field_value: &[u8]) -> Result<(), Error> {
+    pub fn submit_priority_update(
+        &mut self,
+        stream_id: i32,
+        field_value: &[u8],
+    ) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 copies the value.
         cvt(unsafe {
             sys::nghttp2_submit_priority_update(
@@ -409,7 +417,12 @@ impl Context {
     /// Queues ALTSVC (RFC 7838, server): on stream 0 with an origin, or on a
     /// stream with an empty origin. Corresponds to `nghttp2_submit_altsvc`.
     #[doc(alias = "nghttp2_submit_altsvc")]
-    pub fn submit_altsvc(&mut self, stream_id: i32, origin: &[u8], field_value: &[u8]) -> Result<(), Error> {
+    pub fn submit_altsvc(
+        &mut self,
+        stream_id: i32,
+        origin: &[u8],
+        field_value: &[u8],
+    ) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 copies both buffers.
         cvt(unsafe {
             sys::nghttp2_submit_altsvc(
@@ -462,7 +475,9 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_stream_remote_window_size")]
     pub fn stream_remote_window_size(&self, stream_id: i32) -> Result<i32, Error> {
         // SAFETY: `raw` is live.
-        Ok(cvt(unsafe { sys::nghttp2_session_get_stream_remote_window_size(self.raw, stream_id) })?)
+        Ok(cvt(unsafe {
+            sys::nghttp2_session_get_stream_remote_window_size(self.raw, stream_id)
+        })?)
     }
 
     /// How many bytes the peer may still send on the stream. Corresponds to
@@ -470,7 +485,9 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_stream_local_window_size")]
     pub fn stream_local_window_size(&self, stream_id: i32) -> Result<i32, Error> {
         // SAFETY: `raw` is live.
-        Ok(cvt(unsafe { sys::nghttp2_session_get_stream_local_window_size(self.raw, stream_id) })?)
+        Ok(cvt(unsafe {
+            sys::nghttp2_session_get_stream_local_window_size(self.raw, stream_id)
+        })?)
     }
 
     /// How many bytes the peer lets this side send on the connection.
@@ -577,7 +594,11 @@ impl Context {
     /// answers nghttp2 with (length, data flags) or an nghttp2 error code.
     /// Bytes are not copied here: every non-empty read is NO_COPY and
     /// written by [`Context::write_data_frame`].
-    pub(crate) fn read_body(&mut self, stream_id: i32, max_len: usize) -> Result<(usize, u32), c_int> {
+    pub(crate) fn read_body(
+        &mut self,
+        stream_id: i32,
+        max_len: usize,
+    ) -> Result<(usize, u32), c_int> {
         const EMPTY_READS_BEFORE_PENDING: usize = 16;
         let Some(body) = self.bodies.get_mut(&stream_id) else {
             return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);

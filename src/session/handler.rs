@@ -129,7 +129,12 @@ pub trait Handler {
     /// A stream closed; `reason` is NO_ERROR for a clean close. Any body
     /// attached to the stream has been dropped when this runs. Corresponds to
     /// `on_stream_close_callback`.
-    fn on_stream_close(&mut self, cx: &mut Context, stream_id: i32, reason: Reason) -> CallbackResult {
+    fn on_stream_close(
+        &mut self,
+        cx: &mut Context,
+        stream_id: i32,
+        reason: Reason,
+    ) -> CallbackResult {
         let _ = (cx, stream_id, reason);
         Ok(())
     }

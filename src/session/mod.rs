@@ -72,6 +72,10 @@ pub struct Session<H: Handler> {
     /// Output produced while `recv` flushed a terminating GOAWAY; handed out
     /// first by the next `send`.
     held_output: Vec<u8>,
+    /// Set once a C call failed fatally (or a callback panicked): nghttp2
+    /// says such a session must not be used again, so every later `recv`
+    /// and `send` fails with this code.
+    failed: Option<LibError>,
 }
 
 // SAFETY: the session and its user data are owned exclusively by `Session`
@@ -144,6 +148,7 @@ impl<H: Handler> Session<H> {
             raw,
             inner,
             held_output: Vec::new(),
+            failed: None,
         })
     }
 
@@ -177,63 +182,112 @@ impl<H: Handler> Session<H> {
     /// Resumes a panic caught in a callback of the C call that just returned.
     fn resume_panic(&mut self) {
         if let Some(payload) = self.inner_mut().panic.take() {
+            self.failed = Some(LibError::CALLBACK_FAILURE);
             std::panic::resume_unwind(payload);
         }
     }
 
     /// The error a C call's failure stands for: the handler's own, if it
-    /// gave one, else nghttp2's code.
+    /// gave one, else nghttp2's code. A fatal code fails the session.
     fn failure(&mut self, code: LibError) -> Error {
-        self.inner_mut().cx.error.take().unwrap_or_else(|| code.into())
+        if code.is_fatal() {
+            self.failed = Some(code);
+        }
+        self.inner_mut()
+            .cx
+            .error
+            .take()
+            .unwrap_or_else(|| code.into())
+    }
+
+    /// Refuses to call into a session that already failed.
+    fn check_usable(&self) -> Result<(), Error> {
+        match self.failed {
+            Some(code) => Err(code.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// True once the session failed fatally; it only waits to be dropped
+    /// (after its held output, if any, was sent).
+    pub fn has_failed(&self) -> bool {
+        self.failed.is_some()
     }
 
     /// Feeds bytes received from the peer and returns how many were
     /// processed (all of them, unless the session failed).
     ///
+    /// Input that breaks the protocol is answered the way RFC 9113 asks:
+    /// nghttp2 resets the stream or queues a GOAWAY with the right code, and
+    /// [`close_reason`](Session::close_reason) tells which once it is sent.
+    ///
     /// Errors: a fatal nghttp2 code (a wrong connection preface gives
-    /// `NGHTTP2_ERR_BAD_CLIENT_MAGIC`, and a GOAWAY PROTOCOL_ERROR is queued
-    /// for the peer); a [`Kind::GoAway`] with [`Initiator::Local`] when the
-    /// input made nghttp2 end the connection (the GOAWAY is ready in the
-    /// next `send`); the handler's own `CallbackError::Fatal`. A handler's
-    /// panic resumes here. Corresponds to `nghttp2_session_mem_recv2`.
+    /// `NGHTTP2_ERR_BAD_CLIENT_MAGIC`, and a GOAWAY PROTOCOL_ERROR is still
+    /// queued for the peer); the handler's own `CallbackError::Fatal`; the
+    /// connection error, when the session already ended with one. A
+    /// handler's panic resumes here. Corresponds to
+    /// `nghttp2_session_mem_recv2`.
     #[doc(alias = "nghttp2_session_mem_recv2")]
     pub fn recv(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.check_usable()?;
+        if let Some(err) = self
+            .close_reason()
+            .filter(|e| e.is_fatal() && !self.want_read())
+        {
+            return Err(err);
+        }
         // SAFETY: `raw` is live; `data` is valid for the call; callbacks
         // reach `inner` through the user data while we hold `&mut self`.
-        let rv = unsafe { sys::nghttp2_session_mem_recv2(self.raw.as_ptr(), data.as_ptr(), data.len()) };
+        let rv =
+            unsafe { sys::nghttp2_session_mem_recv2(self.raw.as_ptr(), data.as_ptr(), data.len()) };
         self.resume_panic();
         let n = match cvt_ssize(rv) {
             Ok(n) => n,
             Err(code) => {
                 if code == LibError::BAD_CLIENT_MAGIC {
                     // RFC 9113 section 3.4: an invalid preface is a
-                    // connection error of type PROTOCOL_ERROR.
+                    // connection error of type PROTOCOL_ERROR. The session
+                    // is intact, so it can still say so.
                     let _ = self.terminate(Reason::PROTOCOL_ERROR);
                     self.hold_output();
                 }
                 return Err(self.failure(code));
             }
         };
-        if !self.want_read() && !self.inner().cx.terminated_locally && self.inner().cx.local_goaway.is_none() {
-            // nghttp2 decided on a connection error: write its GOAWAY now so
-            // the caller learns the code, and keep the bytes for `send`.
-            self.hold_output();
-            if let Some((last_stream_id, reason)) = self.inner().cx.local_goaway {
-                if reason != Reason::NO_ERROR {
-                    return Err(Error::new(Kind::GoAway {
-                        last_stream_id,
-                        reason,
-                        initiator: Initiator::Local,
-                    }));
-                }
-            }
-        }
         Ok(n)
     }
 
+    /// Why the connection ended or is ending, once a GOAWAY went either way:
+    /// the code this side sent (for instance FRAME_SIZE_ERROR for an
+    /// oversized frame) or, failing that, the one the peer sent. `None`
+    /// while no GOAWAY was exchanged. Fatal unless the code is NO_ERROR.
+    pub fn close_reason(&self) -> Option<Error> {
+        let cx = &self.inner().cx;
+        let goaway = |(last_stream_id, reason), initiator| {
+            Error::new(Kind::GoAway {
+                last_stream_id,
+                reason,
+                initiator,
+            })
+        };
+        match (cx.local_goaway, cx.remote_goaway) {
+            (Some(local), _) if local.1 != Reason::NO_ERROR => {
+                Some(goaway(local, Initiator::Local))
+            }
+            (_, Some(remote)) => Some(goaway(remote, Initiator::Remote)),
+            (Some(local), None) => Some(goaway(local, Initiator::Local)),
+            (None, None) => None,
+        }
+    }
+
+    /// Writes what is queued (after a failed preface: the GOAWAY) into the
+    /// held output, which the next `send` hands out first.
     fn hold_output(&mut self) {
+        // Enough for the control frames queued ahead of a GOAWAY; nghttp2
+        // sends no DATA once it is terminating.
+        const HOLD_LIMIT: usize = 64 * 1024;
         let mut held = std::mem::take(&mut self.held_output);
-        let _ = self.drain_into(&mut held, usize::MAX);
+        let _ = self.drain_into(&mut held, HOLD_LIMIT);
         self.held_output = held;
     }
 
@@ -251,7 +305,11 @@ impl<H: Handler> Session<H> {
         let before = out.len();
         if !self.held_output.is_empty() {
             out.append(&mut self.held_output);
+            if self.failed.is_some() {
+                return Ok(out.len() - before);
+            }
         }
+        self.check_usable()?;
         self.drain_into(out, limit)?;
         Ok(out.len() - before)
     }

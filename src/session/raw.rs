@@ -11,7 +11,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{LibError, Reason};
 use crate::ffi::{shim, sys};
-use crate::session::frame::{c_slice, Flags, Frame, FrameHeader, FrameType, HeaderRef, NV_FLAG_NO_INDEX};
+use crate::session::frame::{
+    c_slice, Flags, Frame, FrameHeader, FrameType, HeaderRef, NV_FLAG_NO_INDEX,
+};
 use crate::session::handler::{CallbackError, CallbackResult};
 use crate::session::{Context, Handler};
 
@@ -56,7 +58,9 @@ impl<H: Handler> Inner<H> {
     /// Runs a handler method under `catch` and turns its answer into the
     /// callback's return code.
     fn dispatch(&mut self, f: impl FnOnce(&mut H, &mut Context) -> CallbackResult) -> c_int {
-        let Inner { panic, cx, handler, .. } = self;
+        let Inner {
+            panic, cx, handler, ..
+        } = self;
         match catch(panic, || f(handler, cx)) {
             None => sys::NGHTTP2_ERR_CALLBACK_FAILURE,
             Some(Ok(())) => 0,
@@ -134,7 +138,13 @@ unsafe extern "C" fn on_begin_headers<H: Handler>(
 /// # Safety
 ///
 /// `name`/`value` must point at `namelen`/`valuelen` bytes for the call.
-unsafe fn header<'a>(name: *const u8, namelen: usize, value: *const u8, valuelen: usize, flags: u8) -> HeaderRef<'a> {
+unsafe fn header<'a>(
+    name: *const u8,
+    namelen: usize,
+    value: *const u8,
+    valuelen: usize,
+    flags: u8,
+) -> HeaderRef<'a> {
     HeaderRef {
         // SAFETY: the caller's contract (nghttp2_rcbuf contents).
         name: unsafe { c_slice(name, namelen) },
@@ -180,13 +190,19 @@ unsafe extern "C" fn on_invalid_header<H: Handler>(
     inner.dispatch(|h, cx| h.on_invalid_header(cx, &f, field))
 }
 
-unsafe extern "C" fn on_frame_recv<H: Handler>(user_data: *mut c_void, f: *const shim::h2shim_frame) -> c_int {
+unsafe extern "C" fn on_frame_recv<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+) -> c_int {
     // SAFETY: user data and frame as the callback contract gives them.
     let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
         return FAIL;
     };
     if f.frame_type() == FrameType::GOAWAY {
-        inner.cx.remote_goaway = Some((f.last_stream_id().unwrap_or(0), f.error_code().unwrap_or(Reason::NO_ERROR)));
+        inner.cx.remote_goaway = Some((
+            f.last_stream_id().unwrap_or(0),
+            f.error_code().unwrap_or(Reason::NO_ERROR),
+        ));
     }
     inner.dispatch(|h, cx| h.on_frame_recv(cx, &f))
 }
@@ -222,13 +238,19 @@ unsafe extern "C" fn on_data_chunk_recv<H: Handler>(
     inner.dispatch(|h, cx| h.on_data_chunk_recv(cx, stream_id, data, Flags(flags)))
 }
 
-unsafe extern "C" fn on_frame_send<H: Handler>(user_data: *mut c_void, f: *const shim::h2shim_frame) -> c_int {
+unsafe extern "C" fn on_frame_send<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+) -> c_int {
     // SAFETY: user data and frame as the callback contract gives them.
     let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
         return FAIL;
     };
     if f.frame_type() == FrameType::GOAWAY {
-        inner.cx.local_goaway = Some((f.last_stream_id().unwrap_or(0), f.error_code().unwrap_or(Reason::NO_ERROR)));
+        inner.cx.local_goaway = Some((
+            f.last_stream_id().unwrap_or(0),
+            f.error_code().unwrap_or(Reason::NO_ERROR),
+        ));
     }
     inner.dispatch(|h, cx| h.on_frame_send(cx, &f))
 }
@@ -253,7 +275,11 @@ unsafe extern "C" fn on_frame_not_send<H: Handler>(
     })
 }
 
-unsafe extern "C" fn on_stream_close<H: Handler>(user_data: *mut c_void, stream_id: i32, error_code: u32) -> c_int {
+unsafe extern "C" fn on_stream_close<H: Handler>(
+    user_data: *mut c_void,
+    stream_id: i32,
+    error_code: u32,
+) -> c_int {
     // SAFETY: the session's user data.
     let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
         return FAIL;
@@ -287,7 +313,9 @@ unsafe extern "C" fn read_data<H: Handler>(
     data_flags: *mut u32,
 ) -> sys::nghttp2_ssize {
     // SAFETY: the session's user data, and nghttp2's flags word for the call.
-    let (Some(inner), Some(data_flags)) = (unsafe { inner::<H>(user_data) }, unsafe { data_flags.as_mut() }) else {
+    let (Some(inner), Some(data_flags)) = (unsafe { inner::<H>(user_data) }, unsafe {
+        data_flags.as_mut()
+    }) else {
         return FAIL as sys::nghttp2_ssize;
     };
     let Inner { panic, cx, .. } = inner;
@@ -319,7 +347,10 @@ unsafe extern "C" fn send_data<H: Handler>(
     // SAFETY: nghttp2 passes the 9-byte frame header it built for this frame.
     let framehd = unsafe { c_slice(framehd, FRAME_HEADER_LEN) };
     let Inner { panic, cx, .. } = inner;
-    catch(panic, || cx.write_data_frame(stream_id, framehd, length, padlen)).unwrap_or(FAIL)
+    catch(panic, || {
+        cx.write_data_frame(stream_id, framehd, length, padlen)
+    })
+    .unwrap_or(FAIL)
 }
 
 /// Where nghttp2's debug output goes (see [`crate::set_debug_output`]).
@@ -344,5 +375,9 @@ pub(crate) fn set_debug_sink(sink: Option<fn(&str)>) {
         *slot = sink;
     }
     // SAFETY: installs a function pointer that stays valid forever.
-    unsafe { shim::h2shim_set_debug_sink(sink.map(|_| debug_sink as unsafe extern "C" fn(*const c_char, usize))) }
+    unsafe {
+        shim::h2shim_set_debug_sink(
+            sink.map(|_| debug_sink as unsafe extern "C" fn(*const c_char, usize)),
+        )
+    }
 }

@@ -1,0 +1,623 @@
+//! A client Session and a server Session wired back to back in memory.
+
+mod support;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use nghttp2::session::{
+    Context, DataSource, FnSource, FrameType, Header, HeaderRef, Options, Read, Session, Setting,
+    SettingId,
+};
+use nghttp2::{Initiator, Kind, LibError, Reason};
+use support::{goaway_code, pump, raw_frame, request_headers, Recorder, StreamRecord, PREFACE};
+
+/// A body of `len` bytes whose content depends on the position.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// A server that echoes each request body back with status 200.
+fn echo_server(options: &Options) -> Session<Recorder> {
+    let handler = Recorder::answering(|cx: &mut Context, id, req: &StreamRecord| {
+        let body: Box<dyn DataSource> = Box::new(req.body.clone());
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .expect("submit_response");
+    });
+    let mut server = Session::server(handler, options).unwrap();
+    server.submit_settings(&[]).unwrap();
+    server
+}
+
+fn client(options: &Options) -> Session<Recorder> {
+    let mut client = Session::client(Recorder::default(), options).unwrap();
+    client.submit_settings(&[]).unwrap();
+    client
+}
+
+#[test]
+fn version_is_at_least_1_68_1() {
+    let v = nghttp2::version();
+    assert!(
+        v.triple() >= nghttp2::MIN_NGHTTP2_VERSION,
+        "linked {}",
+        v.text
+    );
+    assert_eq!(v.proto, "h2");
+}
+
+#[test]
+fn bodies_of_edge_sizes_round_trip_byte_exact() {
+    for len in [0usize, 1, 16383, 16384, 16385, 1 << 20] {
+        let mut server = echo_server(&Options::new());
+        let mut client = client(&Options::new());
+        let sent = pattern(len);
+        let body: Option<Box<dyn DataSource>> = if len == 0 {
+            None
+        } else {
+            Some(Box::new(sent.clone()))
+        };
+        let id = client
+            .submit_request(request_headers("POST", "/echo"), body)
+            .unwrap();
+        pump(&mut client, &mut server).unwrap();
+
+        assert_eq!(
+            server.handler().stream(id).body.len(),
+            len,
+            "request of {len} bytes"
+        );
+        assert!(
+            server.handler().stream(id).body == sent,
+            "request body of {len} bytes differs"
+        );
+        let response = client.handler().stream(id);
+        assert_eq!(response.header(":status"), Some(&b"200"[..]));
+        assert_eq!(response.body.len(), len, "response of {len} bytes");
+        assert!(
+            response.body == sent,
+            "response body of {len} bytes differs"
+        );
+        assert_eq!(response.closed, Some(Reason::NO_ERROR));
+        assert_eq!(client.sending_bodies(), 0);
+        assert_eq!(server.sending_bodies(), 0);
+    }
+}
+
+/// A body sent in fixed-size chunks, ending with trailers.
+fn chunked_with_trailers(
+    data: Vec<u8>,
+    chunk: usize,
+    trailers: Vec<Header>,
+) -> Box<dyn DataSource> {
+    let mut rest = Bytes::from(data);
+    let mut trailers = Some(trailers);
+    Box::new(FnSource(move |_max| {
+        if rest.is_empty() {
+            return Read::End {
+                last: Bytes::new(),
+                trailers: trailers.take(),
+            };
+        }
+        let n = chunk.min(rest.len());
+        Read::Data(rest.split_to(n))
+    }))
+}
+
+#[test]
+fn trailers_travel_both_ways() {
+    let handler = Recorder::answering(|cx: &mut Context, id, req: &StreamRecord| {
+        let body = chunked_with_trailers(
+            req.body.clone(),
+            1000,
+            vec![
+                Header::new("grpc-status", "0"),
+                Header::new("x-checksum", "abc"),
+            ],
+        );
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .unwrap();
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+
+    let body = chunked_with_trailers(
+        pattern(5000),
+        777,
+        vec![Header::new("x-request-trailer", "yes")],
+    );
+    let id = client
+        .submit_request(request_headers("POST", "/t"), Some(body))
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+
+    let req = server.handler().stream(id);
+    assert_eq!(req.body, pattern(5000));
+    assert_eq!(
+        req.trailers,
+        vec![(b"x-request-trailer".to_vec(), b"yes".to_vec())]
+    );
+    let resp = client.handler().stream(id);
+    assert_eq!(resp.body, pattern(5000));
+    assert_eq!(
+        resp.trailers,
+        vec![
+            (b"grpc-status".to_vec(), b"0".to_vec()),
+            (b"x-checksum".to_vec(), b"abc".to_vec())
+        ]
+    );
+    assert_eq!(resp.closed, Some(Reason::NO_ERROR));
+}
+
+#[test]
+fn a_thousand_streams_against_a_limit_of_a_hundred_all_complete() {
+    let handler = Recorder::answering(|cx: &mut Context, id, _req: &StreamRecord| {
+        let body: Box<dyn DataSource> = Box::new(Bytes::from(format!("stream {id}")));
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .unwrap();
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server
+        .submit_settings(&[Setting::new(SettingId::MAX_CONCURRENT_STREAMS, 100)])
+        .unwrap();
+    let mut client = client(&Options::new());
+    // Learn the limit before opening streams, as a real client would.
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(
+        client.remote_setting(SettingId::MAX_CONCURRENT_STREAMS),
+        100
+    );
+
+    let ids: Vec<i32> = (0..1000)
+        .map(|i| {
+            client
+                .submit_request(request_headers("GET", &format!("/{i}")), None)
+                .unwrap()
+        })
+        .collect();
+    // One send: nghttp2 opens at most 100 and queues the rest.
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    let opened = support::parse_frames(&wire)
+        .iter()
+        .filter(|f| f.0 == 0x1)
+        .count();
+    assert_eq!(opened, 100, "nghttp2 opens no more than the peer allows");
+    server.recv(&wire).unwrap();
+    pump(&mut client, &mut server).unwrap();
+
+    for id in ids {
+        let record = client.handler().stream(id);
+        assert_eq!(record.body, format!("stream {id}").into_bytes());
+        assert_eq!(record.closed, Some(Reason::NO_ERROR));
+    }
+    assert_eq!(server.handler().streams.len(), 1000);
+}
+
+#[test]
+fn without_auto_window_update_a_body_stalls_until_consumed() {
+    let options = Options::new().no_auto_window_update(true);
+    let mut server = Session::server(Recorder::default(), &options).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let sent = pattern(1 << 20);
+    let id = client
+        .submit_request(
+            request_headers("POST", "/upload"),
+            Some(Box::new(sent.clone())),
+        )
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+
+    // Stalled at the initial window: 65535 bytes, and the client may send
+    // nothing more.
+    const INITIAL_WINDOW: usize = 65_535;
+    assert_eq!(server.handler().stream(id).body.len(), INITIAL_WINDOW);
+    assert_eq!(client.stream_remote_window_size(id).unwrap(), 0);
+    assert_eq!(server.unconsumed(id).unwrap() as usize, INITIAL_WINDOW);
+    // Pumping again changes nothing.
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(server.handler().stream(id).body.len(), INITIAL_WINDOW);
+
+    // Consume what arrived, step by step, until the whole body is in.
+    let mut consumed = 0;
+    for _ in 0..100 {
+        let received = server.handler().stream(id).body.len();
+        if received == sent.len() {
+            break;
+        }
+        server.consume(id, received - consumed).unwrap();
+        consumed = received;
+        pump(&mut client, &mut server).unwrap();
+    }
+    let record = server.handler().stream(id);
+    assert!(record.ended);
+    assert!(record.body == sent);
+}
+
+#[test]
+fn a_deferred_body_resumes_when_data_arrives() {
+    type Queue = Arc<Mutex<(VecDeque<Bytes>, bool)>>;
+    let queue: Queue = Arc::default();
+    let source_queue = queue.clone();
+    let handler = Recorder::answering(move |cx: &mut Context, id, _req: &StreamRecord| {
+        let q = source_queue.clone();
+        let body = FnSource(move |_max| {
+            let mut q = q.lock().unwrap();
+            match q.0.pop_front() {
+                Some(chunk) => Read::Data(chunk),
+                None if q.1 => Read::end(),
+                None => Read::Pending,
+            }
+        });
+        cx.submit_response(
+            id,
+            [HeaderRef::new(b":status", b"200")],
+            Some(Box::new(body)),
+        )
+        .unwrap();
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let id = client
+        .submit_request(request_headers("GET", "/slow"), None)
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(
+        client.handler().stream(id).header(":status"),
+        Some(&b"200"[..])
+    );
+    assert!(client.handler().stream(id).body.is_empty());
+    assert!(
+        !server.want_write(),
+        "a deferred stream has nothing to send"
+    );
+
+    queue
+        .lock()
+        .unwrap()
+        .0
+        .push_back(Bytes::from_static(b"first "));
+    server.resume_data(id).unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(client.handler().stream(id).body, b"first ");
+    assert!(!client.handler().stream(id).ended);
+
+    {
+        let mut q = queue.lock().unwrap();
+        q.0.push_back(Bytes::from_static(b"second"));
+        q.1 = true;
+    }
+    server.resume_data(id).unwrap();
+    pump(&mut client, &mut server).unwrap();
+    let record = client.handler().stream(id);
+    assert_eq!(record.body, b"first second");
+    assert!(record.ended);
+    assert_eq!(record.closed, Some(Reason::NO_ERROR));
+}
+
+#[test]
+fn rst_stream_reaches_the_peer_with_its_code() {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let body = FnSource(|_max| Read::Pending);
+    let id = client
+        .submit_request(request_headers("POST", "/"), Some(Box::new(body)))
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+    client.submit_rst_stream(id, Reason::CANCEL).unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(server.handler().stream(id).closed, Some(Reason::CANCEL));
+    assert_eq!(client.handler().stream(id).closed, Some(Reason::CANCEL));
+    assert_eq!(
+        client.sending_bodies(),
+        0,
+        "the reset stream's body was dropped"
+    );
+}
+
+#[test]
+fn goaway_honours_the_last_stream_id() {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let ids: Vec<i32> = (0..3)
+        .map(|_| {
+            client
+                .submit_request(request_headers("GET", "/"), None)
+                .unwrap()
+        })
+        .collect();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(ids, vec![1, 3, 5]);
+
+    // Stream 1 is processed; 3 and 5 are not.
+    server.submit_goaway(1, Reason::NO_ERROR, b"bye").unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(client.handler().goaway, Some((1, Reason::NO_ERROR)));
+    assert_eq!(client.remote_goaway(), Some((1, Reason::NO_ERROR)));
+    assert_eq!(
+        client.handler().stream(3).closed,
+        Some(Reason::REFUSED_STREAM)
+    );
+    assert_eq!(
+        client.handler().stream(5).closed,
+        Some(Reason::REFUSED_STREAM)
+    );
+    assert!(
+        client
+            .handler()
+            .streams
+            .get(&1)
+            .is_none_or(|s| s.closed.is_none()),
+        "stream 1 still open"
+    );
+
+    // Stream 1 finishes normally.
+    server
+        .submit_response(1, [HeaderRef::new(b":status", b"204")], None)
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(client.handler().stream(1).closed, Some(Reason::NO_ERROR));
+    // A new request after GOAWAY never reaches the server.
+    let late = client.submit_request(request_headers("GET", "/"), None);
+    pump(&mut client, &mut server).unwrap();
+    if let Ok(id) = late {
+        assert!(!server.handler().streams.contains_key(&id));
+    }
+}
+
+#[test]
+fn ping_round_trips() {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    client.submit_ping(false, *b"12345678").unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(server.handler().pings, vec![(*b"12345678", false)]);
+    assert_eq!(client.handler().pings, vec![(*b"12345678", true)]);
+}
+
+#[test]
+fn settings_changes_are_applied_on_both_sides() {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    pump(&mut client, &mut server).unwrap();
+    client
+        .submit_settings(&[
+            Setting::new(SettingId::INITIAL_WINDOW_SIZE, 1 << 20),
+            Setting::new(SettingId::MAX_CONCURRENT_STREAMS, 7),
+        ])
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(
+        server.remote_setting(SettingId::INITIAL_WINDOW_SIZE),
+        1 << 20
+    );
+    assert_eq!(server.remote_setting(SettingId::MAX_CONCURRENT_STREAMS), 7);
+    // Acknowledged, so in force locally too.
+    assert_eq!(
+        client.local_setting(SettingId::INITIAL_WINDOW_SIZE),
+        1 << 20
+    );
+    assert!(server
+        .handler()
+        .settings
+        .contains(&(SettingId::MAX_CONCURRENT_STREAMS.0, 7)));
+}
+
+#[test]
+fn a_wrong_preface_is_a_fatal_error_answered_with_protocol_error() {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let err = server
+        .recv(b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        .unwrap_err();
+    assert_eq!(err.lib_error(), Some(LibError::BAD_CLIENT_MAGIC));
+    assert!(err.is_fatal());
+    let mut out = Vec::new();
+    server.send(&mut out).unwrap();
+    assert_eq!(goaway_code(&out), Some(Reason::PROTOCOL_ERROR));
+}
+
+/// A server that has seen a valid preface and SETTINGS, then `frames`.
+fn server_after(frames: &[Vec<u8>]) -> (Session<Recorder>, Result<usize, nghttp2::Error>) {
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut input = PREFACE.to_vec();
+    input.extend(raw_frame(0x4, 0, 0, &[]));
+    for f in frames {
+        input.extend_from_slice(f);
+    }
+    let result = server.recv(&input);
+    (server, result)
+}
+
+/// The server answers with GOAWAY `code`, reports it as a fatal error, and
+/// is done with the connection.
+fn assert_connection_error(
+    result: Result<usize, nghttp2::Error>,
+    server: &mut Session<Recorder>,
+    code: Reason,
+) {
+    result.expect("nghttp2 handles the bad frame itself");
+    let mut out = Vec::new();
+    server.send(&mut out).unwrap();
+    assert_eq!(goaway_code(&out), Some(code));
+    let err = server.close_reason().expect("a close reason");
+    assert!(err.is_fatal(), "{err}");
+    match err.kind() {
+        Kind::GoAway {
+            reason, initiator, ..
+        } => {
+            assert_eq!(*reason, code);
+            assert_eq!(*initiator, Initiator::Local);
+        }
+        other => panic!("expected a GOAWAY, got {other:?}"),
+    }
+    assert!(
+        server.is_done(),
+        "the session reads and writes nothing more"
+    );
+    let again = server.recv(&raw_frame(0x6, 0, 0, b"12345678")).unwrap_err();
+    assert_eq!(again.reason(), Some(code));
+}
+
+#[test]
+fn data_on_stream_zero_is_a_protocol_error() {
+    let (mut server, result) = server_after(&[raw_frame(0x0, 0, 0, b"hello")]);
+    assert_connection_error(result, &mut server, Reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn a_window_update_of_zero_on_the_connection_is_a_protocol_error() {
+    let (mut server, result) = server_after(&[raw_frame(0x8, 0, 0, &0u32.to_be_bytes())]);
+    assert_connection_error(result, &mut server, Reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn an_oversized_frame_is_a_frame_size_error() {
+    // 16385 bytes: one more than SETTINGS_MAX_FRAME_SIZE's default.
+    let (mut server, result) = server_after(&[raw_frame(0x0, 0, 1, &vec![0; 16385])]);
+    assert_connection_error(result, &mut server, Reason::FRAME_SIZE_ERROR);
+}
+
+#[test]
+fn a_ping_of_the_wrong_length_is_a_frame_size_error() {
+    let (mut server, result) = server_after(&[raw_frame(0x6, 0, 0, b"1234567")]);
+    assert_connection_error(result, &mut server, Reason::FRAME_SIZE_ERROR);
+}
+
+/// Counts live and dropped bodies.
+struct Tracked {
+    live: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Tracked {
+    fn new(live: &Arc<AtomicUsize>, dropped: &Arc<AtomicUsize>) -> Tracked {
+        live.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            live: live.clone(),
+            dropped: dropped.clone(),
+        }
+    }
+}
+
+impl DataSource for Tracked {
+    fn read(&mut self, _max_len: usize) -> Read {
+        Read::Pending
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn bodies_of_streams_still_open_are_freed_exactly_once_on_drop() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    {
+        let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+        server.submit_settings(&[]).unwrap();
+        let mut client = client(&Options::new());
+        for _ in 0..10 {
+            client
+                .submit_request(
+                    request_headers("POST", "/"),
+                    Some(Box::new(Tracked::new(&live, &dropped))),
+                )
+                .unwrap();
+        }
+        pump(&mut client, &mut server).unwrap();
+        // One stream closes normally: its body goes with it.
+        client.submit_rst_stream(1, Reason::CANCEL).unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+        assert_eq!(live.load(Ordering::SeqCst), 9);
+        // Queued but never sent: not even a HEADERS frame left.
+        for _ in 0..5 {
+            client
+                .submit_request(
+                    request_headers("POST", "/"),
+                    Some(Box::new(Tracked::new(&live, &dropped))),
+                )
+                .unwrap();
+        }
+        assert_eq!(live.load(Ordering::SeqCst), 14);
+    }
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+    assert_eq!(dropped.load(Ordering::SeqCst), 15);
+}
+
+#[test]
+fn a_handler_error_resets_only_its_stream() {
+    struct RefuseSecret(Recorder);
+    impl nghttp2::session::Handler for RefuseSecret {
+        fn on_header(
+            &mut self,
+            cx: &mut Context,
+            frame: &nghttp2::session::Frame<'_>,
+            h: HeaderRef<'_>,
+        ) -> nghttp2::session::CallbackResult {
+            if h.value == b"/secret" {
+                return Err(nghttp2::session::CallbackError::ResetStream);
+            }
+            self.0.on_header(cx, frame, h)
+        }
+    }
+    let mut server = Session::server(RefuseSecret(Recorder::default()), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let secret = client
+        .submit_request(request_headers("GET", "/secret"), None)
+        .unwrap();
+    let open = client
+        .submit_request(request_headers("GET", "/open"), None)
+        .unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(
+        client.handler().stream(secret).closed,
+        Some(Reason::INTERNAL_ERROR)
+    );
+    assert!(server.is_stream_open(open));
+    assert_eq!(client.handler().count(FrameType::GOAWAY), 0);
+}
+
+#[test]
+fn a_fatal_handler_error_surfaces_from_recv() {
+    struct Fail;
+    impl nghttp2::session::Handler for Fail {
+        fn on_frame_recv(
+            &mut self,
+            _cx: &mut Context,
+            frame: &nghttp2::session::Frame<'_>,
+        ) -> nghttp2::session::CallbackResult {
+            if frame.frame_type() == FrameType::HEADERS {
+                return Err(nghttp2::session::CallbackError::Fatal(
+                    nghttp2::Error::user("no requests today"),
+                ));
+            }
+            Ok(())
+        }
+    }
+    let mut server = Session::server(Fail, &Options::new()).unwrap();
+    let mut client = client(&Options::new());
+    client
+        .submit_request(request_headers("GET", "/"), None)
+        .unwrap();
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    let err = server.recv(&wire).unwrap_err();
+    assert_eq!(err.to_string(), "no requests today");
+}
