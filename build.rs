@@ -48,6 +48,9 @@ mod regen {
             .generate()
             .expect("bindgen failed on csrc/shim.h");
         bindings.write_to_file(&out).expect("cannot write bindings");
-        println!("cargo:rustc-env=NGHTTP2_RS_REGENERATED_BINDINGS={}", out.display());
+        println!(
+            "cargo:rustc-env=NGHTTP2_RS_REGENERATED_BINDINGS={}",
+            out.display()
+        );
     }
 }

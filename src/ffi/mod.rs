@@ -7,7 +7,11 @@
 //!   `cargo test --features regen-bindings --test bindings`).
 
 #![allow(missing_docs, non_camel_case_types, non_upper_case_globals, dead_code)]
-#![allow(clippy::all, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 
 pub use libnghttp2_sys as sys;
 
