@@ -10,6 +10,7 @@ mod error;
 pub mod ffi;
 pub mod hpack;
 pub mod session;
+pub mod trace;
 
 use std::ffi::CStr;
 
