@@ -9,6 +9,7 @@
 mod error;
 pub mod ffi;
 pub mod hpack;
+pub mod server;
 pub mod session;
 pub mod trace;
 

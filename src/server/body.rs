@@ -1,0 +1,420 @@
+//! Per-stream state shared between the connection task and the handler:
+//! [`RequestBody`] (received DATA, released to the peer's window only as it
+//! is read) and the data source that pulls a response body as the peer's
+//! window opens.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::error::{Error, Initiator, Kind, Reason};
+use crate::server::stats::StatsInner;
+use crate::session::{DataSource, Header, Read};
+
+/// What the connection task and the handlers of one connection share: the
+/// list of streams that need the task's attention, and the task's waker.
+pub(crate) struct ConnShared {
+    queue: Mutex<Queue>,
+    pub(crate) stats: Arc<StatsInner>,
+}
+
+#[derive(Default)]
+struct Queue {
+    dirty: Vec<Arc<Stream>>,
+    /// The connection task's waker, present only while the task sleeps.
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl ConnShared {
+    pub(crate) fn new(stats: Arc<StatsInner>) -> ConnShared {
+        ConnShared {
+            queue: Mutex::new(Queue::default()),
+            stats,
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // A poisoned lock only means a panic elsewhere while it was held;
+        // the queue itself stays consistent (pushes and swaps).
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, stream: Arc<Stream>) {
+        let waker = {
+            let mut q = self.queue();
+            if q.closed {
+                return;
+            }
+            q.dirty.push(stream);
+            q.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Moves the streams that need attention into `out` (which must be
+    /// empty). The task's waker is taken back: while the task runs, pushes
+    /// do not wake it.
+    pub(crate) fn take_dirty(&self, out: &mut Vec<Arc<Stream>>) {
+        let mut q = self.queue();
+        q.waker = None;
+        std::mem::swap(&mut q.dirty, out);
+    }
+
+    /// Parks the task: stores its waker unless work arrived meanwhile, in
+    /// which case it answers false and the task goes on.
+    pub(crate) fn park(&self, waker: &Waker) -> bool {
+        let mut q = self.queue();
+        if !q.dirty.is_empty() {
+            return false;
+        }
+        match &q.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => q.waker = Some(waker.clone()),
+        }
+        true
+    }
+
+    /// The connection ended: drop queued streams (they hold `Arc`s back to
+    /// this) and ignore later pushes.
+    pub(crate) fn close(&self) {
+        let dirty = {
+            let mut q = self.queue();
+            q.closed = true;
+            q.waker = None;
+            std::mem::take(&mut q.dirty)
+        };
+        drop(dirty);
+    }
+}
+
+/// One request stream's shared state. It is also the waker of the stream's
+/// service future and response body: waking it queues the stream for the
+/// connection task.
+pub(crate) struct Stream {
+    pub(crate) id: i32,
+    conn: Arc<ConnShared>,
+    queued: AtomicBool,
+    poll_needed: AtomicBool,
+    state: Mutex<StreamState>,
+}
+
+#[derive(Default)]
+pub(crate) struct StreamState {
+    /// Received DATA not yet read by the handler.
+    pub(crate) chunks: VecDeque<Bytes>,
+    /// Bytes in `chunks`.
+    pub(crate) buffered: usize,
+    /// Bytes read by the handler that the task has not yet given back to
+    /// the peer's windows.
+    pub(crate) to_consume: usize,
+    pub(crate) trailers: Option<HeaderMap>,
+    /// END_STREAM arrived: the body is complete.
+    pub(crate) end: bool,
+    /// The stream ended before the body was complete.
+    pub(crate) reset: Option<Reason>,
+    /// The handler dropped its [`RequestBody`]: later DATA is given back
+    /// at once.
+    pub(crate) body_dropped: bool,
+    /// The stream is closed: windows no longer matter.
+    pub(crate) detached: bool,
+    /// The task waiting for body data.
+    pub(crate) reader: Option<Waker>,
+}
+
+impl Stream {
+    pub(crate) fn new(id: i32, conn: Arc<ConnShared>, end: bool) -> Arc<Stream> {
+        Arc::new(Stream {
+            id,
+            conn,
+            queued: AtomicBool::new(false),
+            poll_needed: AtomicBool::new(false),
+            state: Mutex::new(StreamState {
+                end,
+                ..StreamState::default()
+            }),
+        })
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, StreamState> {
+        // See ConnShared::queue: the state is updated field by field and
+        // never left half-made across a call that could panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues the stream for the connection task (once until it is taken).
+    pub(crate) fn schedule(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.conn.push(self.clone());
+        }
+    }
+
+    /// Queues the stream with its future or body to be polled.
+    pub(crate) fn schedule_poll(self: &Arc<Self>) {
+        self.poll_needed.store(true, Ordering::Release);
+        self.schedule();
+    }
+
+    /// Called by the task when it takes the stream off the queue: answers
+    /// whether a poll was asked for.
+    pub(crate) fn take_poll_needed(&self) -> bool {
+        self.queued.store(false, Ordering::Release);
+        self.poll_needed.swap(false, Ordering::AcqRel)
+    }
+
+    fn stats(&self) -> &StatsInner {
+        &self.conn.stats
+    }
+}
+
+impl Wake for Stream {
+    fn wake(self: Arc<Self>) {
+        self.schedule_poll();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule_poll();
+    }
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stream").field("id", &self.id).finish()
+    }
+}
+
+/// The body of a request: DATA frames as they arrive, then the trailers.
+///
+/// Flow control follows the reader: received bytes count against the
+/// peer's stream and connection windows until they are read here, so a
+/// handler that reads slowly slows its client down instead of making the
+/// server buffer. Dropping the body gives its unread bytes back at once.
+pub struct RequestBody {
+    stream: Arc<Stream>,
+    content_length: Option<u64>,
+}
+
+impl RequestBody {
+    pub(crate) fn new(stream: Arc<Stream>, content_length: Option<u64>) -> RequestBody {
+        RequestBody {
+            stream,
+            content_length,
+        }
+    }
+
+    /// The HTTP/2 stream id the body arrives on.
+    pub fn stream_id(&self) -> i32 {
+        self.stream.id
+    }
+}
+
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("stream_id", &self.stream.id)
+            .finish()
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let stream = &self.stream;
+        let mut st = stream.state();
+        if let Some(chunk) = st.chunks.pop_front() {
+            let n = chunk.len();
+            st.buffered -= n;
+            let release = !st.detached;
+            if release {
+                st.to_consume += n;
+            }
+            drop(st);
+            stream.stats().sub_recv_buffered(n);
+            if release {
+                stream.schedule();
+            }
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        if let Some(reason) = st.reset {
+            return Poll::Ready(Some(Err(Error::new(Kind::Reset(
+                stream.id,
+                reason,
+                Initiator::Remote,
+            )))));
+        }
+        if st.end {
+            return Poll::Ready(st.trailers.take().map(|t| Ok(Frame::trailers(t))));
+        }
+        match &st.reader {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => st.reader = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let st = self.stream.state();
+        st.end && st.chunks.is_empty() && st.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.content_length {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        let mut st = self.stream.state();
+        st.body_dropped = true;
+        st.reader = None;
+        let n = st.buffered;
+        st.chunks.clear();
+        st.buffered = 0;
+        let release = !st.detached && n > 0;
+        if release {
+            st.to_consume += n;
+        }
+        drop(st);
+        self.stream.stats().sub_recv_buffered(n);
+        if release {
+            self.stream.schedule();
+        }
+    }
+}
+
+/// How many empty DATA frames in a row a response body may yield before
+/// the source yields to the connection task.
+const EMPTY_FRAMES_BEFORE_YIELD: usize = 16;
+
+/// Pulls a response body as nghttp2 asks for bytes, that is, as the peer's
+/// window allows. At most one frame of the body is held here.
+pub(crate) struct BodySource<B> {
+    body: Pin<Box<B>>,
+    waker: Waker,
+    stream: Arc<Stream>,
+    /// The part of the last frame beyond what nghttp2 could take.
+    held: Bytes,
+    /// The body ended after `held`.
+    ended: bool,
+}
+
+impl<B> BodySource<B> {
+    pub(crate) fn new(body: Pin<Box<B>>, stream: Arc<Stream>, waker: Waker) -> BodySource<B> {
+        BodySource {
+            body,
+            waker,
+            stream,
+            held: Bytes::new(),
+            ended: false,
+        }
+    }
+
+    fn take_held(&mut self, max_len: usize) -> Read {
+        let chunk = if self.held.len() > max_len {
+            self.held.split_to(max_len)
+        } else {
+            std::mem::take(&mut self.held)
+        };
+        self.stream.stats().sub_send_buffered(chunk.len());
+        if self.ended && self.held.is_empty() {
+            Read::End {
+                last: chunk,
+                trailers: None,
+            }
+        } else {
+            Read::Data(chunk)
+        }
+    }
+}
+
+impl<B> Drop for BodySource<B> {
+    fn drop(&mut self) {
+        self.stream.stats().sub_send_buffered(self.held.len());
+    }
+}
+
+/// Converts a trailer map to the session's owned header fields.
+pub(crate) fn trailers_to_headers(map: &HeaderMap) -> Vec<Header> {
+    map.iter()
+        .map(|(name, value)| {
+            Header::new(
+                Bytes::copy_from_slice(name.as_str().as_bytes()),
+                Bytes::copy_from_slice(value.as_bytes()),
+            )
+        })
+        .collect()
+}
+
+impl<B> DataSource for BodySource<B>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn read(&mut self, max_len: usize) -> Read {
+        if !self.held.is_empty() {
+            return self.take_held(max_len);
+        }
+        if self.ended {
+            return Read::end();
+        }
+        let mut cx = TaskContext::from_waker(&self.waker);
+        for _ in 0..EMPTY_FRAMES_BEFORE_YIELD {
+            let body = self.body.as_mut();
+            let polled = catch_unwind(AssertUnwindSafe(|| body.poll_frame(&mut cx)));
+            let frame = match polled {
+                Err(_) => {
+                    tracing::warn!(stream = self.stream.id, "response body panicked");
+                    return Read::Reset(Reason::INTERNAL_ERROR);
+                }
+                Ok(Poll::Pending) => return Read::Pending,
+                Ok(Poll::Ready(None)) => return Read::end(),
+                Ok(Poll::Ready(Some(Err(e)))) => {
+                    let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+                    tracing::debug!(stream = self.stream.id, error = %e, "response body failed");
+                    return Read::Reset(Reason::INTERNAL_ERROR);
+                }
+                Ok(Poll::Ready(Some(Ok(frame)))) => frame,
+            };
+            match frame.into_data() {
+                Ok(data) if data.is_empty() => continue,
+                Ok(data) => {
+                    self.held = data;
+                    self.ended = self.body.is_end_stream();
+                    self.stream.stats().add_send_buffered(self.held.len());
+                    return self.take_held(max_len);
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        self.ended = true;
+                        return Read::End {
+                            last: Bytes::new(),
+                            trailers: Some(trailers_to_headers(&trailers)),
+                        };
+                    }
+                    // An unknown kind of frame: skip it.
+                }
+            }
+        }
+        // A body that keeps yielding nothing: let others run, come back.
+        self.waker.wake_by_ref();
+        Read::Pending
+    }
+}

@@ -1,0 +1,918 @@
+//! One connection: the [`Session`] handler that turns frames into requests,
+//! and the pump that moves bytes between the socket and the session.
+
+use std::collections::HashMap;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::{Error, Reason};
+use crate::server::body::{BodySource, ConnShared, RequestBody, Stream};
+use crate::server::service::HttpService;
+use crate::server::stats::StatsInner;
+use crate::server::Config;
+use crate::session::{
+    CallbackResult, Context, DataSource, Flags, Frame, FrameType, Handler, HeaderRef,
+    HeadersCategory, Session,
+};
+
+/// Where a stream's request is in its life, on the connection task's side.
+// The request is held inline: boxing it would cost an allocation per
+// request, and it moves into the service on the same pass of the pump.
+#[allow(clippy::large_enum_variant)]
+enum Phase<F> {
+    /// Request header fields are arriving.
+    Headers,
+    /// The request is complete; the service has not taken it yet.
+    New(Request<RequestBody>),
+    /// The service's future runs.
+    Running(Pin<Box<F>>),
+    /// The response is submitted; its body (if any) is pulled by nghttp2.
+    Responding,
+    /// Nothing more to do on this side (rejected, failed, or done).
+    Done,
+}
+
+/// The request head as its fields arrive.
+#[derive(Default)]
+struct Head {
+    method: Option<Method>,
+    scheme: Option<Scheme>,
+    authority: Option<Authority>,
+    path: Option<PathAndQuery>,
+    headers: HeaderMap,
+    content_length: Option<u64>,
+    /// Bytes counted as SETTINGS_MAX_HEADER_LIST_SIZE counts them.
+    size: usize,
+    /// Why the request cannot be served, when a field was bad.
+    reject: Option<StatusCode>,
+}
+
+struct Entry<F> {
+    stream: Arc<Stream>,
+    waker: Waker,
+    phase: Phase<F>,
+    head: Head,
+    /// Trailer fields being received.
+    trailers: Option<HeaderMap>,
+    is_head: bool,
+}
+
+/// The session handler of a server connection. It never runs user code:
+/// callbacks only record state; services and bodies are polled by the
+/// connection task between session calls.
+pub(crate) struct ConnHandler<S: HttpService> {
+    service: S,
+    streams: HashMap<i32, Entry<S::Future>>,
+    shared: Arc<ConnShared>,
+    max_header_list_size: usize,
+    /// Entries of closed streams, dropped outside nghttp2's callbacks
+    /// (their futures run user code when dropped).
+    closed: Vec<Entry<S::Future>>,
+    /// Streams whose service said "not ready".
+    waiting_ready: Vec<i32>,
+    got_settings: bool,
+    settings_acked: bool,
+}
+
+impl<S: HttpService> ConnHandler<S> {
+    fn stats(&self) -> &StatsInner {
+        &self.shared.stats
+    }
+
+    /// Completes a request head: the stream gets its request, or an error
+    /// response when the head was bad.
+    fn finish_head(&mut self, cx: &mut Context, id: i32, end_stream: bool) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if end_stream {
+            entry.stream.state().end = true;
+        }
+        let head = std::mem::take(&mut entry.head);
+        match build_request(head, &entry.stream) {
+            Ok(request) => {
+                entry.is_head = request.method() == Method::HEAD;
+                entry.phase = Phase::New(request);
+                self.shared.stats.count_request();
+                self.shared.stats.add_live_handlers(1);
+                entry.stream.schedule_poll();
+            }
+            Err(status) => {
+                tracing::debug!(stream = id, %status, "rejecting request");
+                entry.phase = Phase::Done;
+                entry.stream.state().body_dropped = true;
+                let _ = cx.submit_response(
+                    id,
+                    [HeaderRef::new(b":status", status.as_str().as_bytes())],
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Polls a stream's service: readiness, the call, the future, and
+    /// submits the response it gives.
+    fn poll_stream(&mut self, cx: &mut Context, id: i32) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        match poll_entry(&mut self.service, entry, cx, &self.shared.stats) {
+            Polled::NotReady => self.waiting_ready.push(id),
+            Polled::Called if !self.waiting_ready.is_empty() => {
+                // The service is ready again: let the others try.
+                let ConnHandler {
+                    streams,
+                    waiting_ready,
+                    ..
+                } = self;
+                for other in waiting_ready.drain(..) {
+                    if let Some(e) = streams.get(&other) {
+                        e.stream.schedule_poll();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What polling a stream did, for the readiness bookkeeping.
+enum Polled {
+    NotReady,
+    Called,
+    Other,
+}
+
+fn poll_entry<S: HttpService>(
+    service: &mut S,
+    entry: &mut Entry<S::Future>,
+    cx: &mut Context,
+    stats: &StatsInner,
+) -> Polled {
+    let id = entry.stream.id;
+    let mut tcx = TaskContext::from_waker(&entry.waker);
+    let mut outcome = Polled::Other;
+    loop {
+        match &mut entry.phase {
+            Phase::New(_) => {
+                match catch_unwind(AssertUnwindSafe(|| service.poll_ready(&mut tcx))) {
+                    Ok(Poll::Pending) => return Polled::NotReady,
+                    Ok(Poll::Ready(Ok(()))) => {}
+                    Ok(Poll::Ready(Err(e))) => {
+                        let e: crate::server::BoxError = e.into();
+                        tracing::warn!(error = %e, "service failed");
+                        fail_stream(cx, entry, stats);
+                        return outcome;
+                    }
+                    Err(_) => {
+                        tracing::warn!(stream = id, "service panicked in poll_ready");
+                        fail_stream(cx, entry, stats);
+                        return outcome;
+                    }
+                }
+                let Phase::New(request) = std::mem::replace(&mut entry.phase, Phase::Done) else {
+                    return outcome;
+                };
+                match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
+                    Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
+                    Err(_) => {
+                        tracing::warn!(stream = id, "service panicked in call");
+                        stats.sub_live_handlers(1);
+                        let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
+                        return outcome;
+                    }
+                }
+                outcome = Polled::Called;
+            }
+            Phase::Running(future) => {
+                let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut tcx)));
+                match polled {
+                    Ok(Poll::Pending) => {}
+                    Ok(Poll::Ready(Ok(response))) => {
+                        stats.sub_live_handlers(1);
+                        entry.phase = Phase::Responding;
+                        submit_response(cx, entry, response);
+                    }
+                    Ok(Poll::Ready(Err(e))) => {
+                        let e: crate::server::BoxError = e.into();
+                        tracing::debug!(stream = id, error = %e, "handler failed");
+                        fail_stream(cx, entry, stats);
+                    }
+                    Err(_) => {
+                        tracing::warn!(stream = id, "handler panicked; resetting its stream");
+                        fail_stream(cx, entry, stats);
+                    }
+                }
+                return outcome;
+            }
+            Phase::Responding => {
+                // The body woke: it has data (or its end) for nghttp2.
+                let _ = cx.resume_data(id);
+                return outcome;
+            }
+            Phase::Headers | Phase::Done => return outcome,
+        }
+    }
+}
+
+/// The handler failed: reset its stream with INTERNAL_ERROR.
+fn fail_stream<F>(cx: &mut Context, entry: &mut Entry<F>, stats: &StatsInner) {
+    if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
+        stats.sub_live_handlers(1);
+    }
+    entry.phase = Phase::Done;
+    let _ = cx.submit_rst_stream(entry.stream.id, Reason::INTERNAL_ERROR);
+}
+
+/// True for header fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
+    *name == header::CONNECTION
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+        || (*name == header::TE && value.as_bytes() != b"trailers")
+}
+
+/// Formats `n` in decimal into `buf` and returns the digits.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+fn submit_response<F, B>(cx: &mut Context, entry: &mut Entry<F>, response: Response<B>)
+where
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::server::BoxError>,
+{
+    let id = entry.stream.id;
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let no_body = entry.is_head
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || body.is_end_stream();
+    let mut digits = [0u8; 20];
+    let length = match body.size_hint().exact() {
+        Some(n) if !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 => {
+            Some(HeaderRef::new(b"content-length", decimal(n, &mut digits)))
+        }
+        _ => None,
+    };
+    let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes()))
+        .chain(length)
+        .chain(
+            parts
+                .headers
+                .iter()
+                .filter(|(name, value)| !is_connection_specific(name, value))
+                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
+        );
+    let source: Option<Box<dyn DataSource>> = if no_body {
+        None
+    } else {
+        Some(Box::new(BodySource::new(
+            Box::pin(body),
+            entry.stream.clone(),
+            entry.waker.clone(),
+        )))
+    };
+    if let Err(e) = cx.submit_response(id, fields, source) {
+        tracing::debug!(stream = id, error = %e, "response not submitted");
+        entry.phase = Phase::Done;
+    }
+}
+
+fn build_request(mut head: Head, stream: &Arc<Stream>) -> Result<Request<RequestBody>, StatusCode> {
+    if let Some(status) = head.reject {
+        return Err(status);
+    }
+    let method = head.method.take().ok_or(StatusCode::BAD_REQUEST)?;
+    let mut parts = http::uri::Parts::default();
+    let authority = match head.authority.take() {
+        Some(a) => Some(a),
+        None => head
+            .headers
+            .get(header::HOST)
+            .and_then(|h| Authority::try_from(h.as_bytes()).ok()),
+    };
+    if authority.is_some() {
+        parts.scheme = head.scheme.take();
+    }
+    parts.authority = authority;
+    parts.path_and_query = head.path.take();
+    let uri = Uri::from_parts(parts).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let mut request = Request::new(RequestBody::new(stream.clone(), head.content_length));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_2;
+    *request.headers_mut() = head.headers;
+    Ok(request)
+}
+
+impl<S: HttpService> Handler for ConnHandler<S> {
+    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        if frame.headers_category() == Some(HeadersCategory::Request) {
+            let stream = Stream::new(id, self.shared.clone(), false);
+            let waker = Waker::from(stream.clone());
+            self.streams.insert(
+                id,
+                Entry {
+                    stream,
+                    waker,
+                    phase: Phase::Headers,
+                    head: Head::default(),
+                    trailers: None,
+                    is_head: false,
+                },
+            );
+            self.stats().add_open_streams(1);
+        } else if let Some(entry) = self.streams.get_mut(&id) {
+            entry.trailers = Some(HeaderMap::new());
+            entry.head.size = 0;
+        }
+        Ok(())
+    }
+
+    fn on_header(
+        &mut self,
+        _cx: &mut Context,
+        frame: &Frame<'_>,
+        field: HeaderRef<'_>,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
+            return Ok(());
+        };
+        let head = &mut entry.head;
+        if head.reject.is_some() {
+            return Ok(());
+        }
+        head.size += field.name.len() + field.value.len() + 32;
+        if head.size > self.max_header_list_size {
+            head.reject = Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            return Ok(());
+        }
+        let bad = Some(StatusCode::BAD_REQUEST);
+        if let Some(trailers) = &mut entry.trailers {
+            match (
+                HeaderName::from_bytes(field.name),
+                HeaderValue::from_bytes(field.value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    trailers.append(name, value);
+                }
+                _ => return Err(crate::session::CallbackError::ResetStream),
+            }
+            return Ok(());
+        }
+        match field.name {
+            b":method" => head.method = Method::from_bytes(field.value).ok(),
+            b":scheme" => head.scheme = Scheme::try_from(field.value).ok(),
+            b":authority" => match Authority::try_from(field.value) {
+                Ok(a) => head.authority = Some(a),
+                Err(_) => head.reject = bad,
+            },
+            b":path" => match PathAndQuery::try_from(field.value) {
+                Ok(p) => head.path = Some(p),
+                Err(_) => head.reject = bad,
+            },
+            b":protocol" => {}
+            name => match (
+                HeaderName::from_bytes(name),
+                HeaderValue::from_bytes(field.value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    if name == header::CONTENT_LENGTH {
+                        head.content_length = std::str::from_utf8(field.value)
+                            .ok()
+                            .and_then(|v| v.parse().ok());
+                    }
+                    head.headers.append(name, value);
+                }
+                _ => head.reject = bad,
+            },
+        }
+        Ok(())
+    }
+
+    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        match frame.frame_type() {
+            FrameType::HEADERS => {
+                let Some(entry) = self.streams.get_mut(&id) else {
+                    return Ok(());
+                };
+                if let Some(trailers) = entry.trailers.take() {
+                    let reader = {
+                        let mut st = entry.stream.state();
+                        st.trailers = Some(trailers);
+                        st.end = true;
+                        st.reader.take()
+                    };
+                    if let Some(w) = reader {
+                        w.wake();
+                    }
+                } else if matches!(entry.phase, Phase::Headers) {
+                    self.finish_head(cx, id, frame.is_end_stream());
+                }
+            }
+            FrameType::DATA if frame.is_end_stream() => {
+                if let Some(entry) = self.streams.get(&id) {
+                    let reader = {
+                        let mut st = entry.stream.state();
+                        st.end = true;
+                        st.reader.take()
+                    };
+                    if let Some(w) = reader {
+                        w.wake();
+                    }
+                }
+            }
+            FrameType::SETTINGS => {
+                if frame.is_ack() {
+                    self.settings_acked = true;
+                } else {
+                    self.got_settings = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_data_chunk_recv(
+        &mut self,
+        cx: &mut Context,
+        stream_id: i32,
+        data: &[u8],
+        _flags: Flags,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.get(&stream_id) else {
+            let _ = cx.consume(stream_id, data.len());
+            return Ok(());
+        };
+        let mut st = entry.stream.state();
+        if st.body_dropped || st.reset.is_some() {
+            drop(st);
+            let _ = cx.consume(stream_id, data.len());
+            return Ok(());
+        }
+        st.chunks.push_back(bytes::Bytes::copy_from_slice(data));
+        st.buffered += data.len();
+        let reader = st.reader.take();
+        drop(st);
+        self.shared.stats.add_recv_buffered(data.len());
+        if let Some(w) = reader {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    fn on_stream_close(
+        &mut self,
+        cx: &mut Context,
+        stream_id: i32,
+        reason: Reason,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.remove(&stream_id) else {
+            return Ok(());
+        };
+        let stats = &self.shared.stats;
+        stats.sub_open_streams(1);
+        if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
+            tracing::debug!(stream = stream_id, %reason, "stream closed; cancelling its handler");
+            stats.sub_live_handlers(1);
+        }
+        let (unconsumed, dropped, reader) = {
+            let mut st = entry.stream.state();
+            let mut unconsumed = std::mem::take(&mut st.to_consume);
+            let mut dropped = 0;
+            if !st.detached {
+                unconsumed += st.buffered;
+            }
+            st.detached = true;
+            if !st.end {
+                st.reset = Some(if reason == Reason::NO_ERROR {
+                    Reason::CANCEL
+                } else {
+                    reason
+                });
+                st.chunks.clear();
+                dropped = std::mem::take(&mut st.buffered);
+            }
+            (unconsumed, dropped, st.reader.take())
+        };
+        stats.sub_recv_buffered(dropped);
+        if unconsumed > 0 {
+            // The stream is gone; this returns the connection window.
+            let _ = cx.consume(stream_id, unconsumed);
+        }
+        if let Some(w) = reader {
+            w.wake();
+        }
+        self.closed.push(entry);
+        Ok(())
+    }
+}
+
+impl<S: HttpService> Drop for ConnHandler<S> {
+    fn drop(&mut self) {
+        let stats = &self.shared.stats;
+        for (_, entry) in self.streams.drain() {
+            stats.sub_open_streams(1);
+            if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
+                stats.sub_live_handlers(1);
+            }
+            let reader = {
+                let mut st = entry.stream.state();
+                st.detached = true;
+                if !st.end {
+                    st.reset = Some(Reason::CANCEL);
+                    st.chunks.clear();
+                    stats.sub_recv_buffered(std::mem::take(&mut st.buffered));
+                }
+                st.reader.take()
+            };
+            if let Some(w) = reader {
+                w.wake();
+            }
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(entry)));
+        }
+    }
+}
+
+/// What the connection does once the session exists.
+pub(crate) struct Setup<'a> {
+    /// Bytes already read from the socket (the sniffed preface).
+    pub(crate) initial: &'a [u8],
+    /// End the connection at once with this code (TLS rules not met).
+    pub(crate) fail: Option<Reason>,
+}
+
+/// One connection's pump: owns the socket and the session.
+pub(crate) struct Conn<I, S: HttpService> {
+    io: I,
+    session: Session<ConnHandler<S>>,
+    shared: Arc<ConnShared>,
+    rbuf: Box<[u8]>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    high_water: usize,
+    /// Bytes of `wbuf` last added to the stats.
+    reported: usize,
+    need_flush: bool,
+    /// Stop reading; exit once the output is out.
+    closing: bool,
+    /// The session failed to send: nothing more can come out of it.
+    failed: bool,
+    dirty: Vec<Arc<Stream>>,
+    reads: u64,
+}
+
+pub(crate) async fn serve<I, S>(
+    io: I,
+    service: S,
+    config: Arc<Config>,
+    stats: Arc<StatsInner>,
+    shutdown: Option<watch::Receiver<bool>>,
+    setup: Setup<'_>,
+) -> Result<(), Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService,
+{
+    let shared = Arc::new(ConnShared::new(stats.clone()));
+    let handler = ConnHandler {
+        service,
+        streams: HashMap::new(),
+        shared: shared.clone(),
+        max_header_list_size: config.max_header_list_size as usize,
+        closed: Vec::new(),
+        waiting_ready: Vec::new(),
+        got_settings: false,
+        settings_acked: false,
+    };
+    let mut session = Session::server(handler, &config.options())?;
+    session.submit_settings(&config.settings())?;
+    if config.initial_connection_window_size > 65_535 {
+        session.set_local_window_size(0, config.initial_connection_window_size as i32)?;
+    }
+    if let Some(reason) = setup.fail {
+        session.terminate(reason)?;
+    }
+    let mut conn = Conn {
+        io,
+        session,
+        shared: shared.clone(),
+        rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
+        wbuf: Vec::with_capacity(config.write_high_water + 16 * 1024),
+        wpos: 0,
+        high_water: config.write_high_water,
+        reported: 0,
+        need_flush: false,
+        closing: false,
+        failed: false,
+        dirty: Vec::new(),
+        reads: 0,
+    };
+    if !setup.initial.is_empty() && setup.fail.is_none() {
+        conn.recv_bytes(setup.initial);
+    }
+    stats.add_connections(1);
+    let result = conn.drive(&config, shutdown).await;
+    stats.sub_connections(1);
+    stats.sub_write_buffered(conn.reported);
+    conn.reported = 0;
+    if result.is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), conn.io.shutdown()).await;
+    }
+    shared.close();
+    result
+}
+
+async fn wait_shutdown(rx: &mut Option<watch::Receiver<bool>>) {
+    if let Some(rx) = rx {
+        loop {
+            if *rx.borrow_and_update() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+impl<I, S> Conn<I, S>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService,
+{
+    async fn drive(
+        &mut self,
+        config: &Config,
+        mut shutdown: Option<watch::Receiver<bool>>,
+    ) -> Result<(), Error> {
+        let start = Instant::now();
+        let far = start + Duration::from_secs(86_400 * 365);
+        let handshake_deadline = start + config.handshake_timeout;
+        let ack_deadline = start + config.settings_timeout;
+        let mut grace_deadline: Option<Instant> = None;
+        let mut idle_deadline = config.idle_timeout.map(|d| start + d);
+        let mut seen_reads = 0;
+        let mut timer = pin!(tokio::time::sleep_until(
+            handshake_deadline.min(ack_deadline)
+        ));
+        loop {
+            tokio::select! {
+                biased;
+                result = poll_fn(|cx| self.poll_pump(cx)) => return result,
+                _ = wait_shutdown(&mut shutdown), if grace_deadline.is_none() => {
+                    tracing::debug!("graceful shutdown: sending GOAWAY");
+                    let last = self.session.last_proc_stream_id();
+                    if self.session.submit_goaway(last, Reason::NO_ERROR, b"").is_err() {
+                        self.closing = true;
+                    }
+                    grace_deadline = Some(Instant::now() + config.shutdown_grace);
+                }
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    let (got_settings, acked, open) = {
+                        let h = self.session.handler();
+                        (h.got_settings, h.settings_acked, h.streams.len())
+                    };
+                    if !got_settings && now >= handshake_deadline {
+                        tracing::debug!("no HTTP/2 preface in time; closing");
+                        return Ok(());
+                    }
+                    if !acked && now >= ack_deadline {
+                        tracing::debug!("SETTINGS not acknowledged in time");
+                        let _ = self.session.terminate(Reason::SETTINGS_TIMEOUT);
+                        self.closing = true;
+                    }
+                    if grace_deadline.is_some_and(|g| now >= g) {
+                        tracing::debug!("shutdown grace period over; closing");
+                        let _ = self.session.terminate(Reason::NO_ERROR);
+                        self.closing = true;
+                        grace_deadline = Some(far);
+                    }
+                    if let (Some(idle), Some(deadline)) = (config.idle_timeout, idle_deadline) {
+                        if open > 0 || self.reads != seen_reads {
+                            seen_reads = self.reads;
+                            idle_deadline = Some(now + idle);
+                        } else if now >= deadline {
+                            tracing::debug!("idle connection; sending GOAWAY");
+                            let last = self.session.last_proc_stream_id();
+                            let _ = self.session.submit_goaway(last, Reason::NO_ERROR, b"");
+                            self.closing = true;
+                            idle_deadline = None;
+                        }
+                    }
+                    let mut next = grace_deadline.unwrap_or(far).min(idle_deadline.unwrap_or(far));
+                    if !got_settings {
+                        next = next.min(handshake_deadline);
+                    }
+                    if !acked && !self.closing {
+                        next = next.min(ack_deadline);
+                    }
+                    timer.as_mut().reset(next.max(now + Duration::from_millis(1)));
+                }
+            }
+        }
+    }
+
+    /// Runs handlers' requests, fills and writes the output, reads and
+    /// feeds input, until nothing moves (Pending) or the connection is
+    /// over (Ready).
+    fn poll_pump(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            self.process_dirty();
+            self.fill();
+            let mut progress = false;
+            while self.wpos < self.wbuf.len() {
+                match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.wpos..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.wpos += n;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => break,
+                }
+            }
+            if self.wpos > 0 && self.wpos == self.wbuf.len() {
+                self.wbuf.clear();
+                self.wpos = 0;
+                self.need_flush = true;
+            }
+            if self.need_flush && self.wbuf.is_empty() {
+                match Pin::new(&mut self.io).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.need_flush = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
+            }
+            self.report_buffered();
+            if self.wbuf.is_empty()
+                && !self.need_flush
+                && (self.failed
+                    || self.session.is_done()
+                    || (self.closing && !self.session.has_output()))
+            {
+                return Poll::Ready(Ok(()));
+            }
+            if !self.closing
+                && self.session.want_read()
+                && self.wbuf.len() - self.wpos < self.high_water
+            {
+                let mut buf = ReadBuf::new(&mut self.rbuf);
+                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) => {
+                        let n = buf.filled().len();
+                        if n == 0 {
+                            // The peer closed its side: nothing more will
+                            // come for the streams left.
+                            return Poll::Ready(Ok(()));
+                        }
+                        self.reads += 1;
+                        self.recv_own(n);
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
+            }
+            if !progress && self.shared.park(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Feeds `rbuf[..n]` to the session.
+    fn recv_own(&mut self, n: usize) {
+        let Conn { session, rbuf, .. } = self;
+        let result = catch_unwind(AssertUnwindSafe(|| session.recv(&rbuf[..n])));
+        self.after_recv(result);
+    }
+
+    fn recv_bytes(&mut self, data: &[u8]) {
+        let session = &mut self.session;
+        let result = catch_unwind(AssertUnwindSafe(|| session.recv(data)));
+        self.after_recv(result);
+    }
+
+    fn after_recv(&mut self, result: std::thread::Result<Result<usize, Error>>) {
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "connection error");
+                self.closing = true;
+            }
+            Err(_) => {
+                tracing::warn!("panic while receiving; closing the connection");
+                self.closing = true;
+                self.failed = true;
+            }
+        }
+        self.reap();
+    }
+
+    /// Drops the entries of closed streams, outside nghttp2's callbacks.
+    fn reap(&mut self) {
+        let closed = &mut self.session.handler_mut().closed;
+        if !closed.is_empty() {
+            let closed = std::mem::take(closed);
+            if catch_unwind(AssertUnwindSafe(|| drop(closed))).is_err() {
+                tracing::warn!("a handler panicked while being dropped");
+            }
+        }
+    }
+
+    /// Serves the streams handlers and bodies woke.
+    fn process_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        self.shared.take_dirty(&mut dirty);
+        for stream in dirty.drain(..) {
+            let poll = stream.take_poll_needed();
+            let to_consume = std::mem::take(&mut stream.state().to_consume);
+            let (handler, cx) = self.session.parts_mut();
+            if to_consume > 0 {
+                let _ = cx.consume(stream.id, to_consume);
+            }
+            if poll {
+                handler.poll_stream(cx, stream.id);
+            }
+        }
+        self.dirty = dirty;
+        self.reap();
+    }
+
+    /// Moves the session's output into the write buffer, up to the
+    /// high-water mark.
+    fn fill(&mut self) {
+        if self.failed || self.wbuf.len() - self.wpos >= self.high_water {
+            return;
+        }
+        if self.wpos > 0 {
+            self.wbuf.drain(..self.wpos);
+            self.wpos = 0;
+        }
+        let Conn {
+            session,
+            wbuf,
+            high_water,
+            ..
+        } = self;
+        match catch_unwind(AssertUnwindSafe(|| session.send_up_to(wbuf, *high_water))) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "session failed to send");
+                self.closing = true;
+                self.failed = true;
+            }
+            Err(_) => {
+                tracing::warn!("panic while sending; closing the connection");
+                self.closing = true;
+                self.failed = true;
+            }
+        }
+        self.reap();
+    }
+
+    fn report_buffered(&mut self) {
+        let now = self.wbuf.len() - self.wpos;
+        if now != self.reported {
+            let stats = &self.shared.stats;
+            if now > self.reported {
+                stats.add_write_buffered(now - self.reported);
+            } else {
+                stats.sub_write_buffered(self.reported - now);
+            }
+            self.reported = now;
+        }
+    }
+}

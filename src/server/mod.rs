@@ -1,0 +1,621 @@
+//! An HTTP/2 server on nghttp2's engine, on tokio.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::Response;
+//! use http_body_util::Full;
+//! use nghttp2::server::{service_fn, tls, Builder};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+//! let cert = tls::SelfSigned::localhost()?;
+//! println!("certificate SHA-256 {}", cert.fingerprint_sha256());
+//! let hello = service_fn(|_req| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello world"))))
+//! });
+//! Builder::new()
+//!     .max_concurrent_streams(100)
+//!     .serve_tls(listener, cert.acceptor()?, hello)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Handlers are `tower_service::Service`s over `http::Request<RequestBody>`
+//! answering `http::Response<B>` with any `http_body::Body<Data = Bytes>`;
+//! [`service_fn`] makes one from an async function. [`RequestBody`] streams
+//! the request's DATA and trailers.
+//!
+//! # Architecture
+//!
+//! One tokio task per connection owns that connection's
+//! [`Session`](crate::session::Session); nothing else touches it (it is
+//! never put behind a lock). The task runs a pump: it serves the streams
+//! whose handlers woke, drains the session's output into a write buffer up
+//! to a high-water mark and writes it, and reads the socket only while the
+//! write buffer is below that mark, so a peer that does not read stops
+//! being read from. It stops when the session is done (after a GOAWAY
+//! drained the open streams, say), on a fatal error, or when the peer
+//! closes.
+//!
+//! Each request's service future, and then its response body, is polled
+//! *by the connection task itself*, not in a task of its own. A small
+//! scheduler in the connection (a list of woken streams, each stream's
+//! shared state doubling as the waker of its future) polls exactly the
+//! streams that woke. The reasons:
+//!
+//! - a request whose handler answers at once is answered in the same pass
+//!   of the pump that read it: no task spawn, no cross-task wake-up, no
+//!   channel per request, which is what a small-response benchmark
+//!   measures;
+//! - a response body is pulled *inside* nghttp2's data callback, with
+//!   exactly the window nghttp2 has for it, so at most one frame's worth of
+//!   a body is ever held by the server, and nothing is copied on the way
+//!   (the `Bytes` go into the write buffer through `NO_COPY`);
+//! - cancelling a stream is dropping its future, synchronously, when the
+//!   RST_STREAM is processed.
+//!
+//! The cost is that one connection's handlers share one thread; a handler
+//! that does heavy CPU work should `tokio::spawn` (or `spawn_blocking`) it.
+//! The per-stream state (`Arc<Mutex<..>>` plus a waker) still makes
+//! [`RequestBody`] `Send`, so a handler may move it to another task.
+//!
+//! Request bodies are read under `no_auto_window_update`: received DATA is
+//! queued per stream and given back to the peer's windows
+//! (`nghttp2_session_consume`) only as the handler reads it. A handler
+//! that panics or fails resets its own stream with INTERNAL_ERROR; a
+//! stream the client resets has its handler future dropped.
+
+mod body;
+mod conn;
+mod service;
+mod stats;
+pub mod tls;
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssl::ssl::{Ssl, SslAcceptor};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_openssl::SslStream;
+
+pub use body::RequestBody;
+pub use service::{service_fn, BoxError, HttpService, ServiceFn};
+pub use stats::Stats;
+
+use crate::error::{Error, Reason};
+use crate::session::{Options, Setting, SettingId};
+use stats::StatsInner;
+
+/// The settings of a server, made by [`Builder`].
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    max_concurrent_streams: u32,
+    initial_window_size: u32,
+    initial_connection_window_size: u32,
+    max_header_list_size: u32,
+    max_frame_size: Option<u32>,
+    write_high_water: usize,
+    read_buffer_size: usize,
+    idle_timeout: Option<Duration>,
+    settings_timeout: Duration,
+    handshake_timeout: Duration,
+    shutdown_grace: Duration,
+    stream_reset_rate_limit: Option<(u64, u64)>,
+    glitch_rate_limit: Option<(u64, u64)>,
+    max_continuations: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_concurrent_streams: 100,
+            initial_window_size: 256 * 1024,
+            initial_connection_window_size: 1024 * 1024,
+            max_header_list_size: 64 * 1024,
+            max_frame_size: None,
+            write_high_water: 64 * 1024,
+            read_buffer_size: 32 * 1024,
+            idle_timeout: Some(Duration::from_secs(120)),
+            settings_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+            stream_reset_rate_limit: None,
+            glitch_rate_limit: None,
+            max_continuations: None,
+        }
+    }
+}
+
+impl Config {
+    fn options(&self) -> Options {
+        let mut options = Options::new()
+            .no_auto_window_update(true)
+            .no_closed_streams(true);
+        if let Some((burst, rate)) = self.stream_reset_rate_limit {
+            options = options.stream_reset_rate_limit(burst, rate);
+        }
+        if let Some((burst, rate)) = self.glitch_rate_limit {
+            options = options.glitch_rate_limit(burst, rate);
+        }
+        if let Some(n) = self.max_continuations {
+            options = options.max_continuations(n);
+        }
+        options
+    }
+
+    fn settings(&self) -> Vec<Setting> {
+        let mut settings = vec![
+            Setting::new(
+                SettingId::MAX_CONCURRENT_STREAMS,
+                self.max_concurrent_streams,
+            ),
+            Setting::new(SettingId::MAX_HEADER_LIST_SIZE, self.max_header_list_size),
+            Setting::new(SettingId::ENABLE_PUSH, 0),
+        ];
+        if self.initial_window_size != 65_535 {
+            settings.push(Setting::new(
+                SettingId::INITIAL_WINDOW_SIZE,
+                self.initial_window_size,
+            ));
+        }
+        if let Some(n) = self.max_frame_size {
+            settings.push(Setting::new(SettingId::MAX_FRAME_SIZE, n));
+        }
+        settings
+    }
+}
+
+/// Configures a server. Every limit has a safe default; nghttp2's
+/// rapid-reset, glitch and CONTINUATION limits stay on unless changed here.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// The defaults: 100 concurrent streams, 256 KiB stream and 1 MiB
+    /// connection windows, 64 KiB header lists, 64 KiB write high-water
+    /// mark, 120 s idle timeout, 10 s SETTINGS-ACK and handshake timeouts,
+    /// 30 s shutdown grace.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
+    pub fn max_concurrent_streams(mut self, n: u32) -> Self {
+        self.config.max_concurrent_streams = n;
+        self
+    }
+
+    /// SETTINGS_INITIAL_WINDOW_SIZE: how much request body a client may send
+    /// on one stream before the handler reads it (default 256 KiB, at most
+    /// 2^31-1).
+    pub fn initial_window_size(mut self, n: u32) -> Self {
+        self.config.initial_window_size = n.min(i32::MAX as u32);
+        self
+    }
+
+    /// The connection's receive window: how much request body all streams
+    /// together may have unread (default 1 MiB, at least 65535).
+    pub fn initial_connection_window_size(mut self, n: u32) -> Self {
+        self.config.initial_connection_window_size = n.clamp(65_535, i32::MAX as u32);
+        self
+    }
+
+    /// SETTINGS_MAX_HEADER_LIST_SIZE; larger requests get 431 (default 64
+    /// KiB).
+    pub fn max_header_list_size(mut self, n: u32) -> Self {
+        self.config.max_header_list_size = n;
+        self
+    }
+
+    /// SETTINGS_MAX_FRAME_SIZE this side accepts (default 16384).
+    pub fn max_frame_size(mut self, n: u32) -> Self {
+        self.config.max_frame_size = Some(n.clamp(16_384, 16_777_215));
+        self
+    }
+
+    /// How many bytes of output a connection buffers before it stops
+    /// reading from its socket until they are written (default 64 KiB).
+    pub fn write_high_water(mut self, n: usize) -> Self {
+        self.config.write_high_water = n.max(1024);
+        self
+    }
+
+    /// The size of a connection's socket read buffer (default 32 KiB).
+    pub fn read_buffer_size(mut self, n: usize) -> Self {
+        self.config.read_buffer_size = n.max(1024);
+        self
+    }
+
+    /// Close a connection (GOAWAY NO_ERROR) after this long with no open
+    /// stream and nothing read; `None` never does (default 120 s).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// End a connection with GOAWAY SETTINGS_TIMEOUT when the client has
+    /// not acknowledged the server's SETTINGS after this long (default 10 s).
+    pub fn settings_timeout(mut self, timeout: Duration) -> Self {
+        self.config.settings_timeout = timeout;
+        self
+    }
+
+    /// Close a connection whose TLS handshake and HTTP/2 preface (up to the
+    /// client's first SETTINGS) take longer than this (default 10 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown lets in-flight streams run after the
+    /// GOAWAY before connections are closed (default 30 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// nghttp2's token bucket for streams reset by the client (burst, per
+    /// second; nghttp2's default 1000, 33). Past it the connection ends.
+    pub fn stream_reset_rate_limit(mut self, burst: u64, rate: u64) -> Self {
+        self.config.stream_reset_rate_limit = Some((burst, rate));
+        self
+    }
+
+    /// nghttp2's token bucket for useless frames (burst, per second;
+    /// nghttp2's default 1000, 33).
+    pub fn glitch_rate_limit(mut self, burst: u64, rate: u64) -> Self {
+        self.config.glitch_rate_limit = Some((burst, rate));
+        self
+    }
+
+    /// The most CONTINUATION frames after one HEADERS (nghttp2's default 8).
+    pub fn max_continuations(mut self, n: usize) -> Self {
+        self.config.max_continuations = Some(n);
+        self
+    }
+
+    /// The server, with its stats and shutdown switch.
+    pub fn build(self) -> Server {
+        let (shutdown, _) = watch::channel(false);
+        Server {
+            config: Arc::new(self.config),
+            stats: Arc::new(StatsInner::default()),
+            shutdown: Arc::new(shutdown),
+        }
+    }
+
+    /// Builds the server and serves cleartext HTTP/2 (h2c, prior knowledge)
+    /// on `listener`; see [`Server::serve`].
+    pub async fn serve<S>(self, listener: TcpListener, service: S) -> io::Result<()>
+    where
+        S: HttpService + Clone,
+    {
+        self.build().serve(listener, service).await
+    }
+
+    /// Builds the server and serves HTTP/2 over TLS on `listener`; see
+    /// [`Server::serve_tls`].
+    pub async fn serve_tls<S>(
+        self,
+        listener: TcpListener,
+        acceptor: SslAcceptor,
+        service: S,
+    ) -> io::Result<()>
+    where
+        S: HttpService + Clone,
+    {
+        self.build().serve_tls(listener, acceptor, service).await
+    }
+}
+
+/// A configured server: serves listeners and connections, counts what it
+/// does, and shuts down gracefully on request. Cheap to clone; clones share
+/// stats and the shutdown switch.
+#[derive(Clone, Debug)]
+pub struct Server {
+    config: Arc<Config>,
+    stats: Arc<StatsInner>,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Server {
+    fn default() -> Server {
+        Builder::new().build()
+    }
+}
+
+/// The HTTP/2 client connection preface (RFC 9113 section 3.4).
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// What the first bytes on a connection say.
+enum Sniffed {
+    /// The HTTP/2 preface: serve.
+    H2,
+    /// Something else: refuse.
+    Other,
+    /// The peer closed or stalled first.
+    Nothing,
+}
+
+/// Reads until the bytes are known to start with the HTTP/2 preface or
+/// not. `buf` gets everything read.
+async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Result<Sniffed> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = io.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Sniffed::Nothing);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let k = buf.len().min(PREFACE.len());
+        if buf[..k] != PREFACE[..k] {
+            return Ok(Sniffed::Other);
+        }
+        if k == PREFACE.len() {
+            return Ok(Sniffed::H2);
+        }
+    }
+}
+
+/// Answers a client that does not speak HTTP/2 with a short HTTP/1.1
+/// error, then closes.
+async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, first: &[u8], why: &str) {
+    let line_end = first
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(first.len());
+    let line = &first[..line_end];
+    let http1 = line.windows(7).any(|w| w == b"HTTP/1.")
+        || line
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase())
+            .count()
+            .checked_sub(1)
+            .is_some_and(|n| line.get(n + 1) == Some(&b' '));
+    let (status, text) = if http1 {
+        (
+            "505 HTTP Version Not Supported",
+            format!("This server speaks HTTP/2 only ({why}).\n"),
+        )
+    } else {
+        (
+            "400 Bad Request",
+            format!("Not an HTTP/2 connection preface ({why}).\n"),
+        )
+    };
+    let answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        text.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        io.write_all(answer.as_bytes()).await?;
+        io.flush().await?;
+        io.shutdown().await?;
+        // Read what the client still sends so closing does not reset the
+        // connection before it read the answer.
+        let mut sink = [0u8; 4096];
+        let mut total = 0;
+        while total < 64 * 1024 {
+            match io.read(&mut sink).await? {
+                0 => break,
+                n => total += n,
+            }
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await;
+}
+
+impl Server {
+    /// The server's counters now.
+    pub fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    /// Starts a graceful shutdown: listeners stop accepting, every
+    /// connection sends GOAWAY with the last stream id it processed, its
+    /// in-flight streams may finish during the grace period, and then it
+    /// is closed. `serve*` return once all their connections are closed.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// True once [`shutdown`](Server::shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    async fn shutdown_signal(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|down| *down).await;
+    }
+
+    /// Serves cleartext HTTP/2 with prior knowledge (h2c) on `listener`,
+    /// one task per connection, each with a clone of `service`. A client
+    /// that sends anything but the HTTP/2 preface (an HTTP/1.1 request, say)
+    /// gets a short HTTP/1.1 505 or 400 answer and is disconnected. Returns
+    /// after [`shutdown`](Server::shutdown), once every connection closed.
+    pub async fn serve<S>(&self, listener: TcpListener, service: S) -> io::Result<()>
+    where
+        S: HttpService + Clone,
+    {
+        self.accept_loop(listener, move |server, tcp, addr| {
+            let service = service.clone();
+            async move {
+                if let Err(e) = server.serve_connection(tcp, service).await {
+                    tracing::debug!(%addr, error = %e, "connection ended with an error");
+                }
+            }
+        })
+        .await
+    }
+
+    /// Serves HTTP/2 over TLS on `listener`. The acceptor should come from
+    /// [`tls`] (or apply the same rules): a client that does not negotiate
+    /// `h2` by ALPN is refused, and one whose TLS session breaks RFC 9113
+    /// section 9.2 gets GOAWAY INADEQUATE_SECURITY.
+    pub async fn serve_tls<S>(
+        &self,
+        listener: TcpListener,
+        acceptor: SslAcceptor,
+        service: S,
+    ) -> io::Result<()>
+    where
+        S: HttpService + Clone,
+    {
+        self.accept_loop(listener, move |server, tcp, addr| {
+            let service = service.clone();
+            let acceptor = acceptor.clone();
+            async move {
+                if let Err(e) = server.serve_tls_connection(tcp, &acceptor, service).await {
+                    tracing::debug!(%addr, error = %e, "connection ended with an error");
+                }
+            }
+        })
+        .await
+    }
+
+    async fn accept_loop<F, Fut>(&self, listener: TcpListener, mut each: F) -> io::Result<()>
+    where
+        F: FnMut(Server, TcpStream, SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut tasks = JoinSet::new();
+        let mut down = std::pin::pin!(self.shutdown_signal());
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, addr)) => {
+                        let _ = tcp.set_nodelay(true);
+                        tasks.spawn(each(self.clone(), tcp, addr));
+                    }
+                    Err(e) => {
+                        // Out of descriptors and the like: wait, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = &mut down => break,
+            }
+        }
+        drop(listener);
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves one TLS connection: handshake (within the handshake
+    /// timeout), the ALPN and RFC 9113 section 9.2 checks, then HTTP/2.
+    pub async fn serve_tls_connection<I, S>(
+        &self,
+        io: I,
+        acceptor: &SslAcceptor,
+        service: S,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send,
+        S: HttpService,
+    {
+        let ssl = Ssl::new(acceptor.context()).map_err(|e| Error::user(e.to_string()))?;
+        let mut tls = SslStream::new(ssl, io).map_err(|e| Error::user(e.to_string()))?;
+        let handshake =
+            tokio::time::timeout(self.config.handshake_timeout, Pin::new(&mut tls).accept()).await;
+        match handshake {
+            Err(_) => {
+                self.stats.count_refused();
+                tracing::info!("TLS handshake timed out");
+                return Ok(());
+            }
+            Ok(Err(e)) => {
+                self.stats.count_refused();
+                tracing::info!(error = %e, "TLS handshake failed (no h2 in ALPN?)");
+                return Ok(());
+            }
+            Ok(Ok(())) => {}
+        }
+        let fail = match tls::check_session(tls.ssl()) {
+            Ok(()) => None,
+            Err(tls::Refusal::NoAlpnH2) => {
+                self.stats.count_refused();
+                tracing::info!("refusing a TLS client that did not negotiate h2 by ALPN");
+                let mut first = Vec::new();
+                let _ = tokio::time::timeout(Duration::from_millis(500), tls.read_buf(&mut first))
+                    .await;
+                refuse_http1(&mut tls, &first, "no h2 in ALPN").await;
+                return Ok(());
+            }
+            Err(tls::Refusal::InadequateSecurity(what)) => {
+                tracing::info!(cipher = %what, "TLS session not allowed for HTTP/2");
+                Some(Reason::INADEQUATE_SECURITY)
+            }
+        };
+        if fail.is_some() {
+            return conn::serve(
+                tls,
+                service,
+                self.config.clone(),
+                self.stats.clone(),
+                None,
+                conn::Setup { initial: &[], fail },
+            )
+            .await;
+        }
+        self.serve_connection(tls, service).await
+    }
+
+    /// Serves HTTP/2 on an established transport (a TCP stream for h2c
+    /// with prior knowledge, or a TLS stream that negotiated `h2`). A peer
+    /// that does not start with the HTTP/2 preface gets a short HTTP/1.1
+    /// error and is disconnected. Returns when the connection is over.
+    pub async fn serve_connection<I, S>(&self, mut io: I, service: S) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
+        let mut first = Vec::new();
+        let sniffed =
+            tokio::time::timeout(self.config.handshake_timeout, sniff(&mut io, &mut first)).await;
+        match sniffed {
+            Ok(Ok(Sniffed::H2)) => {}
+            Ok(Ok(Sniffed::Other)) => {
+                self.stats.count_refused();
+                let line = first
+                    .split(|&b| b == b'\r' || b == b'\n')
+                    .next()
+                    .unwrap_or(&[]);
+                tracing::info!(
+                    first_line = %String::from_utf8_lossy(&line[..line.len().min(100)]),
+                    "refusing a client that does not speak HTTP/2"
+                );
+                refuse_http1(&mut io, &first, "h2c with prior knowledge").await;
+                return Ok(());
+            }
+            Ok(Ok(Sniffed::Nothing)) | Err(_) => {
+                tracing::debug!("connection closed or stalled before the HTTP/2 preface");
+                return Ok(());
+            }
+            Ok(Err(e)) => return Err(e.into()),
+        }
+        conn::serve(
+            io,
+            service,
+            self.config.clone(),
+            self.stats.clone(),
+            Some(self.shutdown.subscribe()),
+            conn::Setup {
+                initial: &first,
+                fail: None,
+            },
+        )
+        .await
+    }
+}
