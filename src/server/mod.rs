@@ -70,6 +70,7 @@ mod body;
 mod conn;
 mod service;
 mod stats;
+pub mod files;
 pub mod tls;
 
 use std::io;

@@ -1,0 +1,363 @@
+//! `h2serve`: an HTTP/2 server on nghttp2's engine.
+//!
+//! With no arguments it serves HTTPS on 127.0.0.1:8443 with a self-signed
+//! certificate for `localhost` made at start, and a built-in site:
+//! `GET /` answers `hello world`; `POST`/`PUT /upload` echoes the request
+//! body back as it arrives.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use nghttp2::server::files::{FileBody, Files};
+use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody};
+
+/// An HTTP/2 server on nghttp2's engine.
+#[derive(Parser, Debug)]
+#[command(name = "h2serve", version, about)]
+struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    addr: SocketAddr,
+    /// Serve cleartext HTTP/2 with prior knowledge (h2c) instead of TLS.
+    #[arg(long)]
+    no_tls: bool,
+    /// The certificate chain (PEM); with --key. Default: a self-signed
+    /// certificate for localhost, made at start.
+    #[arg(long, requires = "key", value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM); with --cert.
+    #[arg(long, requires = "cert", value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Serve the files under DIR instead of the built-in site.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    htdocs: Option<PathBuf>,
+    /// Echo the body of POST and PUT requests on any path, as nghttpd does.
+    #[arg(long)]
+    echo_upload: bool,
+    /// Runtime worker threads (default: the number of cores).
+    #[arg(short = 'n', long, value_name = "N")]
+    workers: Option<usize>,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
+    #[arg(short = 'm', long, default_value_t = 100, value_name = "N")]
+    max_concurrent_streams: u32,
+    /// The initial stream window is 2^N-1 (as nghttpd -w).
+    #[arg(short = 'w', long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=30))]
+    window_bits: Option<u32>,
+    /// The connection window is 2^N-1 (as nghttpd -W).
+    #[arg(short = 'W', long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=30))]
+    connection_window_bits: Option<u32>,
+    /// Print every frame, in nghttpd -v's format.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Write one JSON object per frame to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace_json: Option<PathBuf>,
+    /// Log only warnings and errors (no access log).
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let level = if args.quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("h2serve: {message}");
+    ExitCode::FAILURE
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let site = Site::new(&args)?;
+    let acceptor = if args.no_tls {
+        None
+    } else {
+        Some(make_acceptor(&args)?)
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let host = if local.ip().is_loopback() {
+        "localhost".to_string()
+    } else {
+        local.ip().to_string()
+    };
+    println!("h2serve: serving {scheme}://{host}:{}/", local.port());
+
+    let server = server_builder(&args).build();
+    let on_signal = server.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: GOAWAY sent, waiting for streams in flight");
+        on_signal.shutdown();
+    });
+    let service = service_fn(move |request| {
+        let site = site.clone();
+        async move { Ok::<_, Infallible>(site.respond(request).await) }
+    });
+    let served = match acceptor {
+        Some(acceptor) => server.serve_tls(listener, acceptor, service).await,
+        None => server.serve(listener, service).await,
+    };
+    served.map_err(|e| format!("serving: {e}"))
+}
+
+fn server_builder(args: &Args) -> Builder {
+    let window = |bits: u32| (1u32 << bits) - 1;
+    let mut builder = Builder::new().max_concurrent_streams(args.max_concurrent_streams);
+    if let Some(bits) = args.window_bits {
+        builder = builder.initial_window_size(window(bits));
+    }
+    if let Some(bits) = args.connection_window_bits {
+        builder = builder.initial_connection_window_size(window(bits));
+    }
+    builder
+}
+
+fn make_acceptor(args: &Args) -> Result<openssl::ssl::SslAcceptor, String> {
+    match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string()),
+        _ => {
+            let cert = tls::SelfSigned::localhost().map_err(|e| e.to_string())?;
+            println!(
+                "h2serve: self-signed certificate for localhost, SHA-256 {}",
+                cert.fingerprint_sha256()
+            );
+            cert.acceptor().map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// What h2serve serves: the built-in site, or files, with or without
+/// echoing uploads.
+#[derive(Clone, Debug)]
+struct Site {
+    files: Option<Files>,
+    echo_upload: bool,
+}
+
+impl Site {
+    fn new(args: &Args) -> Result<Site, String> {
+        let files = match &args.htdocs {
+            Some(dir) => Some(Files::new(dir).map_err(|e| format!("cannot serve {}: {e}", dir.display()))?),
+            None => None,
+        };
+        Ok(Site {
+            files,
+            echo_upload: args.echo_upload,
+        })
+    }
+
+    async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
+            method: method.to_string(),
+            path: request.uri().path().to_string(),
+            status: 0,
+            bytes: 0,
+            started,
+        });
+        let uploading = method == Method::POST || method == Method::PUT;
+        let response = if uploading && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload")) {
+            echo(request)
+        } else if let Some(files) = &self.files {
+            files.respond(&request).await.map(SiteBody::File)
+        } else {
+            builtin(&request)
+        };
+        let status = response.status();
+        response.map(|body| Logged {
+            body,
+            log: log.map(|log| AccessLog {
+                status: status.as_u16(),
+                ..log
+            }),
+        })
+    }
+}
+
+/// Echoes the request body back as it arrives (full duplex).
+fn echo(request: Request<RequestBody>) -> Response<SiteBody> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
+    let mut response = Response::new(SiteBody::Echo(request.into_body()));
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    response
+}
+
+/// The built-in site.
+fn builtin(request: &Request<RequestBody>) -> Response<SiteBody> {
+    let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n"),
+        (_, "/") => (StatusCode::METHOD_NOT_ALLOWED, b"method not allowed\n"),
+        (_, "/upload") => (StatusCode::METHOD_NOT_ALLOWED, b"POST or PUT a body to /upload\n"),
+        _ => (StatusCode::NOT_FOUND, b"not found\n"),
+    };
+    let body = if request.method() == Method::HEAD {
+        Bytes::new()
+    } else {
+        Bytes::from_static(text)
+    };
+    let mut response = Response::new(SiteBody::Full(Some(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = if request.uri().path() == "/upload" { "POST, PUT" } else { "GET, HEAD" };
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+/// The bodies h2serve answers with.
+#[derive(Debug)]
+enum SiteBody {
+    Full(Option<Bytes>),
+    Echo(RequestBody),
+    File(FileBody),
+}
+
+impl Body for SiteBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            SiteBody::Full(bytes) => Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
+            SiteBody::Echo(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            SiteBody::File(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            SiteBody::Full(bytes) => bytes.as_ref().is_none_or(|b| b.is_empty()),
+            SiteBody::Echo(body) => body.is_end_stream(),
+            SiteBody::File(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            SiteBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            SiteBody::Echo(body) => body.size_hint(),
+            SiteBody::File(body) => body.size_hint(),
+        }
+    }
+}
+
+/// One access-log line, written when the response body is done (or
+/// dropped, when the stream was reset).
+#[derive(Debug)]
+struct AccessLog {
+    method: String,
+    path: String,
+    status: u16,
+    bytes: u64,
+    started: Instant,
+}
+
+/// A response body that counts what it yields for the access log.
+#[derive(Debug)]
+struct Logged {
+    body: SiteBody,
+    log: Option<AccessLog>,
+}
+
+impl Body for Logged {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let (Poll::Ready(Some(Ok(frame))), Some(log)) = (&polled, this.log.as_mut()) {
+            if let Some(data) = frame.data_ref() {
+                log.bytes += data.len() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if let Some(log) = &self.log {
+            let duration: Duration = log.started.elapsed();
+            tracing::info!(
+                target: "h2serve::access",
+                "{} {} {} {} bytes {:.3} ms",
+                log.method,
+                log.path,
+                log.status,
+                log.bytes,
+                duration.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}

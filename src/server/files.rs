@@ -1,0 +1,410 @@
+//! A static-file [`Service`]: `h2serve -d DIR`, answering as nghttpd does.
+//!
+//! GET and HEAD serve files under the root (`index.html` for a directory,
+//! a 301 to the slash-terminated path for a directory named without one);
+//! other methods get 405; missing files 404. Paths are percent-decoded,
+//! then refused (404) when they contain `..`, a NUL or a backslash, and the
+//! resolved file must still lie under the root's canonical path, so neither
+//! `/../` (in any encoding) nor a symlink escapes. Files stream in chunks;
+//! nothing is read into memory whole.
+
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, ReadBuf};
+use tower_service::Service;
+
+/// How much of a file is read per chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// The `server` header value.
+fn server_name() -> String {
+    format!("h2serve nghttp2/{}", crate::version().text)
+}
+
+/// Serves the files under one directory.
+#[derive(Clone, Debug)]
+pub struct Files {
+    root: PathBuf,
+}
+
+impl Files {
+    /// Serves `root`, which must be a readable directory.
+    pub fn new(root: impl AsRef<Path>) -> io::Result<Files> {
+        let root = std::fs::canonicalize(root.as_ref())?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        Ok(Files { root })
+    }
+
+    /// The canonical root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Answers one request (only its method and URI matter).
+    pub fn respond<B>(
+        &self,
+        request: &Request<B>,
+    ) -> impl Future<Output = Response<FileBody>> + Send + 'static {
+        let files = self.clone();
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        async move { files.answer(&method, &uri).await }
+    }
+
+    async fn answer(&self, method: &Method, uri: &Uri) -> Response<FileBody> {
+        let head = method == Method::HEAD;
+        if method != Method::GET && !head {
+            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, head);
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        let Some(relative) = safe_relative_path(uri.path()) else {
+            return error_response(StatusCode::NOT_FOUND, head);
+        };
+        let mut path = self.root.join(&relative);
+        let Ok(mut meta) = tokio::fs::metadata(&path).await else {
+            return error_response(StatusCode::NOT_FOUND, head);
+        };
+        if meta.is_dir() {
+            if !uri.path().ends_with('/') {
+                return redirect_to_directory(uri, head);
+            }
+            path.push("index.html");
+            meta = match tokio::fs::metadata(&path).await {
+                Ok(meta) if meta.is_file() => meta,
+                _ => return error_response(StatusCode::NOT_FOUND, head),
+            };
+        }
+        // A symlink may point outside the root.
+        match tokio::fs::canonicalize(&path).await {
+            Ok(real) if real.starts_with(&self.root) => {}
+            _ => return error_response(StatusCode::NOT_FOUND, head),
+        }
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(_) => return error_response(StatusCode::NOT_FOUND, head),
+        };
+        let mut response = Response::new(if head {
+            FileBody::empty()
+        } else {
+            FileBody::file(file, meta.len())
+        });
+        let headers = response.headers_mut();
+        headers.insert(header::SERVER, header_value(&server_name()));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=3600"),
+        );
+        headers.insert(
+            header::DATE,
+            header_value(&httpdate::fmt_http_date(SystemTime::now())),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+        if let Ok(modified) = meta.modified() {
+            headers.insert(
+                header::LAST_MODIFIED,
+                header_value(&httpdate::fmt_http_date(modified)),
+            );
+        }
+        if let Some(content_type) = content_type(&path) {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        response
+    }
+}
+
+impl<B: Send + 'static> Service<Request<B>> for Files {
+    type Response = Response<FileBody>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let response = self.respond(&request);
+        Box::pin(async move { Ok(response.await) })
+    }
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A short HTML error page, with the headers nghttpd sends with one.
+fn error_response(status: StatusCode, head: bool) -> Response<FileBody> {
+    let reason = status.canonical_reason().unwrap_or("");
+    let page = format!(
+        "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr><address>{server}</address></body></html>",
+        code = status.as_u16(),
+        server = server_name(),
+    );
+    let length = page.len();
+    let mut response = Response::new(if head {
+        FileBody::empty()
+    } else {
+        FileBody::full(Bytes::from(page))
+    });
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::SERVER, header_value(&server_name()));
+    headers.insert(
+        header::DATE,
+        header_value(&httpdate::fmt_http_date(SystemTime::now())),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+/// 301 to the same path with a trailing slash.
+fn redirect_to_directory(uri: &Uri, head: bool) -> Response<FileBody> {
+    let mut location = String::new();
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        location.push_str(&format!("{scheme}://{authority}"));
+    }
+    location.push_str(uri.path());
+    location.push('/');
+    if let Some(query) = uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    let mut response = error_response(StatusCode::MOVED_PERMANENTLY, head);
+    response
+        .headers_mut()
+        .insert(header::LOCATION, header_value(&location));
+    response
+}
+
+/// The request path as a path relative to the root, or `None` when it could
+/// leave the root or is malformed.
+pub fn safe_relative_path(request_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(request_path)?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut relative = PathBuf::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => return None,
+            segment => relative.push(segment),
+        }
+    }
+    Some(relative)
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The content type for a file name's extension, as nghttpd's mime table.
+pub fn content_type(path: &Path) -> Option<&'static str> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "js" | "mjs" => "application/javascript",
+        "json" => "application/json",
+        "txt" => "text/plain",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        _ => return None,
+    })
+}
+
+/// The body of a [`Files`] response: nothing, a small page, or a file read
+/// chunk by chunk as it is polled.
+#[derive(Debug)]
+pub struct FileBody {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Full(Option<Bytes>),
+    File {
+        file: tokio::fs::File,
+        remaining: u64,
+        buf: BytesMut,
+    },
+}
+
+impl FileBody {
+    /// No body.
+    pub fn empty() -> FileBody {
+        FileBody {
+            inner: Inner::Full(None),
+        }
+    }
+
+    /// A body known in full.
+    pub fn full(bytes: Bytes) -> FileBody {
+        FileBody {
+            inner: Inner::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+
+    /// `len` bytes of an open file.
+    pub fn file(file: tokio::fs::File, len: u64) -> FileBody {
+        FileBody {
+            inner: Inner::File {
+                file,
+                remaining: len,
+                buf: BytesMut::new(),
+            },
+        }
+    }
+}
+
+impl Body for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match &mut self.get_mut().inner {
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::File {
+                file,
+                remaining,
+                buf,
+            } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                let want = (*remaining).min(CHUNK as u64) as usize;
+                buf.resize(want, 0);
+                let mut read_buf = ReadBuf::new(&mut buf[..]);
+                match Pin::new(file).poll_read(cx, &mut read_buf) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                    Poll::Ready(Ok(())) => {
+                        let n = read_buf.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "file shrank while being served",
+                            ))));
+                        }
+                        buf.truncate(n);
+                        let chunk = buf.split().freeze();
+                        *remaining -= n as u64;
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::File { remaining, .. } => *remaining == 0,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Inner::File { remaining, .. } => SizeHint::with_exact(*remaining),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_attempts_are_refused() {
+        for bad in [
+            "/../etc/passwd",
+            "/a/../../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/%2E%2E%2Fetc%2Fpasswd",
+            "/..%2f..%2fetc/passwd",
+            "/a/%2e%2e/%2e%2e/x",
+            "/..\\..\\windows",
+            "/%00",
+            "/bad%zz",
+            "/%",
+        ] {
+            assert_eq!(safe_relative_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_are_kept() {
+        assert_eq!(safe_relative_path("/"), Some(PathBuf::new()));
+        assert_eq!(
+            safe_relative_path("/a/b.txt"),
+            Some(PathBuf::from("a/b.txt"))
+        );
+        assert_eq!(
+            safe_relative_path("/a/./b%20c"),
+            Some(PathBuf::from("a/b c"))
+        );
+        assert_eq!(safe_relative_path("//a//b"), Some(PathBuf::from("a/b")));
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type(Path::new("index.HTML")), Some("text/html"));
+        assert_eq!(content_type(Path::new("a.css")), Some("text/css"));
+        assert_eq!(content_type(Path::new("blob")), None);
+    }
+}
