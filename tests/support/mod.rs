@@ -2,6 +2,8 @@
 //! back in memory, and a hand-rolled frame builder for bad input.
 #![allow(dead_code)]
 
+pub mod peers;
+
 use std::collections::BTreeMap;
 
 use nghttp2::session::{
