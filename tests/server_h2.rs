@@ -276,6 +276,7 @@ async fn echo_64_mib_full_duplex_with_64k_windows() {
     let peak = peak.load(Ordering::Relaxed);
     // Windows of 64 KiB each way, a 64 KiB write high-water mark and one
     // frame in flight: the server never holds more than a few hundred KiB.
+    eprintln!("peak server-held bytes: {peak}");
     assert!(peak < 512 * 1024, "server buffered {peak} bytes at peak");
 }
 
@@ -492,4 +493,113 @@ async fn http1_request_on_cleartext_port_is_refused() {
     };
     timeout(LIMIT, run).await.expect("timed out");
     assert_eq!(server.stats().refused_connections, 1);
+}
+
+#[tokio::test]
+async fn garbage_on_cleartext_port_gets_400() {
+    let (addr, _server, _, _) = start(Builder::new()).await;
+    let run = async {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"\x16\x03\x01 not a preface").await.unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400 "));
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+}
+
+/// Reads frames until EOF and returns the error code of the first GOAWAY.
+async fn goaway_code(tcp: &mut TcpStream) -> Option<u32> {
+    let mut wire = Vec::new();
+    let _ = timeout(LIMIT, tcp.read_to_end(&mut wire)).await;
+    let mut at = 0;
+    while at + 9 <= wire.len() {
+        let len = u32::from_be_bytes([0, wire[at], wire[at + 1], wire[at + 2]]) as usize;
+        let kind = wire[at + 3];
+        let payload = wire.get(at + 9..at + 9 + len)?;
+        if kind == 7 && payload.len() >= 8 {
+            return Some(u32::from_be_bytes(payload[4..8].try_into().unwrap()));
+        }
+        at += 9 + len;
+    }
+    None
+}
+
+#[tokio::test]
+async fn unacknowledged_settings_end_the_connection() {
+    let builder = Builder::new().settings_timeout(Duration::from_millis(200));
+    let (addr, _server, _, _) = start(builder).await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    // The preface and an empty SETTINGS, and never a SETTINGS ACK.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    assert_eq!(goaway_code(&mut tcp).await, Some(0x4), "SETTINGS_TIMEOUT");
+}
+
+#[tokio::test]
+async fn idle_connection_gets_goaway_and_is_closed() {
+    let builder = Builder::new().idle_timeout(Some(Duration::from_millis(100)));
+    let (addr, server, _, _) = start(builder).await;
+    let (mut client, conn) = connect(addr).await;
+    let run = async {
+        assert_eq!(get(&mut client, "/").await.unwrap().1, b"hello /");
+        // Nothing more happens: the server says goodbye and closes.
+        conn.await.unwrap().unwrap();
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+    for _ in 0..1000 {
+        if server.stats().connections == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(server.stats().connections, 0);
+}
+
+#[tokio::test]
+async fn prohibited_tls12_cipher_gets_goaway_inadequate_security() {
+    let cert = tls::SelfSigned::localhost().unwrap();
+    // An acceptor that (wrongly) allows a CBC suite, to see the server's
+    // own RFC 9113 section 9.2 check act.
+    let mut builder = tls::h2_acceptor_builder().unwrap();
+    builder.set_cipher_list("ECDHE-ECDSA-AES128-SHA").unwrap();
+    builder.set_certificate(&cert.cert).unwrap();
+    builder.set_private_key(&cert.key).unwrap();
+    let acceptor = builder.build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hooks = Arc::new(Hooks::default());
+    tokio::spawn(async move {
+        let service = service_fn(move |req| site(req, hooks.clone()));
+        Builder::new()
+            .serve_tls(listener, acceptor, service)
+            .await
+            .unwrap();
+    });
+    let run = async {
+        let mut connector =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).unwrap();
+        connector.set_verify(openssl::ssl::SslVerifyMode::NONE);
+        connector
+            .set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1_2))
+            .unwrap();
+        connector.set_cipher_list("ECDHE-ECDSA-AES128-SHA").unwrap();
+        connector.set_alpn_protos(b"\x02h2").unwrap();
+        let ssl = connector
+            .build()
+            .configure()
+            .unwrap()
+            .into_ssl("localhost")
+            .unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut tls = tokio_openssl::SslStream::new(ssl, tcp).unwrap();
+        Pin::new(&mut tls).connect().await.unwrap();
+        let (mut client, conn) = h2::client::handshake(tls).await.unwrap();
+        let conn = tokio::spawn(conn);
+        let _ = get(&mut client, "/").await;
+        let err = conn.await.unwrap().expect_err("the connection is refused");
+        assert_eq!(err.reason(), Some(h2::Reason::INADEQUATE_SECURITY));
+    };
+    timeout(LIMIT, run).await.expect("timed out");
 }

@@ -14,7 +14,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -645,6 +645,21 @@ where
     stats.sub_write_buffered(conn.reported);
     conn.reported = 0;
     if result.is_ok() {
+        // Lingering close: the peer, having read the GOAWAY, closes first;
+        // closing with its bytes unread would reset the connection and
+        // could destroy the GOAWAY before it is read.
+        let io = &mut conn.io;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let mut sink = [0u8; 4096];
+            let mut total = 0;
+            while total < 256 * 1024 {
+                match io.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+            }
+        })
+        .await;
         let _ = tokio::time::timeout(Duration::from_secs(1), conn.io.shutdown()).await;
     }
     shared.close();
