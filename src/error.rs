@@ -206,6 +206,16 @@ pub enum Kind {
     Io(std::io::Error),
     /// A misuse of the API, or a failure of the application's code.
     User(String),
+    /// The peer did not process the request: its stream was above the last
+    /// stream id of the peer's GOAWAY, the peer answered REFUSED_STREAM, or
+    /// the request could not be sent after a GOAWAY. Safe to retry, on a
+    /// new connection.
+    Refused {
+        /// The request's stream id, when one was assigned.
+        stream_id: Option<i32>,
+        /// The last stream id of the peer's GOAWAY, when there was one.
+        last_stream_id: Option<i32>,
+    },
 }
 
 /// The crate's error: a [`Kind`] with accessors for the common questions.
@@ -252,8 +262,19 @@ impl Error {
             Kind::Lib(e) => e.is_fatal(),
             Kind::GoAway { reason, .. } => *reason != Reason::NO_ERROR,
             Kind::Io(_) => true,
-            Kind::Reset(..) | Kind::User(_) => false,
+            Kind::Reset(..) | Kind::User(_) | Kind::Refused { .. } => false,
         }
+    }
+
+    /// True when the request was not processed by the peer, so that sending
+    /// it again (on a new connection) is safe: a stream above the peer's
+    /// GOAWAY last stream id, or one reset with REFUSED_STREAM (RFC 9113
+    /// section 8.7).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Refused { .. } | Kind::Reset(_, Reason::REFUSED_STREAM, Initiator::Remote)
+        )
     }
 
     /// True for a stream reset.
@@ -294,6 +315,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Lib(e) => write!(f, "nghttp2: {e}"),
+            Kind::Reset(id, Reason::REFUSED_STREAM, Initiator::Remote) => write!(
+                f,
+                "stream {id} reset by peer: REFUSED_STREAM; it is safe to retry"
+            ),
             Kind::Reset(id, reason, Initiator::Remote) => {
                 write!(f, "stream {id} reset by peer: {reason}")
             }
@@ -311,6 +336,20 @@ impl fmt::Display for Error {
             }
             Kind::Io(e) => write!(f, "I/O: {e}"),
             Kind::User(message) => f.write_str(message),
+            Kind::Refused {
+                stream_id,
+                last_stream_id,
+            } => {
+                f.write_str("request")?;
+                if let Some(id) = stream_id {
+                    write!(f, " on stream {id}")?;
+                }
+                f.write_str(" was not processed by the peer")?;
+                if let Some(last) = last_stream_id {
+                    write!(f, " (GOAWAY last_stream_id={last})")?;
+                }
+                f.write_str("; it is safe to retry")
+            }
         }
     }
 }

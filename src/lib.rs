@@ -6,6 +6,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+pub mod client;
 mod error;
 pub mod ffi;
 pub mod hpack;

@@ -1,0 +1,757 @@
+//! One client connection: the [`Session`] handler that turns response
+//! frames into responses, and the pump that moves bytes between the socket
+//! and the session.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Response, StatusCode, Version};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::client::body::{Failure, ResponseBody, Stream};
+use crate::client::{End, Msg, Submit};
+use crate::error::{Error, Initiator, LibError, Reason};
+use crate::ffi::sys;
+use crate::session::{
+    CallbackError, CallbackResult, Context, Flags, Frame, FrameType, Handler, HeaderRef,
+    HeadersCategory, Options, Session, Setting,
+};
+use crate::trace::{Traced, Tracer};
+
+/// What a connection needs from the [`Builder`](crate::client::Builder).
+pub(crate) struct Config {
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) connection_window_size: Option<u32>,
+    pub(crate) write_high_water: usize,
+    pub(crate) read_buffer_size: usize,
+}
+
+/// A request stream, on the connection task's side.
+struct Entry {
+    stream: Arc<Stream>,
+    /// Where the response head goes; `None` once it went.
+    reply: Option<oneshot::Sender<Result<Response<ResponseBody>, Error>>>,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    /// Trailer fields being received.
+    trailers: Option<HeaderMap>,
+    head_request: bool,
+    /// This side reset the stream.
+    cancelled: bool,
+}
+
+/// A PING in flight.
+struct Ping {
+    data: [u8; 8],
+    sent: Instant,
+    reply: oneshot::Sender<Result<Duration, Error>>,
+}
+
+/// The session handler of a client connection. It never runs user code:
+/// callbacks only record state and hand responses over.
+pub(crate) struct ConnHandler {
+    streams: HashMap<i32, Entry>,
+    pings: VecDeque<Ping>,
+    got_settings: bool,
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl ConnHandler {
+    /// The failure of a stream that closed with `reason` before its end.
+    fn failure(cx: &Context, entry: &Entry, id: i32, reason: Reason) -> Failure {
+        let goaway_last = cx.remote_goaway().map(|(last, _)| last);
+        if reason == Reason::REFUSED_STREAM || goaway_last.is_some_and(|last| id > last) {
+            return Failure::Refused {
+                stream_id: Some(id),
+                last_stream_id: goaway_last,
+            };
+        }
+        let initiator = if entry.cancelled {
+            Initiator::Local
+        } else {
+            Initiator::Remote
+        };
+        let reason = if reason == Reason::NO_ERROR {
+            Reason::CANCEL
+        } else {
+            reason
+        };
+        Failure::Reset(id, reason, initiator)
+    }
+
+    /// A response head is complete: hand it over.
+    fn respond(&mut self, cx: &mut Context, id: i32, end_stream: bool) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Some(status) = entry.status.take() else {
+            let _ = cx.submit_rst_stream(id, Reason::PROTOCOL_ERROR);
+            entry.cancelled = true;
+            return;
+        };
+        let headers = std::mem::take(&mut entry.headers);
+        if status.is_informational() {
+            // 1xx: the real response follows.
+            return;
+        }
+        if end_stream {
+            entry.stream.state().end = true;
+        }
+        let length = if entry.head_request {
+            None
+        } else {
+            content_length(&headers)
+        };
+        let mut response = Response::new(ResponseBody::new(entry.stream.clone(), length));
+        *response.status_mut() = status;
+        *response.version_mut() = Version::HTTP_2;
+        *response.headers_mut() = headers;
+        if let Some(reply) = entry.reply.take() {
+            if reply.send(Ok(response)).is_err() {
+                // Nobody waits for it any more: the body was dropped with
+                // the response, which cancels the stream.
+                tracing::debug!(stream = id, "response not wanted");
+            }
+        }
+    }
+}
+
+impl Handler for ConnHandler {
+    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        if let Some(entry) = self.streams.get_mut(&id) {
+            if entry.reply.is_none() {
+                entry.trailers = Some(HeaderMap::new());
+            } else {
+                entry.status = None;
+                entry.headers.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn on_header(
+        &mut self,
+        _cx: &mut Context,
+        frame: &Frame<'_>,
+        field: HeaderRef<'_>,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
+            return Ok(());
+        };
+        if field.name == b":status" {
+            if entry.trailers.is_some() {
+                return Err(CallbackError::ResetStream);
+            }
+            entry.status =
+                Some(StatusCode::from_bytes(field.value).map_err(|_| CallbackError::ResetStream)?);
+            return Ok(());
+        }
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(field.name),
+            HeaderValue::from_bytes(field.value),
+        ) else {
+            return Err(CallbackError::ResetStream);
+        };
+        match &mut entry.trailers {
+            Some(trailers) => trailers.append(name, value),
+            None => entry.headers.append(name, value),
+        };
+        Ok(())
+    }
+
+    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        match frame.frame_type() {
+            FrameType::SETTINGS if !frame.is_ack() => self.got_settings = true,
+            FrameType::HEADERS => {
+                let trailers = self
+                    .streams
+                    .get_mut(&id)
+                    .and_then(|entry| entry.trailers.take().map(|t| (t, entry.stream.clone())));
+                match trailers {
+                    Some((trailers, stream)) => {
+                        let reader = {
+                            let mut st = stream.state();
+                            st.trailers = Some(trailers);
+                            if frame.is_end_stream() {
+                                st.end = true;
+                            }
+                            st.reader.take()
+                        };
+                        if let Some(w) = reader {
+                            w.wake();
+                        }
+                    }
+                    None if matches!(
+                        frame.headers_category(),
+                        Some(HeadersCategory::Response | HeadersCategory::Headers)
+                    ) =>
+                    {
+                        self.respond(cx, id, frame.is_end_stream())
+                    }
+                    None => {}
+                }
+            }
+            FrameType::DATA if frame.is_end_stream() => {
+                if let Some(entry) = self.streams.get(&id) {
+                    let reader = {
+                        let mut st = entry.stream.state();
+                        st.end = true;
+                        st.reader.take()
+                    };
+                    if let Some(w) = reader {
+                        w.wake();
+                    }
+                }
+            }
+            FrameType::PING if frame.is_ack() => {
+                if let Some(data) = frame.ping_data() {
+                    if let Some(at) = self.pings.iter().position(|p| p.data == data) {
+                        if let Some(ping) = self.pings.remove(at) {
+                            let _ = ping.reply.send(Ok(ping.sent.elapsed()));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_data_chunk_recv(
+        &mut self,
+        cx: &mut Context,
+        stream_id: i32,
+        data: &[u8],
+        _flags: Flags,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.get(&stream_id) else {
+            let _ = cx.consume(stream_id, data.len());
+            return Ok(());
+        };
+        let reader = {
+            let mut st = entry.stream.state();
+            if st.body_dropped || st.failure.is_some() {
+                drop(st);
+                let _ = cx.consume(stream_id, data.len());
+                return Ok(());
+            }
+            st.chunks.push_back(bytes::Bytes::copy_from_slice(data));
+            st.buffered += data.len();
+            st.reader.take()
+        };
+        if let Some(w) = reader {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    fn on_frame_send(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+        if frame.frame_type() == FrameType::PING && !frame.is_ack() {
+            if let Some(data) = frame.ping_data() {
+                if let Some(ping) = self.pings.iter_mut().find(|p| p.data == data) {
+                    ping.sent = Instant::now();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_frame_not_send(
+        &mut self,
+        cx: &mut Context,
+        frame: &Frame<'_>,
+        error: LibError,
+    ) -> CallbackResult {
+        if frame.frame_type() != FrameType::HEADERS {
+            return Ok(());
+        }
+        let id = frame.stream_id();
+        let Some(mut entry) = self.streams.remove(&id) else {
+            return Ok(());
+        };
+        let goaway_last = cx.remote_goaway().map(|(last, _)| last);
+        let failure =
+            if goaway_last.is_some() || error.code() == sys::NGHTTP2_ERR_START_STREAM_NOT_ALLOWED {
+                Failure::Refused {
+                    stream_id: Some(id),
+                    last_stream_id: goaway_last,
+                }
+            } else {
+                Failure::Connection(format!("the request could not be sent: {error}"))
+            };
+        match entry.reply.take() {
+            Some(reply) => {
+                let _ = reply.send(Err(failure.to_error()));
+            }
+            None => entry.stream.fail(failure),
+        }
+        Ok(())
+    }
+
+    fn on_stream_close(
+        &mut self,
+        cx: &mut Context,
+        stream_id: i32,
+        reason: Reason,
+    ) -> CallbackResult {
+        let Some(mut entry) = self.streams.remove(&stream_id) else {
+            return Ok(());
+        };
+        let (complete, unconsumed) = {
+            let mut st = entry.stream.state();
+            let mut unconsumed = std::mem::take(&mut st.to_consume);
+            if !st.detached {
+                unconsumed += st.buffered;
+            }
+            (st.end && entry.reply.is_none(), unconsumed)
+        };
+        if unconsumed > 0 {
+            // The stream is gone; this gives back the connection window.
+            let _ = cx.consume(stream_id, unconsumed);
+        }
+        if complete {
+            entry.stream.state().detached = true;
+            return Ok(());
+        }
+        let failure = Self::failure(cx, &entry, stream_id, reason);
+        match entry.reply.take() {
+            Some(reply) => {
+                entry.stream.state().detached = true;
+                let _ = reply.send(Err(failure.to_error()));
+            }
+            None => entry.stream.fail(failure),
+        }
+        Ok(())
+    }
+}
+
+type ClientSession = Session<Traced<ConnHandler>>;
+
+/// One connection's pump: owns the transport and the session.
+pub(crate) struct Conn<I> {
+    io: I,
+    session: ClientSession,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    end: watch::Sender<Option<End>>,
+    rbuf: Box<[u8]>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    high_water: usize,
+    need_flush: bool,
+    /// Requests held until the server's SETTINGS arrive.
+    held: VecDeque<Box<Submit>>,
+    /// Close once no stream is left.
+    closing: bool,
+    /// GOAWAY submitted by `terminate`: exit once it is out.
+    terminated: bool,
+    /// All handles are gone.
+    rx_closed: bool,
+    ping_seq: u64,
+    /// The connection failed; exit with this once the output is out.
+    failed: Option<Error>,
+}
+
+impl<I> Conn<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(
+        io: I,
+        rx: mpsc::UnboundedReceiver<Msg>,
+        end: watch::Sender<Option<End>>,
+        tracer: Tracer,
+        config: &Config,
+    ) -> Result<Conn<I>, Error> {
+        let handler = ConnHandler {
+            streams: HashMap::new(),
+            pings: VecDeque::new(),
+            got_settings: false,
+        };
+        let options = Options::new().no_auto_window_update(true);
+        let mut session = Session::client(Traced::new(handler, tracer), &options)?;
+        session.submit_settings(&config.settings)?;
+        if let Some(size) = config.connection_window_size {
+            session.set_local_window_size(0, size as i32)?;
+        }
+        Ok(Conn {
+            io,
+            session,
+            rx,
+            end,
+            rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
+            wbuf: Vec::with_capacity(config.write_high_water + 16 * 1024),
+            wpos: 0,
+            high_water: config.write_high_water,
+            need_flush: false,
+            held: VecDeque::new(),
+            closing: false,
+            terminated: false,
+            rx_closed: false,
+            ping_seq: 0,
+            failed: None,
+        })
+    }
+
+    fn handler(&mut self) -> &mut ConnHandler {
+        self.session.handler_mut().inner_mut()
+    }
+
+    /// Drives the connection to its end, then tells every waiter how it
+    /// ended.
+    pub(crate) async fn run(mut self) {
+        let result = poll_fn(|cx| self.poll_pump(cx)).await;
+        let failure = match &result {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "client connection failed");
+                Some(Failure::Connection(format!("connection error: {e}")))
+            }
+        };
+        if result.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
+        }
+        let _ = self.session.handler_mut().tracer_mut().flush();
+        self.fail_all(failure.clone());
+        let _ = self.end.send(Some(match failure {
+            Some(f) => End::Failed(f),
+            None => End::Clean,
+        }));
+    }
+
+    /// Fails whatever still waits: streams, held requests, PINGs.
+    fn fail_all(&mut self, failure: Option<Failure>) {
+        let goaway_last = self.session.remote_goaway().map(|(last, _)| last);
+        let why = failure.clone().unwrap_or_else(|| {
+            Failure::Connection("the connection closed before the response was complete".into())
+        });
+        let handler = self.handler();
+        let streams: Vec<(i32, Entry)> = handler.streams.drain().collect();
+        let pings: Vec<Ping> = handler.pings.drain(..).collect();
+        for (id, mut entry) in streams {
+            let failure = match goaway_last {
+                Some(last) if id > last => Failure::Refused {
+                    stream_id: Some(id),
+                    last_stream_id: Some(last),
+                },
+                _ => why.clone(),
+            };
+            match entry.reply.take() {
+                Some(reply) => {
+                    let _ = reply.send(Err(failure.to_error()));
+                }
+                None => entry.stream.fail(failure),
+            }
+        }
+        for ping in pings {
+            let _ = ping.reply.send(Err(why.to_error()));
+        }
+        for submit in self.held.drain(..) {
+            let _ = submit.reply.send(Err(why.to_error()));
+        }
+        self.rx.close();
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Request(submit) => {
+                    let _ = submit.reply.send(Err(why.to_error()));
+                }
+                Msg::Ping(reply) => {
+                    let _ = reply.send(Err(why.to_error()));
+                }
+                Msg::Wake(_) | Msg::Close => {}
+            }
+        }
+    }
+
+    /// Takes the handles' messages.
+    fn poll_messages(&mut self, cx: &mut TaskContext<'_>) -> bool {
+        let mut progress = false;
+        while !self.rx_closed {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(msg)) => {
+                    progress = true;
+                    self.handle(msg);
+                }
+                Poll::Ready(None) => {
+                    self.rx_closed = true;
+                    self.closing = true;
+                    progress = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        progress
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Request(submit) => {
+                if self.closing || self.terminated {
+                    let _ = submit
+                        .reply
+                        .send(Err(Error::user("the connection is closing")));
+                } else if let Some((last, _)) = self.session.remote_goaway() {
+                    let _ = submit.reply.send(Err(Failure::Refused {
+                        stream_id: None,
+                        last_stream_id: Some(last),
+                    }
+                    .to_error()));
+                } else if !self.handler().got_settings
+                    && (!self.handler().streams.is_empty() || !self.held.is_empty())
+                {
+                    // Until the server's SETTINGS say how many streams it
+                    // takes, one request at a time.
+                    self.held.push_back(submit);
+                } else {
+                    self.submit(submit);
+                }
+            }
+            Msg::Wake(stream) => self.wake(&stream),
+            Msg::Ping(reply) => {
+                self.ping_seq += 1;
+                let data = self.ping_seq.to_be_bytes();
+                match self.session.submit_ping(false, data) {
+                    Ok(()) => self.handler().pings.push_back(Ping {
+                        data,
+                        sent: Instant::now(),
+                        reply,
+                    }),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Msg::Close => self.closing = true,
+        }
+    }
+
+    fn submit(&mut self, submit: Box<Submit>) {
+        let Submit {
+            headers,
+            body,
+            stream,
+            head_request,
+            reply,
+        } = *submit;
+        match self
+            .session
+            .submit_request(headers.iter().map(|h| h.as_ref()), body)
+        {
+            Ok(id) => {
+                stream.id.store(id, Ordering::Release);
+                self.handler().streams.insert(
+                    id,
+                    Entry {
+                        stream,
+                        reply: Some(reply),
+                        status: None,
+                        headers: HeaderMap::new(),
+                        trailers: None,
+                        head_request,
+                        cancelled: false,
+                    },
+                );
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// A stream's body was read or dropped, or its request body woke.
+    fn wake(&mut self, stream: &Arc<Stream>) {
+        let resume = stream.take_resume();
+        let id = stream.id();
+        if id == 0 {
+            return;
+        }
+        let (to_consume, cancel) = {
+            let mut st = stream.state();
+            (
+                std::mem::take(&mut st.to_consume),
+                st.body_dropped && !st.end && !st.detached,
+            )
+        };
+        if to_consume > 0 {
+            let _ = self.session.consume(id, to_consume);
+        }
+        if cancel {
+            let cancelled = match self.handler().streams.get_mut(&id) {
+                Some(entry) if !entry.cancelled => {
+                    entry.cancelled = true;
+                    true
+                }
+                _ => false,
+            };
+            if cancelled {
+                let _ = self.session.submit_rst_stream(id, Reason::CANCEL);
+            }
+        }
+        if resume {
+            let _ = self.session.resume_data(id);
+        }
+    }
+
+    /// Submits held requests once the server's SETTINGS arrived, and ends
+    /// the session when closing and no stream is left.
+    fn housekeeping(&mut self) {
+        if self.handler().got_settings {
+            while let Some(submit) = self.held.pop_front() {
+                self.submit(submit);
+            }
+        }
+        if self.closing
+            && !self.terminated
+            && self.held.is_empty()
+            && self.handler().streams.is_empty()
+        {
+            // As nghttp does once its requests are done: GOAWAY NO_ERROR
+            // with the last stream id this side processed (0 for a client).
+            let _ = self.session.terminate(Reason::NO_ERROR);
+            self.terminated = true;
+        }
+    }
+
+    /// Moves messages, output and input until nothing moves (Pending) or
+    /// the connection is over (Ready).
+    fn poll_pump(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            let mut progress = self.poll_messages(cx);
+            self.housekeeping();
+            if let Err(e) = self.fill() {
+                return Poll::Ready(Err(e));
+            }
+            while self.wpos < self.wbuf.len() {
+                match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.wpos..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.wpos += n;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => break,
+                }
+            }
+            if self.wpos > 0 && self.wpos == self.wbuf.len() {
+                self.wbuf.clear();
+                self.wpos = 0;
+                self.need_flush = true;
+            }
+            if self.need_flush && self.wbuf.is_empty() {
+                match Pin::new(&mut self.io).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.need_flush = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
+            }
+            if self.wbuf.is_empty() && !self.need_flush {
+                if let Some(e) = self.failed.take() {
+                    return Poll::Ready(Err(e));
+                }
+                if self.session.is_done() || (self.terminated && !self.session.has_output()) {
+                    return Poll::Ready(self.close_result());
+                }
+            }
+            if self.failed.is_none()
+                && self.session.want_read()
+                && self.wbuf.len() - self.wpos < self.high_water
+            {
+                let mut buf = ReadBuf::new(&mut self.rbuf);
+                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) => {
+                        let n = buf.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(self.eof_result());
+                        }
+                        self.recv(n);
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// The session is over: clean, unless a GOAWAY with an error went
+    /// either way.
+    fn close_result(&self) -> Result<(), Error> {
+        match self.session.close_reason() {
+            Some(e) if e.is_fatal() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The server closed the connection.
+    fn eof_result(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.session.close_reason().filter(|e| e.is_fatal()) {
+            return Err(e);
+        }
+        if self.handler().streams.is_empty() && self.held.is_empty() {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed the connection",
+        )
+        .into())
+    }
+
+    /// Feeds `rbuf[..n]` to the session. On a connection error nghttp2
+    /// has queued a GOAWAY: it is written, then the connection ends.
+    fn recv(&mut self, n: usize) {
+        let Conn { session, rbuf, .. } = self;
+        match catch_unwind(AssertUnwindSafe(|| session.recv(&rbuf[..n]))) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "connection error");
+                self.failed = Some(self.session.close_reason().unwrap_or(e));
+            }
+            Err(_) => self.failed = Some(Error::user("panic while receiving")),
+        }
+    }
+
+    /// Moves the session's output into the write buffer, up to the
+    /// high-water mark.
+    fn fill(&mut self) -> Result<(), Error> {
+        if self.wbuf.len() - self.wpos >= self.high_water {
+            return Ok(());
+        }
+        if self.wpos > 0 {
+            self.wbuf.drain(..self.wpos);
+            self.wpos = 0;
+        }
+        let Conn {
+            session,
+            wbuf,
+            high_water,
+            ..
+        } = self;
+        match catch_unwind(AssertUnwindSafe(|| session.send_up_to(wbuf, *high_water))) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.failed.take().unwrap_or(e)),
+            Err(_) => Err(Error::user("panic while sending")),
+        }
+    }
+}

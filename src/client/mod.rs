@@ -1,0 +1,506 @@
+//! An HTTP/2 client on nghttp2's engine, on tokio.
+//!
+//! ```no_run
+//! use http_body_util::{BodyExt, Empty};
+//! use nghttp2::client::Builder;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let uri: http::Uri = "https://nghttp2.org/".parse()?;
+//! let client = Builder::new().connect(&uri).await?;
+//! let request = http::Request::get(uri).body(Empty::<bytes::Bytes>::new())?;
+//! let response = client.send(request).await?;
+//! println!("{}", response.status());
+//! let body = response.into_body().collect().await?.to_bytes();
+//! println!("{} bytes", body.len());
+//! client.close();
+//! client.closed().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`Builder::connect`] opens one connection (`https://`: TLS with ALPN
+//! `h2`, certificates checked against the system's roots unless told
+//! otherwise; `http://`: cleartext HTTP/2 with prior knowledge) and spawns
+//! the tokio task that drives it. [`SendRequest`] is a cheap, cloneable
+//! handle to that connection: any number of tasks may send requests on it
+//! at once.
+//!
+//! # Architecture
+//!
+//! As in the [server](crate::server), one task owns the connection's
+//! [`Session`](crate::session::Session); handles talk to it through a
+//! channel (requests, PINGs, wake-ups of streams), never through a lock on
+//! the session. Requests beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS
+//! wait in nghttp2's queue and go out as earlier streams close; before the
+//! server's first SETTINGS arrive only one request is sent, so a server
+//! with a small limit never has to refuse streams.
+//!
+//! Request bodies are pulled inside nghttp2's data callback as the
+//! server's window allows; response bodies are read under
+//! `no_auto_window_update`: DATA is given back to the server's windows
+//! (`nghttp2_session_consume`) only as [`ResponseBody`] is read.
+//!
+//! After a GOAWAY from the server, requests on streams above its last
+//! stream id fail with an error whose
+//! [`is_retryable`](crate::Error::is_retryable) is true (and whose text
+//! says so).
+
+mod body;
+mod conn;
+mod duplex;
+mod tls;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request, Response, Uri};
+use http_body::Body;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
+pub use duplex::Duplex;
+
+use crate::error::{Error, Kind};
+use crate::session::{DataSource, Header, Setting, SettingId};
+use crate::trace::Tracer;
+use body::{BodySource, Failure, Stream};
+
+/// A message from a handle to the connection task.
+pub(crate) enum Msg {
+    /// Submit a request.
+    Request(Box<Submit>),
+    /// A stream's body was read or dropped, or its request body woke.
+    Wake(Arc<Stream>),
+    /// Send a PING and answer with the round-trip time.
+    Ping(oneshot::Sender<Result<Duration, Error>>),
+    /// Close the connection once the streams in flight are done.
+    Close,
+}
+
+/// A request on its way to the connection task.
+pub(crate) struct Submit {
+    pub(crate) headers: Vec<Header>,
+    pub(crate) body: Option<Box<dyn DataSource>>,
+    pub(crate) stream: Arc<Stream>,
+    pub(crate) head_request: bool,
+    pub(crate) reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+}
+
+/// How a connection ended, as handles see it.
+#[derive(Clone, Debug)]
+pub(crate) enum End {
+    Clean,
+    Failed(Failure),
+}
+
+/// Configures and opens client connections.
+#[derive(Debug)]
+pub struct Builder {
+    ca_file: Option<PathBuf>,
+    insecure: bool,
+    max_concurrent_streams: u32,
+    initial_window_size: u32,
+    connection_window_size: Option<u32>,
+    write_high_water: usize,
+    read_buffer_size: usize,
+    tracer: Option<Tracer>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            ca_file: None,
+            insecure: false,
+            max_concurrent_streams: 100,
+            initial_window_size: 65_535,
+            connection_window_size: None,
+            write_high_water: 64 * 1024,
+            read_buffer_size: 32 * 1024,
+            tracer: None,
+        }
+    }
+}
+
+impl Builder {
+    /// The defaults, which are `nghttp`'s: SETTINGS_MAX_CONCURRENT_STREAMS
+    /// 100 and SETTINGS_INITIAL_WINDOW_SIZE 65535, the connection window
+    /// left at 65535, certificates verified against the system's roots.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Trust the CA certificates in this PEM file (in addition to the
+    /// system's roots).
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Do not verify the server's certificate (for tests and self-signed
+    /// servers only).
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
+        self.insecure = on;
+        self
+    }
+
+    /// SETTINGS_MAX_CONCURRENT_STREAMS this side announces (server pushes;
+    /// default 100).
+    pub fn max_concurrent_streams(mut self, n: u32) -> Self {
+        self.max_concurrent_streams = n;
+        self
+    }
+
+    /// SETTINGS_INITIAL_WINDOW_SIZE: how much of one response body may be
+    /// unread at once (default 65535, at most 2^31-1).
+    pub fn initial_window_size(mut self, n: u32) -> Self {
+        self.initial_window_size = n.min(i32::MAX as u32);
+        self
+    }
+
+    /// The stream window as `nghttp -w BITS` sets it: 2^bits - 1 (bits up
+    /// to 30).
+    pub fn window_bits(self, bits: u32) -> Self {
+        self.initial_window_size(((1u64 << bits.min(30)) - 1) as u32)
+    }
+
+    /// The connection's receive window: how much of all response bodies
+    /// together may be unread (default 65535). Sent as a WINDOW_UPDATE on
+    /// stream 0 after SETTINGS.
+    pub fn connection_window_size(mut self, n: u32) -> Self {
+        self.connection_window_size = Some(n.clamp(65_535, i32::MAX as u32));
+        self
+    }
+
+    /// The connection window as `nghttp -W BITS` sets it: 2^bits - 1 (bits
+    /// up to 30).
+    pub fn connection_window_bits(self, bits: u32) -> Self {
+        self.connection_window_size(((1u64 << bits.min(30)) - 1) as u32)
+    }
+
+    /// How many bytes of output the connection buffers before it stops
+    /// reading its socket until they are written (default 64 KiB).
+    pub fn write_high_water(mut self, n: usize) -> Self {
+        self.write_high_water = n.max(1024);
+        self
+    }
+
+    /// Traces every frame of the connection (`nghttp -v`'s format, and
+    /// JSON lines if the tracer has them). `Connected` is traced once the
+    /// transport is up, as nghttp does.
+    pub fn tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = Some(tracer);
+        self
+    }
+
+    fn settings(&self) -> Vec<Setting> {
+        vec![
+            Setting::new(
+                SettingId::MAX_CONCURRENT_STREAMS,
+                self.max_concurrent_streams,
+            ),
+            Setting::new(SettingId::INITIAL_WINDOW_SIZE, self.initial_window_size),
+        ]
+    }
+
+    /// Connects to `uri`'s origin (`https://` or `http://`; the port
+    /// defaults to 443 or 80) and starts the connection's task, which must
+    /// run inside a tokio runtime.
+    ///
+    /// Errors: the name does not resolve, the connection is refused, the
+    /// TLS handshake fails (say, the certificate does not verify, with
+    /// OpenSSL's reason), or the server does not offer `h2` by ALPN.
+    pub async fn connect(self, uri: &Uri) -> Result<SendRequest, Error> {
+        let origin = Origin::from_uri(uri)?;
+        let tcp = TcpStream::connect((origin.host.as_str(), origin.port))
+            .await
+            .map_err(|e| {
+                Error::new(Kind::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("could not connect to {}: {e}", origin.authority),
+                )))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        if origin.tls {
+            let stream =
+                tls::connect(tcp, &origin.host, self.ca_file.as_deref(), self.insecure).await?;
+            self.handshake(stream, origin.scheme(), &origin.authority)
+        } else {
+            self.handshake(tcp, origin.scheme(), &origin.authority)
+        }
+    }
+
+    /// Starts HTTP/2 on an established transport (a TCP stream for h2c with
+    /// prior knowledge, a TLS stream that negotiated `h2`, an in-memory
+    /// pipe): sends the preface and SETTINGS and spawns the connection's
+    /// task. `scheme` and `authority` fill in requests whose URI has none.
+    pub fn handshake<I>(self, io: I, scheme: &str, authority: &str) -> Result<SendRequest, Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (end_tx, end_rx) = watch::channel(None);
+        let config = conn::Config {
+            settings: self.settings(),
+            connection_window_size: self.connection_window_size,
+            write_high_water: self.write_high_water,
+            read_buffer_size: self.read_buffer_size,
+        };
+        let mut tracer = self.tracer.unwrap_or_default();
+        tracer.message("Connected");
+        let conn = conn::Conn::new(io, rx, end_tx, tracer, &config)?;
+        tokio::spawn(conn.run());
+        Ok(SendRequest {
+            tx,
+            end: end_rx,
+            defaults: Arc::new(Defaults {
+                scheme: scheme.to_string(),
+                authority: authority.to_string(),
+            }),
+        })
+    }
+}
+
+/// Where a URI points: scheme, host, port.
+struct Origin {
+    tls: bool,
+    host: String,
+    port: u16,
+    authority: String,
+}
+
+impl Origin {
+    fn from_uri(uri: &Uri) -> Result<Origin, Error> {
+        let tls = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            Some(other) => {
+                return Err(Error::user(format!(
+                    "unsupported scheme {other:?} in {uri} (use https:// or http://)"
+                )))
+            }
+            None => return Err(Error::user(format!("{uri} has no scheme"))),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| Error::user(format!("{uri} has no host")))?;
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Ok(Origin {
+            tls,
+            host,
+            port,
+            authority: authority.as_str().to_string(),
+        })
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Defaults {
+    scheme: String,
+    authority: String,
+}
+
+/// A handle to one connection: sends requests, PINGs, and closes it.
+/// Clones share the connection; it stays open while a handle, a response
+/// body or a duplex stream of it lives, or until [`close`](SendRequest::close).
+#[derive(Clone)]
+pub struct SendRequest {
+    tx: mpsc::UnboundedSender<Msg>,
+    end: watch::Receiver<Option<End>>,
+    defaults: Arc<Defaults>,
+}
+
+impl fmt::Debug for SendRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("scheme", &self.defaults.scheme)
+            .field("authority", &self.defaults.authority)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// True for header fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
+    *name == header::CONNECTION
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || *name == header::HOST
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+        || (*name == header::TE && value.as_bytes() != b"trailers")
+}
+
+impl SendRequest {
+    /// The error for a connection that is over (or going).
+    fn gone(&self) -> Error {
+        match &*self.end.borrow() {
+            Some(End::Failed(failure)) => failure.to_error(),
+            _ => Error::user("the connection is closed"),
+        }
+    }
+
+    /// The request's header block, pseudo-header fields first in nghttp's
+    /// order (`:method`, `:path`, `:scheme`, `:authority`).
+    fn header_block(&self, parts: &http::request::Parts) -> Vec<Header> {
+        let uri = &parts.uri;
+        let scheme = uri.scheme_str().unwrap_or(&self.defaults.scheme);
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| self.defaults.authority.clone());
+        let path = if parts.method == Method::CONNECT {
+            None
+        } else {
+            Some(
+                uri.path_and_query()
+                    .map(|p| p.as_str())
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("/")
+                    .to_string(),
+            )
+        };
+        let mut fields = Vec::with_capacity(4 + parts.headers.len());
+        fields.push(Header::new(
+            Bytes::from_static(b":method"),
+            Bytes::copy_from_slice(parts.method.as_str().as_bytes()),
+        ));
+        if let Some(path) = path {
+            fields.push(Header::new(Bytes::from_static(b":path"), Bytes::from(path)));
+            fields.push(Header::new(
+                Bytes::from_static(b":scheme"),
+                Bytes::copy_from_slice(scheme.as_bytes()),
+            ));
+        }
+        fields.push(Header::new(
+            Bytes::from_static(b":authority"),
+            Bytes::from(authority),
+        ));
+        for (name, value) in parts.headers.iter() {
+            if is_connection_specific(name, value) {
+                continue;
+            }
+            let mut field = Header::new(
+                Bytes::copy_from_slice(name.as_str().as_bytes()),
+                Bytes::copy_from_slice(value.as_bytes()),
+            );
+            field.sensitive = value.is_sensitive();
+            fields.push(field);
+        }
+        fields
+    }
+
+    /// Sends a request and waits for its response head; the body streams
+    /// through the returned [`ResponseBody`]. The request body (any
+    /// `http_body::Body`, with trailers if it yields them) is sent as the
+    /// server's window allows. An empty body (`is_end_stream`) sends the
+    /// request as a single HEADERS frame with END_STREAM.
+    ///
+    /// The URI may be absolute (`https://host/path`) or just a path; the
+    /// connection's scheme and authority fill in what is missing.
+    ///
+    /// Errors: the stream was reset (with the code), the connection ended,
+    /// or the server did not process the request
+    /// ([`is_retryable`](Error::is_retryable)).
+    pub async fn send<B>(&self, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = request.into_parts();
+        let headers = self.header_block(&parts);
+        let stream = Stream::new(self.tx.clone());
+        let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
+            None
+        } else {
+            Some(Box::new(BodySource::new(body, stream.clone())))
+        };
+        let (reply, response) = oneshot::channel();
+        let submit = Submit {
+            headers,
+            body,
+            stream,
+            head_request: parts.method == Method::HEAD,
+            reply,
+        };
+        if self.tx.send(Msg::Request(Box::new(submit))).is_err() {
+            return Err(self.gone());
+        }
+        match response.await {
+            Ok(result) => result,
+            Err(_) => Err(self.gone()),
+        }
+    }
+
+    /// Opens a full-duplex stream, like Go's `h2conn.Connect`: sends the
+    /// request head (a POST, say) without ending the stream, waits for the
+    /// response head, and returns the response whose body is a [`Duplex`]:
+    /// `AsyncRead` reads the response body, `AsyncWrite` writes the request
+    /// body, `shutdown` ends it. The server must answer its headers before
+    /// it has the whole request body.
+    pub async fn duplex(&self, request: Request<()>) -> Result<Response<Duplex>, Error> {
+        let (sender, body) = body_channel();
+        let response = self.send(request.map(|()| body)).await?;
+        Ok(response.map(|body| Duplex::new(body, sender)))
+    }
+
+    /// Sends a PING and answers with the time until its ACK arrived.
+    pub async fn ping(&self) -> Result<Duration, Error> {
+        let (reply, rtt) = oneshot::channel();
+        if self.tx.send(Msg::Ping(reply)).is_err() {
+            return Err(self.gone());
+        }
+        match rtt.await {
+            Ok(result) => result,
+            Err(_) => Err(self.gone()),
+        }
+    }
+
+    /// Closes the connection gracefully: new requests are refused, the
+    /// streams in flight finish, then GOAWAY NO_ERROR is sent (as nghttp
+    /// does when its requests are done) and the connection closes.
+    pub fn close(&self) {
+        let _ = self.tx.send(Msg::Close);
+    }
+
+    /// Waits until the connection is over; the error tells why, when it
+    /// did not end cleanly.
+    pub async fn closed(&self) -> Result<(), Error> {
+        let mut end = self.end.clone();
+        let result = end.wait_for(|e| e.is_some()).await;
+        match result.as_deref() {
+            Ok(Some(End::Failed(failure))) => Err(failure.to_error()),
+            _ => Ok(()),
+        }
+    }
+
+    /// True once the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.end.borrow().is_some() || self.tx.is_closed()
+    }
+}
