@@ -62,8 +62,15 @@ measure() {
     echo "$out" >&2
     exit 1
   fi
-  # "finished in 1.23s, 162000.00 req/s, 5.2MB/s"
-  grep '^finished in' <<<"$out" | awk -v f="$field" -F', ' '{ split($f, a, " "); print a[1] }'
+  # "finished in 1.23s, 162000.00 req/s, 5.2MB/s": req/s as it is, the
+  # throughput in MB/s whatever unit h2load chose.
+  grep '^finished in' <<<"$out" | awk -v f="$field" -F', ' '{
+    v = $f; sub(/ req\/s$/, "", v)
+    if (v ~ /GB\/s$/) { sub(/GB\/s$/, "", v); v *= 1024 }
+    else if (v ~ /MB\/s$/) { sub(/MB\/s$/, "", v) }
+    else if (v ~ /KB\/s$/) { sub(/KB\/s$/, "", v); v /= 1024 }
+    else if (v ~ /B\/s$/) { sub(/B\/s$/, "", v); v /= 1048576 }
+    printf "%.2f\n", v }'
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -87,4 +94,4 @@ bench() {
 }
 
 bench "small response (GET /index.html, 12 bytes)" /index.html "$small_requests" 2 req/s 10 10
-bench "100 MiB download (GET /big.bin, one stream at a time)" /big.bin "$big_requests" 3 throughput 1 1
+bench "100 MiB download (GET /big.bin, one stream at a time)" /big.bin "$big_requests" 3 MB/s 1 1
