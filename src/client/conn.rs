@@ -417,8 +417,12 @@ where
     /// ended.
     pub(crate) async fn run(mut self) {
         let result = poll_fn(|cx| self.poll_pump(cx)).await;
+        let goaway = self.session.remote_goaway().map(|(last, _)| last);
         let failure = match &result {
-            Ok(()) => None,
+            Ok(()) => goaway.map(|last| Failure::Refused {
+                stream_id: None,
+                last_stream_id: Some(last),
+            }),
             Err(e) => {
                 tracing::debug!(error = %e, "client connection failed");
                 Some(Failure::Connection(format!("connection error: {e}")))
@@ -429,9 +433,10 @@ where
         }
         let _ = self.session.handler_mut().tracer_mut().flush();
         self.fail_all(failure.clone());
-        let _ = self.end.send(Some(match failure {
-            Some(f) => End::Failed(f),
-            None => End::Clean,
+        let _ = self.end.send(Some(match (result, goaway) {
+            (Ok(()), Some(last)) => End::GoneAway(last),
+            (Ok(()), None) => End::Clean,
+            (Err(e), _) => End::Failed(Failure::Connection(format!("connection error: {e}"))),
         }));
     }
 

@@ -95,6 +95,9 @@ pub(crate) struct Submit {
 #[derive(Clone, Debug)]
 pub(crate) enum End {
     Clean,
+    /// Closed after the peer's GOAWAY (with this last stream id): later
+    /// requests are safe to retry elsewhere.
+    GoneAway(i32),
     Failed(Failure),
 }
 
@@ -354,6 +357,11 @@ impl SendRequest {
     fn gone(&self) -> Error {
         match &*self.end.borrow() {
             Some(End::Failed(failure)) => failure.to_error(),
+            Some(End::GoneAway(last)) => Failure::Refused {
+                stream_id: None,
+                last_stream_id: Some(*last),
+            }
+            .to_error(),
             _ => Error::user("the connection is closed"),
         }
     }
