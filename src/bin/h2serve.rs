@@ -19,6 +19,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use nghttp2::server::files::{FileBody, Files};
 use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody};
+use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
 #[derive(Parser, Debug)]
@@ -115,7 +116,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
     println!("h2serve: serving {scheme}://{host}:{}/", local.port());
 
-    let server = server_builder(&args).build();
+    let server = server_builder(&args)?.build();
     let on_signal = server.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -133,21 +134,46 @@ async fn run(args: Args) -> Result<(), String> {
     served.map_err(|e| format!("serving: {e}"))
 }
 
-fn server_builder(args: &Args) -> Builder {
+fn server_builder(args: &Args) -> Result<Builder, String> {
     let window = |bits: u32| (1u32 << bits) - 1;
     let mut builder = Builder::new().max_concurrent_streams(args.max_concurrent_streams);
+    let json = match &args.trace_json {
+        Some(path) => Some(SharedWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    if args.verbose || json.is_some() {
+        let start = Instant::now();
+        let verbose = args.verbose;
+        builder = builder.trace(move |id| {
+            let mut tracer = if verbose {
+                Tracer::stdout()
+            } else {
+                Tracer::new()
+            };
+            tracer = tracer.connection_id(id).start(start);
+            if let Some(json) = &json {
+                tracer = tracer.json(json.clone());
+            }
+            tracer
+        });
+    }
     if let Some(bits) = args.window_bits {
         builder = builder.initial_window_size(window(bits));
     }
     if let Some(bits) = args.connection_window_bits {
         builder = builder.initial_connection_window_size(window(bits));
     }
-    builder
+    Ok(builder)
 }
 
 fn make_acceptor(args: &Args) -> Result<openssl::ssl::SslAcceptor, String> {
     match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string()),
+        (Some(cert), Some(key)) => {
+            tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string())
+        }
         _ => {
             let cert = tls::SelfSigned::localhost().map_err(|e| e.to_string())?;
             println!(
@@ -193,7 +219,9 @@ struct Site {
 impl Site {
     fn new(args: &Args) -> Result<Site, String> {
         let files = match &args.htdocs {
-            Some(dir) => Some(Files::new(dir).map_err(|e| format!("cannot serve {}: {e}", dir.display()))?),
+            Some(dir) => {
+                Some(Files::new(dir).map_err(|e| format!("cannot serve {}: {e}", dir.display()))?)
+            }
             None => None,
         };
         Ok(Site {
@@ -213,7 +241,9 @@ impl Site {
             started,
         });
         let uploading = method == Method::POST || method == Method::PUT;
-        let response = if uploading && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload")) {
+        let response = if uploading
+            && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
+        {
             echo(request)
         } else if let Some(files) = &self.files {
             files.respond(&request).await.map(SiteBody::File)
@@ -236,17 +266,23 @@ fn echo(request: Request<RequestBody>) -> Response<SiteBody> {
     let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
     let mut response = Response::new(SiteBody::Echo(request.into_body()));
     if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
     }
     response
 }
 
 /// The built-in site.
 fn builtin(request: &Request<RequestBody>) -> Response<SiteBody> {
-    let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path()) {
+    let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path())
+    {
         (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n"),
         (_, "/") => (StatusCode::METHOD_NOT_ALLOWED, b"method not allowed\n"),
-        (_, "/upload") => (StatusCode::METHOD_NOT_ALLOWED, b"POST or PUT a body to /upload\n"),
+        (_, "/upload") => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            b"POST or PUT a body to /upload\n",
+        ),
         _ => (StatusCode::NOT_FOUND, b"not found\n"),
     };
     let body = if request.method() == Method::HEAD {
@@ -260,7 +296,11 @@ fn builtin(request: &Request<RequestBody>) -> Response<SiteBody> {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        let allow = if request.uri().path() == "/upload" { "POST, PUT" } else { "GET, HEAD" };
+        let allow = if request.uri().path() == "/upload" {
+            "POST, PUT"
+        } else {
+            "GET, HEAD"
+        };
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     response
@@ -278,9 +318,17 @@ impl Body for SiteBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
-            SiteBody::Full(bytes) => Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
+            SiteBody::Full(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
             SiteBody::Echo(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
             SiteBody::File(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
         }
@@ -296,7 +344,9 @@ impl Body for SiteBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            SiteBody::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            SiteBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             SiteBody::Echo(body) => body.size_hint(),
             SiteBody::File(body) => body.size_hint(),
         }
@@ -325,7 +375,10 @@ impl Body for Logged {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
         if let (Poll::Ready(Some(Ok(frame))), Some(log)) = (&polled, this.log.as_mut()) {

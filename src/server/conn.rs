@@ -27,6 +27,7 @@ use crate::session::{
     CallbackResult, Context, DataSource, Flags, Frame, FrameType, Handler, HeaderRef,
     HeadersCategory, Session,
 };
+use crate::trace::Traced;
 
 /// Where a stream's request is in its life, on the connection task's side.
 // The request is held inline: boxing it would cost an allocation per
@@ -573,7 +574,7 @@ pub(crate) struct Setup<'a> {
 /// One connection's pump: owns the socket and the session.
 pub(crate) struct Conn<I, S: HttpService> {
     io: I,
-    session: Session<ConnHandler<S>>,
+    session: Session<Traced<ConnHandler<S>>>,
     shared: Arc<ConnShared>,
     rbuf: Box<[u8]>,
     wbuf: Vec<u8>,
@@ -613,7 +614,8 @@ where
         got_settings: false,
         settings_acked: false,
     };
-    let mut session = Session::server(handler, &config.options())?;
+    let tracer = config.trace.as_ref().map(|t| t.next()).unwrap_or_default();
+    let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
     session.submit_settings(&config.settings())?;
     if config.initial_connection_window_size > 65_535 {
         session.set_local_window_size(0, config.initial_connection_window_size as i32)?;
@@ -641,6 +643,9 @@ where
     }
     stats.add_connections(1);
     let result = conn.drive(&config, shutdown).await;
+    let tracer = conn.session.handler_mut().tracer_mut();
+    tracer.connection_closed();
+    let _ = tracer.flush();
     stats.sub_connections(1);
     stats.sub_write_buffered(conn.reported);
     conn.reported = 0;
@@ -715,7 +720,7 @@ where
                 _ = &mut timer => {
                     let now = Instant::now();
                     let (got_settings, acked, open) = {
-                        let h = self.session.handler();
+                        let h = self.session.handler().inner();
                         (h.got_settings, h.settings_acked, h.streams.len())
                     };
                     if !got_settings && now >= handshake_deadline {
@@ -858,7 +863,7 @@ where
 
     /// Drops the entries of closed streams, outside nghttp2's callbacks.
     fn reap(&mut self) {
-        let closed = &mut self.session.handler_mut().closed;
+        let closed = &mut self.session.handler_mut().inner_mut().closed;
         if !closed.is_empty() {
             let closed = std::mem::take(closed);
             if catch_unwind(AssertUnwindSafe(|| drop(closed))).is_err() {
@@ -879,7 +884,7 @@ where
                 let _ = cx.consume(stream.id, to_consume);
             }
             if poll {
-                handler.poll_stream(cx, stream.id);
+                handler.inner_mut().poll_stream(cx, stream.id);
             }
         }
         self.dirty = dirty;

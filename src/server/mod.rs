@@ -68,9 +68,9 @@
 
 mod body;
 mod conn;
+pub mod files;
 mod service;
 mod stats;
-pub mod files;
 pub mod tls;
 
 use std::io;
@@ -90,8 +90,11 @@ pub use body::RequestBody;
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::error::{Error, Reason};
 use crate::session::{Options, Setting, SettingId};
+use crate::trace::Tracer;
 use stats::StatsInner;
 
 /// The settings of a server, made by [`Builder`].
@@ -111,6 +114,27 @@ pub(crate) struct Config {
     stream_reset_rate_limit: Option<(u64, u64)>,
     glitch_rate_limit: Option<(u64, u64)>,
     max_continuations: Option<usize>,
+    trace: Option<TraceFactory>,
+}
+
+/// Makes the [`Tracer`] of each connection, given its number (1, 2, ...).
+#[derive(Clone)]
+pub(crate) struct TraceFactory {
+    make: Arc<dyn Fn(u64) -> Tracer + Send + Sync>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl TraceFactory {
+    /// The tracer of the next connection.
+    pub(crate) fn next(&self) -> Tracer {
+        (self.make)(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+impl std::fmt::Debug for TraceFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TraceFactory")
+    }
 }
 
 impl Default for Config {
@@ -130,6 +154,7 @@ impl Default for Config {
             stream_reset_rate_limit: None,
             glitch_rate_limit: None,
             max_continuations: None,
+            trace: None,
         }
     }
 }
@@ -281,6 +306,18 @@ impl Builder {
     /// The most CONTINUATION frames after one HEADERS (nghttp2's default 8).
     pub fn max_continuations(mut self, n: usize) -> Self {
         self.config.max_continuations = Some(n);
+        self
+    }
+
+    /// Traces every connection's frames: `make(n)` gives the tracer of the
+    /// n-th connection (1, 2, ...), for example
+    /// `Tracer::stdout().connection_id(n)` for nghttpd's `-v` output. Off by
+    /// default; an idle tracer costs a branch per event.
+    pub fn trace(mut self, make: impl Fn(u64) -> Tracer + Send + Sync + 'static) -> Self {
+        self.config.trace = Some(TraceFactory {
+            make: Arc::new(make),
+            next_id: Arc::new(AtomicU64::new(0)),
+        });
         self
     }
 
