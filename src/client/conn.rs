@@ -524,7 +524,7 @@ where
                     // takes, one request at a time.
                     self.held.push_back(submit);
                 } else {
-                    self.submit(submit);
+                    self.submit(*submit);
                 }
             }
             Msg::Wake(stream) => self.wake(&stream),
@@ -546,14 +546,14 @@ where
         }
     }
 
-    fn submit(&mut self, submit: Box<Submit>) {
+    fn submit(&mut self, submit: Submit) {
         let Submit {
             headers,
             body,
             stream,
             head_request,
             reply,
-        } = *submit;
+        } = submit;
         match self
             .session
             .submit_request(headers.iter().map(|h| h.as_ref()), body)
@@ -618,7 +618,7 @@ where
     fn housekeeping(&mut self) {
         if self.handler().got_settings {
             while let Some(submit) = self.held.pop_front() {
-                self.submit(submit);
+                self.submit(*submit);
             }
         }
         if self.closing
