@@ -2,7 +2,7 @@
 //! frames into responses, and the pump that moves bytes between the socket
 //! and the session.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -21,6 +21,7 @@ use crate::client::body::{Failure, ResponseBody, Stream};
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
 use crate::ffi::sys;
+use crate::session::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, Context, Flags, Frame, FrameType, Handler, HeaderRef,
     HeadersCategory, Options, Session, Setting,
@@ -59,7 +60,7 @@ struct Ping {
 /// The session handler of a client connection. It never runs user code:
 /// callbacks only record state and hand responses over.
 pub(crate) struct ConnHandler {
-    streams: HashMap<i32, Entry>,
+    streams: StreamMap<Entry>,
     pings: VecDeque<Ping>,
     got_settings: bool,
 }
@@ -380,7 +381,7 @@ where
         config: &Config,
     ) -> Result<Conn<I>, Error> {
         let handler = ConnHandler {
-            streams: HashMap::new(),
+            streams: StreamMap::default(),
             pings: VecDeque::new(),
             got_settings: false,
         };

@@ -1,7 +1,6 @@
 //! One connection: the [`Session`] handler that turns frames into requests,
 //! and the pump that moves bytes between the socket and the session.
 
-use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,6 +22,7 @@ use crate::server::body::{BodySource, ConnShared, RequestBody, Stream};
 use crate::server::service::HttpService;
 use crate::server::stats::StatsInner;
 use crate::server::Config;
+use crate::session::StreamMap;
 use crate::session::{
     CallbackResult, Context, DataSource, Flags, Frame, FrameType, Handler, HeaderRef,
     HeadersCategory, Session,
@@ -76,7 +76,7 @@ struct Entry<F> {
 /// connection task between session calls.
 pub(crate) struct ConnHandler<S: HttpService> {
     service: S,
-    streams: HashMap<i32, Entry<S::Future>>,
+    streams: StreamMap<Entry<S::Future>>,
     shared: Arc<ConnShared>,
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
@@ -606,7 +606,7 @@ where
     let shared = Arc::new(ConnShared::new(stats.clone()));
     let handler = ConnHandler {
         service,
-        streams: HashMap::new(),
+        streams: StreamMap::default(),
         shared: shared.clone(),
         max_header_list_size: config.max_header_list_size as usize,
         closed: Vec::new(),

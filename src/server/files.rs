@@ -16,7 +16,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -43,7 +42,7 @@ fn server_name() -> HeaderValue {
 /// thread.
 fn date_now() -> HeaderValue {
     thread_local! {
-        static DATE: RefCell<(u64, HeaderValue)> = RefCell::new((u64::MAX, HeaderValue::from_static("")));
+        static DATE: RefCell<(u64, HeaderValue)> = const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
     }
     let now = SystemTime::now();
     let second = now
@@ -68,7 +67,8 @@ enum Opened {
 struct OpenFile {
     file: Arc<std::fs::File>,
     meta: std::fs::Metadata,
-    path: PathBuf,
+    last_modified: Option<HeaderValue>,
+    content_type: Option<&'static str>,
 }
 
 /// Serves the files under one directory.
@@ -130,10 +130,15 @@ impl Files {
         if !meta.is_file() || !real.starts_with(&self.root) {
             return None;
         }
+        let last_modified = meta
+            .modified()
+            .ok()
+            .map(|modified| header_value(&httpdate::fmt_http_date(modified)));
         let file = Arc::new(OpenFile {
             file: Arc::new(file),
             meta,
-            path: path.to_path_buf(),
+            last_modified,
+            content_type: content_type(path),
         });
         OPEN_FILES.with(|files| {
             let mut files = files.borrow_mut();
@@ -149,21 +154,12 @@ impl Files {
     }
 
     /// Answers one request (only its method and URI matter).
-    pub fn respond<B>(
-        &self,
-        request: &Request<B>,
-    ) -> impl Future<Output = Response<FileBody>> + Send + 'static {
-        let files = self.clone();
-        let method = request.method().clone();
-        let uri = request.uri().clone();
-        async move { files.answer(&method, &uri).await }
+    pub fn respond<B>(&self, request: &Request<B>) -> Response<FileBody> {
+        self.answer(request.method(), request.uri())
     }
 
-    async fn answer(&self, method: &Method, uri: &Uri) -> Response<FileBody> {
-        self.answer_now(method, uri)
-    }
-
-    fn answer_now(&self, method: &Method, uri: &Uri) -> Response<FileBody> {
+    /// Answers a request given by its method and URI.
+    pub fn answer(&self, method: &Method, uri: &Uri) -> Response<FileBody> {
         let head = method == Method::HEAD;
         if method != Method::GET && !head {
             let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, head);
@@ -200,13 +196,10 @@ impl Files {
         );
         headers.insert(header::DATE, date_now());
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-        if let Ok(modified) = meta.modified() {
-            headers.insert(
-                header::LAST_MODIFIED,
-                header_value(&httpdate::fmt_http_date(modified)),
-            );
+        if let Some(last_modified) = &file.last_modified {
+            headers.insert(header::LAST_MODIFIED, last_modified.clone());
         }
-        if let Some(content_type) = content_type(&file.path) {
+        if let Some(content_type) = file.content_type {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         response
@@ -216,15 +209,14 @@ impl Files {
 impl<B: Send + 'static> Service<Request<B>> for Files {
     type Response = Response<FileBody>;
     type Error = std::convert::Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let response = self.respond(&request);
-        Box::pin(async move { Ok(response.await) })
+        std::future::ready(Ok(self.respond(&request)))
     }
 }
 

@@ -2,7 +2,6 @@
 //! outside callbacks: submitting frames, attaching bodies, flow control and
 //! queries.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::os::raw::c_int;
 use std::ptr;
@@ -15,6 +14,7 @@ use crate::session::data::{DataSource, Read};
 use crate::session::frame::HeaderRef;
 use crate::session::header::{fill_nva, Header};
 use crate::session::settings::{Setting, SettingId};
+use crate::session::stream_map::StreamMap;
 
 /// A body being sent on one stream.
 struct OutgoingBody {
@@ -38,7 +38,7 @@ pub struct Context {
     /// Per-stream outgoing bodies. Keyed by stream id, which a session never
     /// reuses; entries leave on stream close, or when the session drops
     /// (nghttp2_session_del does not report closes).
-    bodies: HashMap<i32, OutgoingBody>,
+    bodies: StreamMap<OutgoingBody>,
     /// Scratch space for nghttp2_nv arrays; cleared after every submit so no
     /// pointer outlives the call.
     nva: Vec<sys::nghttp2_nv>,
@@ -72,7 +72,7 @@ impl Context {
     pub(crate) fn new() -> Context {
         Context {
             raw: ptr::null_mut(),
-            bodies: HashMap::new(),
+            bodies: StreamMap::default(),
             nva: Vec::new(),
             out: ptr::null_mut(),
             error: None,

@@ -38,6 +38,7 @@ mod options;
 mod raw;
 pub(crate) use raw::set_debug_sink;
 mod settings;
+mod stream_map;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -52,6 +53,7 @@ pub use handler::{CallbackError, CallbackResult, Handler};
 pub use header::Header;
 pub use options::Options;
 pub use settings::{Setting, SettingId};
+pub use stream_map::{StreamIdHasher, StreamMap};
 
 use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
 use crate::ffi::{shim, sys};
