@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use tower_service::Service;
 
@@ -38,16 +38,24 @@ fn server_name() -> HeaderValue {
         .clone()
 }
 
-/// The `date` header value for now, formatted at most once a second per
-/// thread.
+/// Seconds since the Unix epoch.
+fn unix_second(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The `date` header value for now.
 fn date_now() -> HeaderValue {
+    date_at(SystemTime::now())
+}
+
+/// The `date` header value for `now`, formatted at most once a second per
+/// thread.
+fn date_at(now: SystemTime) -> HeaderValue {
     thread_local! {
         static DATE: RefCell<(u64, HeaderValue)> = const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
     }
-    let now = SystemTime::now();
-    let second = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let second = unix_second(now);
     DATE.with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != second {
@@ -66,9 +74,17 @@ enum Opened {
 /// An open regular file under the root.
 struct OpenFile {
     file: Arc<std::fs::File>,
-    meta: std::fs::Metadata,
-    last_modified: Option<HeaderValue>,
-    content_type: Option<&'static str>,
+    len: u64,
+    /// Every response header but `date`.
+    headers: HeaderMap,
+}
+
+/// What a request path names.
+enum Resolved {
+    File(Arc<OpenFile>),
+    /// A directory named without its trailing slash.
+    Redirect,
+    NotFound,
 }
 
 /// Serves the files under one directory.
@@ -95,64 +111,6 @@ impl Files {
         &self.root
     }
 
-    /// Opens `path` (free of `..`): a file under the root, a directory, or
-    /// `None` (missing, unreadable, or a symlink leading out of the root).
-    ///
-    /// Open files are kept for a second per thread, as nghttpd keeps its
-    /// file descriptors: a hot file costs no `open`, `fstat`, `realpath`
-    /// or `close` per request. Reads use `pread`, so responses share one
-    /// descriptor.
-    fn open(&self, path: &Path) -> Option<Opened> {
-        const KEPT_FILES: usize = 1024;
-        thread_local! {
-            static OPEN_FILES: RefCell<HashMap<PathBuf, (u64, Arc<OpenFile>)>> = RefCell::new(HashMap::new());
-        }
-        let second = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let cached = OPEN_FILES.with(|files| {
-            files
-                .borrow()
-                .get(path)
-                .filter(|(when, _)| *when == second)
-                .map(|(_, file)| file.clone())
-        });
-        if let Some(file) = cached {
-            return Some(Opened::File(file));
-        }
-        let file = std::fs::File::open(path).ok()?;
-        let meta = file.metadata().ok()?;
-        if meta.is_dir() {
-            return Some(Opened::Dir);
-        }
-        // Free of `..`, the path can only leave the root through a symlink.
-        let real = std::fs::canonicalize(path).ok()?;
-        if !meta.is_file() || !real.starts_with(&self.root) {
-            return None;
-        }
-        let last_modified = meta
-            .modified()
-            .ok()
-            .map(|modified| header_value(&httpdate::fmt_http_date(modified)));
-        let file = Arc::new(OpenFile {
-            file: Arc::new(file),
-            meta,
-            last_modified,
-            content_type: content_type(path),
-        });
-        OPEN_FILES.with(|files| {
-            let mut files = files.borrow_mut();
-            if files.len() >= KEPT_FILES {
-                files.retain(|_, (when, _)| *when == second);
-                if files.len() >= KEPT_FILES {
-                    files.clear();
-                }
-            }
-            files.insert(path.to_path_buf(), (second, file.clone()));
-        });
-        Some(Opened::File(file))
-    }
-
     /// Answers one request (only its method and URI matter).
     pub fn respond<B>(&self, request: &Request<B>) -> Response<FileBody> {
         self.answer(request.method(), request.uri())
@@ -168,41 +126,109 @@ impl Files {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        let Some(relative) = safe_relative_path(uri.path()) else {
-            return error_response(StatusCode::NOT_FOUND, head);
+        let now = SystemTime::now();
+        let file = match self.resolve(uri.path(), unix_second(now)) {
+            Resolved::File(file) => file,
+            Resolved::Redirect => return redirect_to_directory(uri, head),
+            Resolved::NotFound => return error_response(StatusCode::NOT_FOUND, head),
         };
-        let path = self.root.join(&relative);
-        let opened = match self.open(&path) {
-            Some(Opened::Dir) if !uri.path().ends_with('/') => {
-                return redirect_to_directory(uri, head)
-            }
-            Some(Opened::Dir) => self.open(&path.join("index.html")),
-            other => other,
-        };
-        let Some(Opened::File(file)) = opened else {
-            return error_response(StatusCode::NOT_FOUND, head);
-        };
-        let meta = &file.meta;
         let mut response = Response::new(if head {
             FileBody::empty()
         } else {
-            FileBody::shared(file.file.clone(), meta.len())
+            FileBody::shared(file.file.clone(), file.len)
         });
-        let headers = response.headers_mut();
+        let mut headers = file.headers.clone();
+        headers.insert(header::DATE, date_at(now));
+        *response.headers_mut() = headers;
+        response
+    }
+
+    /// Finds what a request path names: a file under the root (for a
+    /// directory, its `index.html`), a directory named without its trailing
+    /// slash, or nothing (missing, unreadable, outside the root).
+    ///
+    /// Files found are kept open for a second per thread, keyed by the
+    /// request path, as nghttpd keeps its file descriptors: a hot file
+    /// costs no path decoding, `open`, `fstat`, `realpath` or `close` per
+    /// request. Reads use `pread`, so responses share one descriptor.
+    fn resolve(&self, request_path: &str, second: u64) -> Resolved {
+        const KEPT_FILES: usize = 1024;
+        thread_local! {
+            static OPEN_FILES: RefCell<HashMap<Box<str>, (u64, Arc<OpenFile>)>> = RefCell::new(HashMap::new());
+        }
+        let cached = OPEN_FILES.with(|files| {
+            files
+                .borrow()
+                .get(request_path)
+                .filter(|(when, _)| *when == second)
+                .map(|(_, file)| file.clone())
+        });
+        if let Some(file) = cached {
+            return Resolved::File(file);
+        }
+        let Some(relative) = safe_relative_path(request_path) else {
+            return Resolved::NotFound;
+        };
+        let path = self.root.join(relative);
+        let file = match self.open(&path) {
+            Some(Opened::Dir) if !request_path.ends_with('/') => return Resolved::Redirect,
+            Some(Opened::Dir) => self.open(&path.join("index.html")),
+            other => other,
+        };
+        let Some(Opened::File(file)) = file else {
+            return Resolved::NotFound;
+        };
+        OPEN_FILES.with(|files| {
+            let mut files = files.borrow_mut();
+            if files.len() >= KEPT_FILES {
+                files.retain(|_, (when, _)| *when == second);
+                if files.len() >= KEPT_FILES {
+                    files.clear();
+                }
+            }
+            files.insert(request_path.into(), (second, file.clone()));
+        });
+        Resolved::File(file)
+    }
+
+    /// Opens `path` (free of `..`): a regular file under the root, a
+    /// directory, or `None` (missing, unreadable, or a symlink leading out of
+    /// the root).
+    fn open(&self, path: &Path) -> Option<Opened> {
+        let file = std::fs::File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if meta.is_dir() {
+            return Some(Opened::Dir);
+        }
+        // Free of `..`, the path can only leave the root through a symlink.
+        let real = std::fs::canonicalize(path).ok()?;
+        if !meta.is_file() || !real.starts_with(&self.root) {
+            return None;
+        }
+        // The response headers, in nghttpd's order; `date` is set per
+        // response.
+        let mut headers = HeaderMap::with_capacity(6);
         headers.insert(header::SERVER, server_name());
         headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=3600"),
         );
-        headers.insert(header::DATE, date_now());
+        headers.insert(header::DATE, HeaderValue::from_static(""));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-        if let Some(last_modified) = &file.last_modified {
-            headers.insert(header::LAST_MODIFIED, last_modified.clone());
+        if let Ok(modified) = meta.modified() {
+            headers.insert(
+                header::LAST_MODIFIED,
+                header_value(&httpdate::fmt_http_date(modified)),
+            );
         }
-        if let Some(content_type) = file.content_type {
+        if let Some(content_type) = content_type(path) {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
-        response
+        Some(Opened::File(Arc::new(OpenFile {
+            file: Arc::new(file),
+            len: meta.len(),
+            headers,
+        })))
     }
 }
 
@@ -241,10 +267,7 @@ fn error_response(status: StatusCode, head: bool) -> Response<FileBody> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::SERVER, server_name());
-    headers.insert(
-        header::DATE,
-        header_value(&httpdate::fmt_http_date(SystemTime::now())),
-    );
+    headers.insert(header::DATE, date_now());
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=UTF-8"),
