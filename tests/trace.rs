@@ -3,11 +3,12 @@
 //! and, when nghttp2's tools are installed, our traces are compared with the
 //! ones `nghttp -nv` and `nghttpd -v` print for the same exchanges.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod support;
+
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,11 @@ use nghttp2::session::{
 };
 use nghttp2::trace::{Traced, Tracer};
 use nghttp2::Reason;
+use support::peers::{peer, run, start_nghttpd, Running, TempDir};
+use support::trace::{
+    assert_has, blocks, compare, frame_type_of, is_client_ack, strip_clock, without_priorities,
+    Block,
+};
 
 /// A cloneable in-memory writer, to read a tracer's output back.
 #[derive(Clone, Default)]
@@ -154,30 +160,6 @@ fn start_server(tracer: Tracer, body: &[u8]) -> Session<Traced<FileServer>> {
         .submit_settings(&[Setting::new(SettingId::MAX_CONCURRENT_STREAMS, 100)])
         .unwrap();
     server
-}
-
-/// Replaces the clock, `[  1.011]`, with `[t]`.
-fn strip_clock(line: &str) -> String {
-    let (prefix, rest) = match line.strip_prefix("[id=") {
-        Some(rest) => {
-            let end = rest.find("] ").expect("[id=N] ") + 2;
-            (&line[..4 + end], &rest[end..])
-        }
-        None => ("", line),
-    };
-    if let Some(inner) = rest.strip_prefix('[') {
-        if let Some(close) = inner.find(']') {
-            let clock = &inner[..close];
-            if clock.contains('.')
-                && clock
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == ' ')
-            {
-                return format!("{prefix}[t]{}", &inner[close + 1..]);
-            }
-        }
-    }
-    line.to_string()
 }
 
 fn lines(trace: &str) -> Vec<String> {
@@ -353,112 +335,23 @@ fn in_memory_exchange_prints_nghttp_lines() {
 // ---------------------------------------------------------------------------
 // Against nghttp2's own tools
 
-/// `name`'s path, or `None` (with a message) when it is not installed; with
-/// CI=true a missing tool fails the test instead.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is not on PATH, and CI=true: install nghttp2-client and nghttp2-server");
-        }
-        eprintln!(
-            "skipped: {name} is not on PATH (Debian packages nghttp2-client, nghttp2-server)"
-        );
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// An nghttpd (`--no-tls -v -d dir`), killed on drop.
-struct Nghttpd {
-    child: Child,
-    port: u16,
-    stdout: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Nghttpd {
-    /// Starts it and waits for its `listen` line (a probe connection would
-    /// show up in its trace as connection 1).
-    fn start(bin: &Path, dir: &Path) -> Nghttpd {
-        let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["--no-tls", "-v", "-d"])
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut pipe = child.stdout.take().unwrap();
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let sink = stdout.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !stdout.lock().unwrap().contains("listen") {
-            assert!(
-                Instant::now() < deadline,
-                "nghttpd did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Nghttpd {
-            child,
-            port,
-            stdout,
-            reader: Some(reader),
-        }
-    }
-
-    /// Stops it and returns its trace.
-    fn finish(mut self) -> String {
-        std::thread::sleep(Duration::from_millis(200));
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(reader) = self.reader.take() {
-            reader.join().unwrap();
-        }
-        let out = self.stdout.lock().unwrap().clone();
-        out
-    }
-}
-
-impl Drop for Nghttpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn nghttp(bin: &Path, url: &str) -> String {
-    let out = Command::new(bin).args(["-nv", url]).output().unwrap();
+    let out = run(Command::new(bin).args(["-nv", url]));
     assert!(
         out.status.success(),
         "nghttp failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// nghttpd's trace of its first connection, once that has closed.
+fn nghttpd_trace(server: &Running) -> String {
+    server.wait_output("nghttpd's `[id=1] ... closed` line", |out| {
+        out.lines()
+            .map(strip_clock)
+            .any(|l| l == "[id=1] [t] closed")
+    })
 }
 
 /// Drives `session` over a blocking socket until it is done or the peer
@@ -499,127 +392,12 @@ fn pump<H: nghttp2::session::Handler>(
     }
 }
 
-/// Splits a trace into frame events: a line with a clock and the indented
-/// lines under it. Lines without a clock (nghttpd's `IPv4: listen ...`) and
-/// nghttpd's connection-level `closed` lines are dropped.
-fn blocks(trace: &str) -> Vec<Vec<String>> {
-    let mut blocks: Vec<Vec<String>> = Vec::new();
-    for line in trace.lines() {
-        if line.starts_with("          ") {
-            if let Some(b) = blocks.last_mut() {
-                b.push(line.to_string());
-            }
-            continue;
-        }
-        let line = strip_clock(line);
-        if !line.contains("[t] ") || line.ends_with("[t] closed") {
-            continue;
-        }
-        blocks.push(vec![line]);
-    }
-    blocks
-}
-
-/// Values that must differ between two runs or two servers, and HEADERS
-/// lengths (HPACK output depends on those values).
-fn normalise(block: &[String]) -> Vec<String> {
-    const VOLATILE: [&str; 5] = [
-        "date",
-        "last-modified",
-        "server",
-        "user-agent",
-        ":authority",
-    ];
-    block
-        .iter()
-        .map(|line| {
-            let mut line = line.clone();
-            for name in VOLATILE {
-                let field = format!("{name}: ");
-                if let Some(at) = line.find(&field) {
-                    if line[..at].ends_with(' ') || line[..at].ends_with(") ") {
-                        line.replace_range(at + field.len().., "<volatile>");
-                    }
-                }
-            }
-            if let Some(at) = line.find("HEADERS frame <length=") {
-                let start = at + "HEADERS frame <length=".len();
-                let end = start + line[start..].find(',').unwrap();
-                line.replace_range(start..end, "*");
-            }
-            line
-        })
-        .collect()
-}
-
-/// A block's shape: its lines with every number after `=` replaced, for
-/// frames whose sizes depend on timing (DATA, WINDOW_UPDATE).
-fn shape(block: &[String]) -> Vec<String> {
-    block
-        .iter()
-        .map(|line| {
-            let mut out = String::new();
-            let mut chars = line.chars().peekable();
-            while let Some(c) = chars.next() {
-                out.push(c);
-                if (c == '=' || c == ':') && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                    while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                        chars.next();
-                    }
-                    out.push('N');
-                }
-            }
-            out
-        })
-        .collect()
-}
-
-fn frame_type_of(block: &[String]) -> Option<&str> {
-    let head = &block[0];
-    let end = head.find(" frame <")?;
-    head[..end].rsplit(' ').next()
-}
-
-fn is_recv(block: &[String]) -> bool {
-    block[0].contains("[t] recv ") || block[0].contains("[t] [INVALID")
-}
-
-fn htdocs() -> tempdir::Dir {
-    let dir = tempdir::Dir::new("nghttp2-trace-test");
+fn htdocs() -> TempDir {
+    let dir = TempDir::new("trace-htdocs");
     std::fs::write(dir.path().join("index.html"), b"hi\n").unwrap();
     let big: Vec<u8> = (0..200 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
     std::fs::write(dir.path().join("big.html"), big).unwrap();
     dir
-}
-
-mod tempdir {
-    use std::path::{Path, PathBuf};
-
-    /// A directory removed on drop.
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(tag: &str) -> Dir {
-            let path = std::env::temp_dir().join(format!(
-                "{tag}-{}-{:?}",
-                std::process::id(),
-                std::thread::current().id()
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 /// The same server, nghttpd: `nghttp -nv` fetches a small and a 200 KiB
@@ -628,24 +406,20 @@ mod tempdir {
 /// HEADERS and GOAWAY, and the same shapes for DATA and WINDOW_UPDATE.
 ///
 /// Named exceptions (nghttp2 1.52's nghttp against this crate's 1.68):
-/// - `PRIORITY_FRAMES`: nghttp 1.52 sends RFC 7540 PRIORITY frames for idle
-///   streams 3 to 11 and puts its request on stream 13 with the PRIORITY
-///   flag; nghttp2 1.61 and later no longer send RFC 7540 priorities. Those
-///   frames are dropped, stream 13 is read as 1, and the PRIORITY flag and
-///   its fields are taken off the request HEADERS.
-/// - `ACK_RACE`: a client ends the session (`terminate_session`) as soon as
-///   its last stream closes, which drops a SETTINGS ACK still queued; so
-///   whether nghttp's trace (or ours) shows `send SETTINGS ... ; ACK`
-///   depends on whether the server's SETTINGS and its response arrived in
-///   one read. Sent SETTINGS ACKs are left out on both sides.
+/// - `PRIORITY_FRAMES` (support::trace::without_priorities): nghttp 1.52
+///   sends RFC 7540 PRIORITY frames and puts its request on stream 13;
+///   nghttp2 1.61 and later no longer send RFC 7540 priorities.
+/// - `ACK_RACE` (support::trace::is_client_ack): whether a client's
+///   SETTINGS ACK goes out before the GOAWAY that ends its session depends
+///   on its reads; the client's sent ACKs are left out on both sides.
 #[test]
 fn our_client_trace_matches_nghttp_against_nghttpd() {
-    let (Some(nghttp_bin), Some(nghttpd_bin)) = (tool("nghttp"), tool("nghttpd")) else {
+    let (Some(nghttp_bin), Some(nghttpd_bin)) = (peer("nghttp"), peer("nghttpd")) else {
         return;
     };
     let dir = htdocs();
     for path in ["/index.html", "/big.html"] {
-        let server = Nghttpd::start(&nghttpd_bin, dir.path());
+        let server = start_nghttpd(&nghttpd_bin, dir.path(), &[]);
         let authority = format!("127.0.0.1:{}", server.port);
         let theirs = nghttp(&nghttp_bin, &format!("http://{authority}{path}"));
 
@@ -660,89 +434,27 @@ fn our_client_trace_matches_nghttp_against_nghttpd() {
         let ours = out.text();
         println!("--- nghttp {path}\n{theirs}--- ours\n{ours}");
 
-        // PRIORITY_FRAMES, see above.
-        let theirs: Vec<Vec<String>> = blocks(&theirs)
+        // PRIORITY_FRAMES and ACK_RACE, see above.
+        let theirs: Vec<Block> = without_priorities(blocks(&theirs))
             .into_iter()
-            .filter(|b| frame_type_of(b) != Some("PRIORITY"))
-            .map(|b| {
-                b.into_iter()
-                    .map(|l| {
-                        l.replace("stream_id=13", "stream_id=1")
-                            .replace("flags=0x25", "flags=0x05")
-                            .replace(
-                                "; END_STREAM | END_HEADERS | PRIORITY",
-                                "; END_STREAM | END_HEADERS",
-                            )
-                            .replace(
-                                "(padlen=0, dep_stream_id=11, weight=16, exclusive=0)",
-                                "(padlen=0)",
-                            )
-                    })
-                    .collect()
-            })
+            .filter(|b| !is_client_ack(b, true))
             .collect();
-        // ACK_RACE, see above.
-        let sent_ack = |b: &Vec<String>| {
-            b[0].contains("[t] send SETTINGS frame <length=0, flags=0x01") && b.len() == 3
-        };
-        let theirs: Vec<Vec<String>> = theirs.into_iter().filter(|b| !sent_ack(b)).collect();
-        let ours: Vec<Vec<String>> = blocks(&ours).into_iter().filter(|b| !sent_ack(b)).collect();
+        let ours: Vec<Block> = blocks(&ours)
+            .into_iter()
+            .filter(|b| !is_client_ack(b, true))
+            .collect();
         compare_blocks(&theirs, &ours, path);
     }
 }
 
-/// The stream a block is about (0 for the connection, -1 for none).
-fn stream_of(block: &[String]) -> i32 {
-    let head = &block[0];
-    let Some(at) = head.find("stream_id=") else {
-        return -1; // `Connected`
-    };
-    let digits: String = head[at + "stream_id=".len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().unwrap()
-}
-
-/// Exact for SETTINGS, HEADERS, GOAWAY, header lines and close lines; by
-/// shape, as sets, for DATA and WINDOW_UPDATE. Order is compared per
-/// direction and per stream (the connection's frames apart from the
-/// request's), since how the peer's writes interleave with ours is up to
-/// the scheduler.
-fn compare_blocks(theirs: &[Vec<String>], ours: &[Vec<String>], what: &str) {
-    type Exact = BTreeMap<(bool, i32), Vec<Vec<String>>>;
-    type Shapes = BTreeMap<(bool, i32), BTreeSet<Vec<String>>>;
-    let pick = |bs: &[Vec<String>]| -> (Exact, Shapes) {
-        let mut exact = Exact::new();
-        let mut shapes = Shapes::new();
-        for b in bs {
-            let key = (is_recv(b), stream_of(b));
-            match frame_type_of(b) {
-                Some("DATA") | Some("WINDOW_UPDATE") => {
-                    shapes.entry(key).or_default().insert(shape(b));
-                }
-                _ => exact.entry(key).or_default().push(normalise(b)),
-            }
-        }
-        (exact, shapes)
-    };
-    let (their_exact, their_shapes) = pick(theirs);
-    let (our_exact, our_shapes) = pick(ours);
-    assert_eq!(our_exact, their_exact, "{what}: lines differ");
-    assert_eq!(
-        our_shapes, their_shapes,
-        "{what}: DATA/WINDOW_UPDATE shapes differ"
-    );
+/// [`compare`], and the frame types every exchange must show.
+fn compare_blocks(theirs: &[Block], ours: &[Block], what: &str) {
+    compare(theirs, ours, what);
     let mut expected = vec!["SETTINGS", "HEADERS", "GOAWAY", "DATA"];
     if what.contains("big") {
         expected.push("WINDOW_UPDATE");
     }
-    for t in expected {
-        assert!(
-            ours.iter().any(|b| frame_type_of(b) == Some(t)),
-            "{what}: no {t} in our trace"
-        );
-    }
+    assert_has(ours, &expected, what);
 }
 
 /// The same client, `nghttp -nv`: nghttpd's trace and our traced server's
@@ -757,19 +469,20 @@ fn compare_blocks(theirs: &[Vec<String>], ours: &[Vec<String>], what: &str) {
 ///   They are dropped from nghttpd's trace.
 #[test]
 fn our_server_trace_matches_nghttpd_for_nghttp() {
-    let (Some(nghttp_bin), Some(nghttpd_bin)) = (tool("nghttp"), tool("nghttpd")) else {
+    let (Some(nghttp_bin), Some(nghttpd_bin)) = (peer("nghttp"), peer("nghttpd")) else {
         return;
     };
     let dir = htdocs();
     for file in ["index.html", "big.html"] {
         let body = std::fs::read(dir.path().join(file)).unwrap();
 
-        let nghttpd = Nghttpd::start(&nghttpd_bin, dir.path());
+        let nghttpd = start_nghttpd(&nghttpd_bin, dir.path(), &[]);
         nghttp(
             &nghttp_bin,
             &format!("http://127.0.0.1:{}/{file}", nghttpd.port),
         );
-        let theirs = nghttpd.finish();
+        let theirs = nghttpd_trace(&nghttpd);
+        drop(nghttpd);
 
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -789,33 +502,17 @@ fn our_server_trace_matches_nghttpd_for_nghttp() {
         );
 
         // PRIORITY_NOT_REPORTED, see above.
-        let theirs: Vec<Vec<String>> = blocks(&theirs)
+        let theirs: Vec<Block> = blocks(&theirs)
             .into_iter()
             .filter(|b| frame_type_of(b) != Some("PRIORITY"))
             .collect();
         let ours = blocks(&ours);
         compare_blocks(&theirs, &ours, file);
         // The close lines too: nghttpd's `stream_id=13 closed`.
-        let closed = |bs: &[Vec<String>]| bs.iter().filter(|b| b[0].ends_with(" closed")).count();
+        let closed = |bs: &[Block]| bs.iter().filter(|b| b[0].ends_with(" closed")).count();
         assert_eq!(closed(&ours), closed(&theirs));
         assert!(ours
             .iter()
             .any(|b| b[0].starts_with("[id=1] [t] stream_id=13 closed")));
     }
-}
-
-#[test]
-fn frame_type_of_reads_the_frame_line() {
-    let b =
-        vec!["[id=1] [t] recv WINDOW_UPDATE frame <length=4, flags=0x00, stream_id=0>".to_string()];
-    assert_eq!(frame_type_of(&b), Some("WINDOW_UPDATE"));
-    assert_eq!(
-        shape(&["          (window_size_increment=33554432)".to_string()]),
-        ["          (window_size_increment=N)"]
-    );
-    assert_eq!(
-        strip_clock("[id=12] [  1.011] closed"),
-        "[id=12] [t] closed"
-    );
-    assert_eq!(strip_clock("[123.456] send"), "[t] send");
 }
