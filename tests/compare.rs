@@ -77,17 +77,6 @@ const PRIORITY_NOT_REPORTED: &str = "PRIORITY";
 /// 9218 in 1.68, which order the DATA of concurrent streams differently).
 const SETTINGS_AFTER_PREFACE: &str = "interleaving of directions and streams";
 
-/// Named exception `DATA_SPLIT_AT_READ_CHUNKS` (test 3): nghttpd fills every
-/// DATA frame to the smallest of 16384, the windows and what is left of the
-/// file. h2serve reads files 64 KiB at a time and its data source (in
-/// src/server/body.rs) hands nghttp2 at most the rest of the current read,
-/// so when a window-limited frame has shifted the frames against the reads
-/// it sends a short frame that ends at a 64 KiB boundary of the file (then
-/// a full one from the next read). A short DATA frame of h2serve's is let
-/// through only when it ends at a multiple of this; the fix belongs in
-/// body.rs (fill a frame from the next read), see the report.
-const DATA_SPLIT_AT_READ_CHUNKS: u64 = 64 * 1024;
-
 fn htdocs() -> TempDir {
     let dir = TempDir::new("compare-htdocs");
     std::fs::write(dir.path().join("index.html"), b"hi\n").unwrap();
@@ -388,7 +377,7 @@ fn short_data_frames(trace: &[Block]) -> Vec<(i32, u64, u64, u64)> {
 /// Test 3: `h2serve -v` and `nghttpd -v` print the same trace for the same
 /// requests from `nghttp -nv`. Named exceptions: `WINDOWS`,
 /// `SERVER_SETTINGS`, `ERROR_PAGE`, `PRIORITY_NOT_REPORTED`,
-/// `SETTINGS_AFTER_PREFACE` and `DATA_SPLIT_AT_READ_CHUNKS` above, and
+/// `SETTINGS_AFTER_PREFACE` above, and
 /// `ACK_RACE` (support::trace): nghttp's SETTINGS ACK, received or not.
 /// Besides the comparison, each server's DATA frames are checked to be
 /// full (see `short_data_frames`): DATA sizes follow the timing of window
@@ -423,13 +412,11 @@ fn h2serve_v_prints_what_nghttpd_v_prints() {
         let ours: Vec<Block> = blocks(&ours).into_iter().filter(ack).collect();
 
         assert_eq!(short_data_frames(&theirs), [], "nghttpd's DATA frames");
-        for (stream, offset, n, full) in short_data_frames(&ours) {
-            assert!(
-                offset % DATA_SPLIT_AT_READ_CHUNKS == 0,
-                "{what}: h2serve sent {n} bytes on stream {stream} where {full} fit, \
-                 ending at {offset}, not at a read boundary"
-            );
-        }
+        assert_eq!(
+            short_data_frames(&ours),
+            [],
+            "{what}: h2serve's DATA frames"
+        );
 
         let theirs = without_error_pages(theirs, nghttpd_address(theirs_server.port));
         let ours = without_error_pages(ours, h2serve_address);

@@ -621,3 +621,28 @@ fn a_fatal_handler_error_surfaces_from_recv() {
     let err = server.recv(&wire).unwrap_err();
     assert_eq!(err.to_string(), "no requests today");
 }
+
+#[test]
+fn chunk_boundaries_of_a_body_do_not_cut_data_frames_short() {
+    // A source that hands out 1000 bytes at a time: frames are still filled
+    // to 16384 bytes, as far as the 65535-byte initial window allows.
+    let mut rest = Bytes::from(pattern(100_000));
+    let source = FnSource(move |_max| {
+        if rest.is_empty() {
+            return Read::end();
+        }
+        Read::Data(rest.split_to(1000.min(rest.len())))
+    });
+    let mut client = client(&Options::new());
+    client
+        .submit_request(request_headers("POST", "/"), Some(Box::new(source)))
+        .unwrap();
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    let data_lengths: Vec<usize> = support::parse_frames(&wire)
+        .iter()
+        .filter(|f| f.0 == 0x0)
+        .map(|f| f.3.len())
+        .collect();
+    assert_eq!(data_lengths, vec![16384, 16384, 16384, 16383]);
+}

@@ -2,6 +2,7 @@
 //! outside callbacks: submitting frames, attaching bodies, flow control and
 //! queries.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::os::raw::c_int;
 use std::ptr;
@@ -19,11 +20,40 @@ use crate::session::stream_map::StreamMap;
 /// A body being sent on one stream.
 struct OutgoingBody {
     source: Box<dyn DataSource>,
-    /// Bytes the source gave that are not sent yet.
-    pending: Bytes,
+    /// Bytes the source gave that are not sent yet, in order.
+    pending: VecDeque<Bytes>,
+    /// The number of bytes in `pending`.
+    pending_len: usize,
     /// The source answered `Read::End`.
     finished: bool,
     trailers: Option<Vec<Header>>,
+}
+
+impl OutgoingBody {
+    fn push(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.pending_len += bytes.len();
+            self.pending.push_back(bytes);
+        }
+    }
+
+    /// Appends the first `n` pending bytes to `out` and drops them.
+    fn write_to(&mut self, out: &mut Vec<u8>, mut n: usize) {
+        self.pending_len -= n;
+        while n > 0 {
+            let Some(front) = self.pending.front_mut() else {
+                return;
+            };
+            let take = n.min(front.len());
+            out.extend_from_slice(&front[..take]);
+            n -= take;
+            if take == front.len() {
+                self.pending.pop_front();
+            } else {
+                front.advance(take);
+            }
+        }
+    }
 }
 
 /// The session as a handler sees it: submit frames, attach bodies, give back
@@ -106,7 +136,8 @@ impl Context {
             stream_id,
             OutgoingBody {
                 source,
-                pending: Bytes::new(),
+                pending: VecDeque::new(),
+                pending_len: 0,
                 finished: false,
                 trailers: None,
             },
@@ -594,6 +625,10 @@ impl Context {
     /// answers nghttp2 with (length, data flags) or an nghttp2 error code.
     /// Bytes are not copied here: every non-empty read is NO_COPY and
     /// written by [`Context::write_data_frame`].
+    ///
+    /// The source is asked again while the frame is not full and it has
+    /// more ready, so chunk boundaries of the source never cut a DATA frame
+    /// short (the frame is gathered from several chunks when written).
     pub(crate) fn read_body(
         &mut self,
         stream_id: i32,
@@ -604,33 +639,36 @@ impl Context {
             return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
         };
         let mut empty_reads = 0;
-        while body.pending.is_empty() && !body.finished {
-            match body.source.read(max_len) {
+        while body.pending_len < max_len && !body.finished {
+            match body.source.read(max_len - body.pending_len) {
                 Read::Data(bytes) if bytes.is_empty() => {
                     empty_reads += 1;
                     if empty_reads == EMPTY_READS_BEFORE_PENDING {
-                        return Err(sys::NGHTTP2_ERR_DEFERRED);
+                        break;
                     }
                 }
-                Read::Data(bytes) => body.pending = bytes,
+                Read::Data(bytes) => body.push(bytes),
                 Read::End { last, trailers } => {
-                    body.pending = last;
+                    body.push(last);
                     body.finished = true;
                     body.trailers = trailers;
                 }
-                Read::Pending => return Err(sys::NGHTTP2_ERR_DEFERRED),
+                Read::Pending => break,
                 Read::Reset(reason) => {
                     let _ = self.submit_rst_stream(stream_id, reason);
                     return Err(sys::NGHTTP2_ERR_DEFERRED);
                 }
             }
         }
-        let n = max_len.min(body.pending.len());
+        if body.pending_len == 0 && !body.finished {
+            return Err(sys::NGHTTP2_ERR_DEFERRED);
+        }
+        let n = max_len.min(body.pending_len);
         let mut flags = 0;
         if n > 0 {
             flags |= sys::NGHTTP2_DATA_FLAG_NO_COPY;
         }
-        if body.finished && n == body.pending.len() {
+        if body.finished && n == body.pending_len {
             flags |= sys::NGHTTP2_DATA_FLAG_EOF;
             if let Some(trailers) = body.trailers.take() {
                 flags |= sys::NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -662,7 +700,7 @@ impl Context {
         let Some(body) = self.bodies.get_mut(&stream_id) else {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         };
-        if length > body.pending.len() {
+        if length > body.pending_len {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         }
         out.reserve(frame_header.len() + padlen + length);
@@ -670,8 +708,7 @@ impl Context {
         if padlen > 0 {
             out.push((padlen - 1) as u8);
         }
-        out.extend_from_slice(&body.pending[..length]);
-        body.pending.advance(length);
+        body.write_to(out, length);
         if padlen > 1 {
             out.resize(out.len() + padlen - 1, 0);
         }
