@@ -646,3 +646,45 @@ fn chunk_boundaries_of_a_body_do_not_cut_data_frames_short() {
         .collect();
     assert_eq!(data_lengths, vec![16384, 16384, 16384, 16383]);
 }
+
+#[test]
+fn send_up_to_stays_bounded_whatever_the_window() {
+    // The server opens its windows wide (1 GiB, as h2load does); a 4 MiB
+    // response must still come out in bounded slices.
+    let handler = Recorder::answering(|cx: &mut Context, id, _req: &StreamRecord| {
+        let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(4 << 20)));
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .unwrap();
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    client
+        .submit_settings(&[Setting::new(SettingId::INITIAL_WINDOW_SIZE, (1 << 30) - 1)])
+        .unwrap();
+    client.set_local_window_size(0, (1 << 30) - 1).unwrap();
+    let id = client
+        .submit_request(request_headers("GET", "/"), None)
+        .unwrap();
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    server.recv(&wire).unwrap();
+
+    const LIMIT: usize = 64 * 1024;
+    const FRAME: usize = 16384 + 9;
+    let mut received = 0;
+    let mut slices = 0;
+    for _ in 0..10_000 {
+        let mut out = Vec::new();
+        let n = server.send_up_to(&mut out, LIMIT).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(n < LIMIT + FRAME, "one send_up_to gave {n} bytes");
+        slices += 1;
+        client.recv(&out).unwrap();
+        received = client.handler().stream(id).body.len();
+    }
+    assert_eq!(received, 4 << 20);
+    assert!(slices >= (4 << 20) / (LIMIT + FRAME), "{slices} slices");
+}

@@ -75,6 +75,9 @@ pub struct Context {
     /// The output buffer of the `mem_send2` call under way, for
     /// `send_data_callback`; null otherwise.
     pub(crate) out: *mut Vec<u8>,
+    /// Once `out` holds this many bytes, `send_data_callback` writes no
+    /// more DATA frames in the current call.
+    pub(crate) out_limit: usize,
     /// An error a handler gave as `CallbackError::Fatal`, returned by the
     /// `Session` call it interrupted.
     pub(crate) error: Option<Error>,
@@ -105,6 +108,7 @@ impl Context {
             bodies: StreamMap::default(),
             nva: Vec::new(),
             out: ptr::null_mut(),
+            out_limit: usize::MAX,
             error: None,
             local_goaway: None,
             remote_goaway: None,
@@ -685,6 +689,11 @@ impl Context {
 
     /// `send_data_callback`: writes one whole DATA frame (header, optional
     /// padding, `length` bytes of the stream's pending body) to the output.
+    ///
+    /// nghttp2 keeps calling it within one `mem_send2` for as long as the
+    /// windows allow, so it is also where the output's limit is kept: once
+    /// the buffer is full it answers `NGHTTP2_ERR_WOULDBLOCK`, and nghttp2
+    /// offers the same frame again on the next call.
     pub(crate) fn write_data_frame(
         &mut self,
         stream_id: i32,
@@ -697,6 +706,9 @@ impl Context {
         let Some(out) = (unsafe { self.out.as_mut() }) else {
             return sys::NGHTTP2_ERR_CALLBACK_FAILURE;
         };
+        if out.len() >= self.out_limit {
+            return sys::NGHTTP2_ERR_WOULDBLOCK;
+        }
         let Some(body) = self.bodies.get_mut(&stream_id) else {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         };

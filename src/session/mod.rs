@@ -302,7 +302,8 @@ impl<H: Handler> Session<H> {
 
     /// Like [`send`](Session::send), but stops once `out` holds at least
     /// `limit` bytes, so a connection's write buffer stays bounded while the
-    /// socket is slow.
+    /// socket is slow. `out` may end up to one frame (16 KiB and its header,
+    /// by default) past `limit`, never more, whatever the peer's windows.
     pub fn send_up_to(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<usize, Error> {
         let before = out.len();
         if !self.held_output.is_empty() {
@@ -319,6 +320,7 @@ impl<H: Handler> Session<H> {
     fn drain_into(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
         while out.len() < limit {
             self.inner_mut().cx.out = out;
+            self.inner_mut().cx.out_limit = limit;
             let mut chunk = std::ptr::null();
             // SAFETY: `raw` is live; `cx.out` points at `out`, borrowed
             // mutably for this call only and reset right after it.
