@@ -23,7 +23,7 @@ use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
 #[derive(Parser, Debug)]
-#[command(name = "h2serve", version, about)]
+#[command(name = "h2serve", version, about = "An HTTP/2 server on nghttp2's engine")]
 struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443")]
