@@ -121,6 +121,9 @@ impl LibError {
     pub const BAD_CLIENT_MAGIC: LibError = LibError(sys::NGHTTP2_ERR_BAD_CLIENT_MAGIC);
     /// `NGHTTP2_ERR_FLOODED`: the peer made the outbound queue grow too long.
     pub const FLOODED: LibError = LibError(sys::NGHTTP2_ERR_FLOODED);
+    /// `NGHTTP2_ERR_TOO_MANY_CONTINUATIONS`: more CONTINUATION frames after
+    /// one HEADERS than the session allows.
+    pub const TOO_MANY_CONTINUATIONS: LibError = LibError(sys::NGHTTP2_ERR_TOO_MANY_CONTINUATIONS);
     /// `NGHTTP2_ERR_NOMEM`.
     pub const NOMEM: LibError = LibError(sys::NGHTTP2_ERR_NOMEM);
     /// `NGHTTP2_ERR_CALLBACK_FAILURE`.

@@ -225,7 +225,11 @@ impl<H: Handler> Session<H> {
     ///
     /// Errors: a fatal nghttp2 code (a wrong connection preface gives
     /// `NGHTTP2_ERR_BAD_CLIENT_MAGIC`, and a GOAWAY PROTOCOL_ERROR is still
-    /// queued for the peer); the handler's own `CallbackError::Fatal`; the
+    /// queued for the peer; a flood of SETTINGS or PING frames past
+    /// [`Options::max_outbound_ack`] gives `NGHTTP2_ERR_FLOODED`, and more
+    /// CONTINUATION frames than [`Options::max_continuations`] give
+    /// `NGHTTP2_ERR_TOO_MANY_CONTINUATIONS`, both with a GOAWAY
+    /// ENHANCE_YOUR_CALM queued); the handler's own `CallbackError::Fatal`; the
     /// connection error, when the session already ended with one. A
     /// handler's panic resumes here. Corresponds to
     /// `nghttp2_session_mem_recv2`.
@@ -246,11 +250,22 @@ impl<H: Handler> Session<H> {
         let n = match cvt_ssize(rv) {
             Ok(n) => n,
             Err(code) => {
-                if code == LibError::BAD_CLIENT_MAGIC {
+                let say = if code == LibError::BAD_CLIENT_MAGIC {
                     // RFC 9113 section 3.4: an invalid preface is a
-                    // connection error of type PROTOCOL_ERROR. The session
-                    // is intact, so it can still say so.
-                    let _ = self.terminate(Reason::PROTOCOL_ERROR);
+                    // connection error of type PROTOCOL_ERROR.
+                    Some(Reason::PROTOCOL_ERROR)
+                } else if code == LibError::FLOODED || code == LibError::TOO_MANY_CONTINUATIONS {
+                    // A flood of frames that each want an ACK, or of
+                    // CONTINUATION frames: nghttp2 only stops reading, so
+                    // the peer is told why.
+                    Some(Reason::ENHANCE_YOUR_CALM)
+                } else {
+                    None
+                };
+                if let Some(reason) = say {
+                    // The session is intact, so it can still say so (once
+                    // terminating, nghttp2 drops the queued ACKs).
+                    let _ = self.terminate(reason);
                     self.hold_output();
                 }
                 return Err(self.failure(code));
