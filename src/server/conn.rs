@@ -24,7 +24,7 @@ use crate::server::stats::StatsInner;
 use crate::server::Config;
 use crate::session::StreamMap;
 use crate::session::{
-    CallbackResult, Context, DataSource, Flags, Frame, FrameType, Handler, HeaderRef,
+    CallbackResult, Context, DataSource, Flags, Frame, FrameHeader, FrameType, Handler, HeaderRef,
     HeadersCategory, Session,
 };
 use crate::trace::Traced;
@@ -86,7 +86,17 @@ pub(crate) struct ConnHandler<S: HttpService> {
     waiting_ready: Vec<i32>,
     got_settings: bool,
     settings_acked: bool,
+    /// The largest stream id a client HEADERS frame named so far.
+    last_client_stream: i32,
+    /// Ranges of client stream ids skipped over (so never opened), for
+    /// RFC 9113 section 5.1.1: a HEADERS on one of them is a stream id
+    /// going backwards. Only the first few gaps are kept; nghttp2 itself
+    /// ignores such HEADERS.
+    id_gaps: Vec<(i32, i32)>,
 }
+
+/// How many skipped stream id ranges a connection remembers.
+const MAX_ID_GAPS: usize = 16;
 
 impl<S: HttpService> ConnHandler<S> {
     fn stats(&self) -> &StatsInner {
@@ -332,6 +342,25 @@ fn build_request(mut head: Head, stream: &Arc<Stream>) -> Result<Request<Request
 }
 
 impl<S: HttpService> Handler for ConnHandler<S> {
+    fn on_begin_frame(&mut self, cx: &mut Context, header: &FrameHeader) -> CallbackResult {
+        let id = header.stream_id;
+        if header.frame_type != FrameType::HEADERS || id % 2 == 0 {
+            return Ok(());
+        }
+        if id > self.last_client_stream {
+            if id > self.last_client_stream + 2 && self.id_gaps.len() < MAX_ID_GAPS {
+                self.id_gaps.push((self.last_client_stream + 2, id - 2));
+            }
+            self.last_client_stream = id;
+        } else if self.id_gaps.iter().any(|&(lo, hi)| lo <= id && id <= hi) {
+            // A stream the client skipped is closed (section 5.1.1);
+            // opening it now is a stream id going backwards.
+            tracing::debug!(stream = id, "stream id going backwards");
+            let _ = cx.terminate(Reason::PROTOCOL_ERROR);
+        }
+        Ok(())
+    }
+
     fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         if frame.headers_category() == Some(HeadersCategory::Request) {
@@ -582,6 +611,8 @@ pub(crate) struct Conn<I, S: HttpService> {
     high_water: usize,
     /// Bytes of `wbuf` last added to the stats.
     reported: usize,
+    /// nghttp2's outbound queue length last added to the stats.
+    reported_queue: usize,
     need_flush: bool,
     /// Stop reading; exit once the output is out.
     closing: bool,
@@ -589,6 +620,14 @@ pub(crate) struct Conn<I, S: HttpService> {
     failed: bool,
     dirty: Vec<Arc<Stream>>,
     reads: u64,
+    /// Successful socket writes, for the idle and write timeouts.
+    writes: u64,
+    write_timeout: Duration,
+    /// `writes` when the socket last refused bytes: the write timeout runs
+    /// from then until a write succeeds.
+    stall_mark: Option<u64>,
+    /// The write timeout's timer, made on the first stall.
+    write_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 pub(crate) async fn serve<I, S>(
@@ -613,6 +652,8 @@ where
         waiting_ready: Vec::new(),
         got_settings: false,
         settings_acked: false,
+        last_client_stream: 0,
+        id_gaps: Vec::new(),
     };
     let tracer = config.trace.as_ref().map(|t| t.next()).unwrap_or_default();
     let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
@@ -632,11 +673,16 @@ where
         wpos: 0,
         high_water: config.write_high_water,
         reported: 0,
+        reported_queue: 0,
         need_flush: false,
         closing: false,
         failed: false,
         dirty: Vec::new(),
         reads: 0,
+        writes: 0,
+        write_timeout: config.write_timeout,
+        stall_mark: None,
+        write_timer: None,
     };
     if !setup.initial.is_empty() && setup.fail.is_none() {
         conn.recv_bytes(setup.initial);
@@ -648,7 +694,9 @@ where
     let _ = tracer.flush();
     stats.sub_connections(1);
     stats.sub_write_buffered(conn.reported);
+    stats.sub_outbound_queued(conn.reported_queue);
     conn.reported = 0;
+    conn.reported_queue = 0;
     if result.is_ok() {
         // Lingering close: the peer, having read the GOAWAY, closes first;
         // closing with its bytes unread would reset the connection and
@@ -702,6 +750,7 @@ where
         let mut grace_deadline: Option<Instant> = None;
         let mut idle_deadline = config.idle_timeout.map(|d| start + d);
         let mut seen_reads = 0;
+        let mut seen_writes = 0;
         let mut timer = pin!(tokio::time::sleep_until(
             handshake_deadline.min(ack_deadline)
         ));
@@ -719,31 +768,48 @@ where
                 }
                 _ = &mut timer => {
                     let now = Instant::now();
-                    let (got_settings, acked, open) = {
+                    let (got_settings, acked) = {
                         let h = self.session.handler().inner();
-                        (h.got_settings, h.settings_acked, h.streams.len())
+                        (h.got_settings, h.settings_acked)
                     };
                     if !got_settings && now >= handshake_deadline {
                         tracing::debug!("no HTTP/2 preface in time; closing");
+                        self.trace_limit(&format!(
+                            "handshake timeout: no SETTINGS from the client within {:?}; closing",
+                            config.handshake_timeout
+                        ));
                         return Ok(());
                     }
-                    if !acked && now >= ack_deadline {
+                    if !acked && now >= ack_deadline && !self.closing {
                         tracing::debug!("SETTINGS not acknowledged in time");
+                        self.trace_limit(&format!(
+                            "settings timeout: SETTINGS not acknowledged within {:?}; GOAWAY SETTINGS_TIMEOUT",
+                            config.settings_timeout
+                        ));
                         let _ = self.session.terminate(Reason::SETTINGS_TIMEOUT);
                         self.closing = true;
                     }
                     if grace_deadline.is_some_and(|g| now >= g) {
                         tracing::debug!("shutdown grace period over; closing");
+                        self.trace_limit(&format!(
+                            "shutdown grace period of {:?} over; closing",
+                            config.shutdown_grace
+                        ));
                         let _ = self.session.terminate(Reason::NO_ERROR);
                         self.closing = true;
                         grace_deadline = Some(far);
                     }
                     if let (Some(idle), Some(deadline)) = (config.idle_timeout, idle_deadline) {
-                        if open > 0 || self.reads != seen_reads {
+                        if self.reads != seen_reads || self.writes != seen_writes || self.busy() {
                             seen_reads = self.reads;
+                            seen_writes = self.writes;
                             idle_deadline = Some(now + idle);
                         } else if now >= deadline {
-                            tracing::debug!("idle connection; sending GOAWAY");
+                            let open = self.session.handler().inner().streams.len();
+                            tracing::debug!(open, "idle connection; sending GOAWAY");
+                            self.trace_limit(&format!(
+                                "idle timeout: nothing sent or received for {idle:?}, {open} streams waiting on the client; GOAWAY"
+                            ));
                             let last = self.session.last_proc_stream_id();
                             let _ = self.session.submit_goaway(last, Reason::NO_ERROR, b"");
                             self.closing = true;
@@ -778,10 +844,18 @@ where
                     }
                     Poll::Ready(Ok(n)) => {
                         self.wpos += n;
+                        self.writes += 1;
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => break,
+                    Poll::Pending => {
+                        if self.write_stalled(cx) {
+                            return Poll::Ready(Err(
+                                io::Error::from(io::ErrorKind::TimedOut).into()
+                            ));
+                        }
+                        break;
+                    }
                 }
             }
             if self.wpos > 0 && self.wpos == self.wbuf.len() {
@@ -850,6 +924,7 @@ where
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "connection error");
+                self.trace_limit(&format!("connection error: {e}; closing"));
                 self.closing = true;
             }
             Err(_) => {
@@ -923,6 +998,61 @@ where
         self.reap();
     }
 
+    /// The socket refused bytes: starts the write timeout unless it runs
+    /// since the last successful write, and answers true once it expired.
+    fn write_stalled(&mut self, cx: &mut TaskContext<'_>) -> bool {
+        let timeout = self.write_timeout;
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if self.stall_mark != Some(self.writes) {
+            self.stall_mark = Some(self.writes);
+            timer.as_mut().reset(Instant::now() + timeout);
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        tracing::debug!("write timeout: the peer reads nothing; closing");
+        self.trace_limit(&format!(
+            "write timeout: the client read nothing for {timeout:?}; closing"
+        ));
+        true
+    }
+
+    /// True while a stream waits on this side rather than on the peer: a
+    /// handler at work (not just waiting for request body), or a response
+    /// body the peer's windows would let through but the handler has not
+    /// produced yet. Streams that wait only on the peer (for its request
+    /// body, its window, or the end of its request) do not keep a
+    /// connection from being idle. Looked at on idle-timer ticks only.
+    fn busy(&self) -> bool {
+        let cx: &Context = &self.session;
+        let window_open = cx.remote_window_size() > 0;
+        let streams = &self.session.handler().inner().streams;
+        streams.iter().any(|(&id, entry)| match entry.phase {
+            Phase::New(_) => true,
+            Phase::Running(_) => {
+                let st = entry.stream.state();
+                let waits_for_body =
+                    st.reader.is_some() && st.chunks.is_empty() && !st.end && st.reset.is_none();
+                !waits_for_body
+            }
+            Phase::Responding => {
+                window_open
+                    && cx.body_unfinished(id)
+                    && cx.stream_remote_window_size(id).is_ok_and(|w| w > 0)
+            }
+            Phase::Headers | Phase::Done => false,
+        })
+    }
+
+    /// Says in the connection's trace (`-v`) which limit ended or is
+    /// ending it, as nghttpd's `[ERROR]` lines do.
+    fn trace_limit(&mut self, text: &str) {
+        let tracer = self.session.handler_mut().tracer_mut();
+        tracer.message(&format!("[ERROR] {text}"));
+    }
+
     fn report_buffered(&mut self) {
         let now = self.wbuf.len() - self.wpos;
         if now != self.reported {
@@ -933,6 +1063,16 @@ where
                 stats.sub_write_buffered(self.reported - now);
             }
             self.reported = now;
+        }
+        let queued = self.session.outbound_queue_size();
+        if queued != self.reported_queue {
+            let stats = &self.shared.stats;
+            if queued > self.reported_queue {
+                stats.add_outbound_queued(queued - self.reported_queue);
+            } else {
+                stats.sub_outbound_queued(self.reported_queue - queued);
+            }
+            self.reported_queue = queued;
         }
     }
 }

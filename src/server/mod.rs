@@ -65,6 +65,45 @@
 //! (`nghttp2_session_consume`) only as the handler reads it. A handler
 //! that panics or fails resets its own stream with INTERNAL_ERROR; a
 //! stream the client resets has its handler future dropped.
+//!
+//! # Limits
+//!
+//! Every limit a connection applies, its [`Builder`] setting, the
+//! `h2serve` flag where there is one, its default, and what the client
+//! sees when it is passed. Each shows in the `-v` trace
+//! ([`Builder::trace`]): as the GOAWAY or RST_STREAM frame sent, and for
+//! the limits the server itself enforces as an `[ERROR]` line saying
+//! which (`[ERROR] idle timeout: ...`).
+//!
+//! | Limit | Builder | h2serve | Default | When passed |
+//! |---|---|---|---|---|
+//! | Concurrent streams | [`max_concurrent_streams`](Builder::max_concurrent_streams) | `-m` | 100 | GOAWAY PROTOCOL_ERROR (RST_STREAM REFUSED_STREAM before the client acknowledged the setting) |
+//! | Stream receive window (request body unread per stream) | [`initial_window_size`](Builder::initial_window_size) | `-w` | 256 KiB | GOAWAY FLOW_CONTROL_ERROR |
+//! | Connection receive window (request body unread per connection) | [`initial_connection_window_size`](Builder::initial_connection_window_size) | `-W` | 1 MiB | GOAWAY FLOW_CONTROL_ERROR |
+//! | Header list size (request headers or trailers, RFC 9113 section 6.5.2) | [`max_header_list_size`](Builder::max_header_list_size) | `--max-header-list-size` | 64 KiB | response 431, the handler is not called; fields past the limit are not kept |
+//! | One header field (nghttp2's HPACK decoder) | — | — | 64 KiB | GOAWAY COMPRESSION_ERROR |
+//! | Frame size | [`max_frame_size`](Builder::max_frame_size) | — | 16 KiB | GOAWAY FRAME_SIZE_ERROR |
+//! | CONTINUATION frames after one HEADERS | [`max_continuations`](Builder::max_continuations) | — | 8 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
+//! | Stream resets by the client (rapid reset) | [`stream_reset_rate_limit`](Builder::stream_reset_rate_limit) | — | burst 1000, then 33/s | GOAWAY INTERNAL_ERROR (nghttp2's code), close once open streams end |
+//! | Glitches: frames that are legal but useless, refused streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 1000, then 33/s | GOAWAY ENHANCE_YOUR_CALM |
+//! | Queued SETTINGS and PING ACKs (outbound queue) | [`max_outbound_ack`](Builder::max_outbound_ack) | — | 1000 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
+//! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
+//! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
+//! | Request body size | — | — | none in total; unread bytes bounded by the windows above | — |
+//! | Handshake (TLS, preface, first SETTINGS) | [`handshake_timeout`](Builder::handshake_timeout) | `--handshake-timeout` | 10 s | connection closed, `[ERROR] handshake timeout` |
+//! | SETTINGS acknowledgement | [`settings_timeout`](Builder::settings_timeout) | — | 10 s | GOAWAY SETTINGS_TIMEOUT, `[ERROR] settings timeout` |
+//! | Idle connection (nothing read or written, nothing to do server-side) | [`idle_timeout`](Builder::idle_timeout) | `--idle-timeout` | 120 s | GOAWAY NO_ERROR, `[ERROR] idle timeout` |
+//! | Client not reading pending output | [`write_timeout`](Builder::write_timeout) | `--write-timeout` | 30 s | connection closed, `[ERROR] write timeout` |
+//! | In-flight streams after a graceful shutdown | [`shutdown_grace`](Builder::shutdown_grace) | — | 30 s | GOAWAY NO_ERROR, then close, `[ERROR] shutdown grace` |
+//!
+//! nghttp2 1.68 answers most HTTP messaging errors that RFC 9113 makes
+//! stream errors (a body longer or shorter than its content-length, a
+//! pseudo-header in trailers, DATA on a half-closed stream, a zero
+//! WINDOW_UPDATE) with a connection error instead, which section 5.4.1
+//! allows; that is what leaves no reset to provoke in "MadeYouReset"
+//! (CVE-2025-8671). The server adds the check nghttp2 leaves out: a HEADERS
+//! on a stream id the client skipped is a stream id going backwards,
+//! GOAWAY PROTOCOL_ERROR. `tests/hostile.rs` runs each attack.
 
 mod body;
 mod conn;
@@ -108,12 +147,14 @@ pub(crate) struct Config {
     write_high_water: usize,
     read_buffer_size: usize,
     idle_timeout: Option<Duration>,
+    write_timeout: Duration,
     settings_timeout: Duration,
     handshake_timeout: Duration,
     shutdown_grace: Duration,
     stream_reset_rate_limit: Option<(u64, u64)>,
     glitch_rate_limit: Option<(u64, u64)>,
     max_continuations: Option<usize>,
+    max_outbound_ack: Option<usize>,
     trace: Option<TraceFactory>,
 }
 
@@ -148,12 +189,14 @@ impl Default for Config {
             write_high_water: 64 * 1024,
             read_buffer_size: 32 * 1024,
             idle_timeout: Some(Duration::from_secs(120)),
+            write_timeout: Duration::from_secs(30),
             settings_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
             stream_reset_rate_limit: None,
             glitch_rate_limit: None,
             max_continuations: None,
+            max_outbound_ack: None,
             trace: None,
         }
     }
@@ -172,6 +215,9 @@ impl Config {
         }
         if let Some(n) = self.max_continuations {
             options = options.max_continuations(n);
+        }
+        if let Some(n) = self.max_outbound_ack {
+            options = options.max_outbound_ack(n);
         }
         options
     }
@@ -208,8 +254,9 @@ pub struct Builder {
 impl Builder {
     /// The defaults: 100 concurrent streams, 256 KiB stream and 1 MiB
     /// connection windows, 64 KiB header lists, 64 KiB write high-water
-    /// mark, 120 s idle timeout, 10 s SETTINGS-ACK and handshake timeouts,
-    /// 30 s shutdown grace.
+    /// mark, 120 s idle timeout, 30 s write timeout, 10 s SETTINGS-ACK and
+    /// handshake timeouts, 30 s shutdown grace; see the
+    /// [module documentation](crate::server#limits) for the full table.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -261,10 +308,25 @@ impl Builder {
         self
     }
 
-    /// Close a connection (GOAWAY NO_ERROR) after this long with no open
-    /// stream and nothing read; `None` never does (default 120 s).
+    /// Close a connection (GOAWAY NO_ERROR) after this long with nothing
+    /// read or written and nothing to do on the server's side; `None`
+    /// never does (default 120 s).
+    ///
+    /// Streams that wait only on the client do not keep a connection busy:
+    /// a handler waiting for request body that does not come, a response
+    /// held up by a window the client does not open, a request whose end
+    /// does not come. A handler at work (its future pending on anything
+    /// else, or its response body not ready) does.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Close a connection when its socket has taken no byte of pending
+    /// output for this long: the client stopped reading (default 30 s).
+    /// This also bounds how long a GOAWAY may wait to be read.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
         self
     }
 
@@ -303,9 +365,18 @@ impl Builder {
         self
     }
 
-    /// The most CONTINUATION frames after one HEADERS (nghttp2's default 8).
+    /// The most CONTINUATION frames after one HEADERS (nghttp2's default
+    /// 8). Past it the connection ends with GOAWAY ENHANCE_YOUR_CALM.
     pub fn max_continuations(mut self, n: usize) -> Self {
         self.config.max_continuations = Some(n);
+        self
+    }
+
+    /// The most SETTINGS and PING acknowledgements a connection may have
+    /// queued and not yet sent (nghttp2's default 1000): a client flooding
+    /// either frame past it gets GOAWAY ENHANCE_YOUR_CALM.
+    pub fn max_outbound_ack(mut self, n: usize) -> Self {
+        self.config.max_outbound_ack = Some(n);
         self
     }
 
@@ -571,6 +642,12 @@ impl Server {
             Err(_) => {
                 self.stats.count_refused();
                 tracing::info!("TLS handshake timed out");
+                if let Some(trace) = &self.config.trace {
+                    trace.next().message(&format!(
+                        "[ERROR] handshake timeout: TLS handshake not done within {:?}; closing",
+                        self.config.handshake_timeout
+                    ));
+                }
                 return Ok(());
             }
             Ok(Err(e)) => {
@@ -637,8 +714,21 @@ impl Server {
                 refuse_http1(&mut io, &first, "h2c with prior knowledge").await;
                 return Ok(());
             }
-            Ok(Ok(Sniffed::Nothing)) | Err(_) => {
-                tracing::debug!("connection closed or stalled before the HTTP/2 preface");
+            Ok(Ok(Sniffed::Nothing)) => {
+                tracing::debug!("connection closed before the HTTP/2 preface");
+                return Ok(());
+            }
+            Err(_) => {
+                self.stats.count_refused();
+                tracing::debug!("no HTTP/2 preface within the handshake timeout");
+                if let Some(trace) = &self.config.trace {
+                    let mut tracer = trace.next();
+                    tracer.message(&format!(
+                        "[ERROR] handshake timeout: {} of the 24-byte preface within {:?}; closing",
+                        first.len(),
+                        self.config.handshake_timeout
+                    ));
+                }
                 return Ok(());
             }
             Ok(Err(e)) => return Err(e.into()),

@@ -13,6 +13,7 @@ pub(crate) struct StatsInner {
     recv_buffered: AtomicUsize,
     send_buffered: AtomicUsize,
     write_buffered: AtomicUsize,
+    outbound_queued: AtomicUsize,
     requests: AtomicU64,
     refused_connections: AtomicU64,
 }
@@ -39,6 +40,7 @@ impl StatsInner {
     gauge!(recv_buffered, add_recv_buffered, sub_recv_buffered);
     gauge!(send_buffered, add_send_buffered, sub_send_buffered);
     gauge!(write_buffered, add_write_buffered, sub_write_buffered);
+    gauge!(outbound_queued, add_outbound_queued, sub_outbound_queued);
 
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -56,6 +58,7 @@ impl StatsInner {
             recv_buffered: self.recv_buffered.load(Ordering::Relaxed),
             send_buffered: self.send_buffered.load(Ordering::Relaxed),
             write_buffered: self.write_buffered.load(Ordering::Relaxed),
+            outbound_queued: self.outbound_queued.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             refused_connections: self.refused_connections.load(Ordering::Relaxed),
         }
@@ -81,6 +84,11 @@ pub struct Stats {
     pub send_buffered: usize,
     /// Bytes in connection write buffers, not yet written to sockets.
     pub write_buffered: usize,
+    /// Frames queued in nghttp2's outbound queues (control frames such as
+    /// SETTINGS and PING ACKs, RST_STREAM, response HEADERS and DATA
+    /// items) and not yet serialised into write buffers; sampled each time
+    /// a connection moves output.
+    pub outbound_queued: usize,
     /// Requests handed to services since the server started.
     pub requests: u64,
     /// Connections refused: not HTTP/2, no `h2` ALPN, failed handshakes.

@@ -610,6 +610,13 @@ impl Context {
         self.bodies.len()
     }
 
+    /// True while the stream has a body attached whose source has not yet
+    /// answered [`Read::End`] (so more of it is still to come from the
+    /// source, as opposed to only waiting for the peer's window).
+    pub fn body_unfinished(&self, stream_id: i32) -> bool {
+        self.bodies.get(&stream_id).is_some_and(|b| !b.finished)
+    }
+
     /// The GOAWAY the peer sent, if any: (last stream id, code).
     pub fn remote_goaway(&self) -> Option<(i32, Reason)> {
         self.remote_goaway
