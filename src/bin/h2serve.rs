@@ -23,7 +23,11 @@ use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
 #[derive(Parser, Debug)]
-#[command(name = "h2serve", version, about = "An HTTP/2 server on nghttp2's engine")]
+#[command(
+    name = "h2serve",
+    version,
+    about = "An HTTP/2 server on nghttp2's engine"
+)]
 struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443")]
@@ -56,6 +60,23 @@ struct Args {
     /// The connection window is 2^N-1 (as nghttpd -W).
     #[arg(short = 'W', long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=30))]
     connection_window_bits: Option<u32>,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE in bytes: larger request headers get
+    /// 431.
+    #[arg(long, default_value_t = 65_536, value_name = "BYTES")]
+    max_header_list_size: u32,
+    /// Close a connection after this long with nothing sent or received
+    /// and nothing to do on the server's side (GOAWAY); 0 never does.
+    /// DURATION is a number with an optional unit: ms, s (default), m, h.
+    #[arg(long, default_value = "120s", value_name = "DURATION", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Close a connection whose client reads none of the pending output
+    /// for this long.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    write_timeout: Duration,
+    /// Close a connection whose TLS handshake and HTTP/2 preface take
+    /// longer than this.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    handshake_timeout: Duration,
     /// Print every frame, in nghttpd -v's format.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -147,7 +168,13 @@ async fn run(args: Args) -> Result<(), String> {
 
 fn server_builder(args: &Args) -> Result<Builder, String> {
     let window = |bits: u32| (1u32 << bits) - 1;
-    let mut builder = Builder::new().max_concurrent_streams(args.max_concurrent_streams);
+    let idle = (!args.idle_timeout.is_zero()).then_some(args.idle_timeout);
+    let mut builder = Builder::new()
+        .max_concurrent_streams(args.max_concurrent_streams)
+        .max_header_list_size(args.max_header_list_size)
+        .idle_timeout(idle)
+        .write_timeout(args.write_timeout)
+        .handshake_timeout(args.handshake_timeout);
     let json = match &args.trace_json {
         Some(path) => Some(SharedWriter::new(
             std::fs::File::create(path)
@@ -178,6 +205,27 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
         builder = builder.initial_connection_window_size(window(bits));
     }
     Ok(builder)
+}
+
+/// Parses `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds
+/// (fractions allowed).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (say 500ms, 30s, 2m)"))?;
+    let scale = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(number * scale).map_err(|e| format!("{text:?}: {e}"))
 }
 
 fn make_acceptor(args: &Args) -> Result<openssl::ssl::SslAcceptor, String> {
@@ -423,5 +471,22 @@ impl Drop for Logged {
                 duration.as_secs_f64() * 1000.0
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
     }
 }
