@@ -751,9 +751,10 @@ where
         let mut idle_deadline = config.idle_timeout.map(|d| start + d);
         let mut seen_reads = 0;
         let mut seen_writes = 0;
-        let mut timer = pin!(tokio::time::sleep_until(
-            handshake_deadline.min(ack_deadline)
-        ));
+        let first_tick = handshake_deadline
+            .min(ack_deadline)
+            .min(idle_deadline.unwrap_or(far));
+        let mut timer = pin!(tokio::time::sleep_until(first_tick));
         loop {
             tokio::select! {
                 biased;
