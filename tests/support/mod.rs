@@ -4,6 +4,7 @@
 
 pub mod peers;
 pub mod trace;
+pub mod wire;
 
 use std::collections::BTreeMap;
 
