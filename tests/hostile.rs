@@ -823,6 +823,28 @@ async fn two_thousand_idle_connections() {
     }
     let t = start(Builder::new()).await;
     let run = async {
+        // What the sockets and the test's own client cost, for comparison:
+        // N raw connections to a listener that only holds them.
+        let baseline = {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let holder = tokio::spawn(async move {
+                let mut held = Vec::new();
+                while held.len() < N {
+                    held.push(listener.accept().await.unwrap().0);
+                }
+                held
+            });
+            let before = rss_bytes();
+            let mut clients = Vec::new();
+            for _ in 0..N {
+                clients.push(RawConn::connect(addr).await);
+            }
+            let held = timeout(IO_LIMIT, holder).await.unwrap().unwrap();
+            let grew = rss_bytes().saturating_sub(before);
+            drop((clients, held));
+            grew
+        };
         t.assert_serves().await;
         let rss_before = rss_bytes();
         // 50 clients open 40 connections each, one request on each.
@@ -847,12 +869,16 @@ async fn two_thousand_idle_connections() {
         }
         let stats = t.settle("all open", |s| s.connections >= N).await;
         let rss_after = rss_bytes();
-        let per = rss_after.saturating_sub(rss_before) / N;
+        let grew = rss_after.saturating_sub(rss_before);
         println!(
-            "idle connections: {N} open, RSS {} -> {} KiB: {:.1} KiB per idle connection (server and test client together), stats {stats:?}",
+            "idle connections: {N} open, RSS {} -> {} KiB: {:.1} KiB per idle connection; \
+             the same number of bare TCP connections with the test client took {:.1} KiB each, \
+             so the server's HTTP/2 state is about {:.1} KiB per idle connection; stats {stats:?}",
             rss_before / 1024,
             rss_after / 1024,
-            per as f64 / 1024.0
+            grew as f64 / N as f64 / 1024.0,
+            baseline as f64 / N as f64 / 1024.0,
+            grew.saturating_sub(baseline) as f64 / N as f64 / 1024.0,
         );
         assert_eq!(stats.open_streams, 0);
         assert_eq!(stats.buffered_bytes(), 0);
