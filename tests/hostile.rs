@@ -134,6 +134,9 @@ async fn site(req: Request<RequestBody>, hooks: Arc<Hooks>) -> Result<Response<B
             let body = req.into_body().collect().await?.to_bytes();
             Ok(Response::new(full(body.len().to_string())))
         }
+        "/echo" => Ok(Response::new(
+            req.into_body().map_err(Into::into).boxed_unsync(),
+        )),
         "/panic" => panic!("{PANIC_MESSAGE}"),
         "/fail-body" => Ok(Response::new(FailsMidway(false).boxed_unsync())),
         _ => Ok(Response::new(full("ok"))),
@@ -1277,6 +1280,35 @@ async fn floods_of_useless_frames_hit_the_glitch_limit() {
             t.hooks.slow_dropped.load(Ordering::SeqCst),
             t.hooks.slow_started.load(Ordering::SeqCst)
         );
+        t.assert_serves().await;
+    };
+    timeout(TEST_LIMIT, run).await.expect("test timed out");
+}
+
+// ---------------------------------------------------------------------------
+// Uploads that stall
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_are_closed_by_the_idle_timeout() {
+    let capture = Capture::default();
+    let builder = Builder::new().idle_timeout(Some(Duration::from_millis(300)));
+    let t = start(capture.attach(builder)).await;
+    let run = async {
+        // A handler reading the body (/count) and a response body echoing
+        // it (/echo): both wait on the client, which sends a little and
+        // then nothing.
+        let mut conn = RawConn::handshake(t.addr, &[]).await;
+        let mut bytes = Vec::new();
+        for (id, path) in [(1, "/count"), (3, "/echo")] {
+            bytes.extend(headers(id, &request_block("POST", path, &[]), END_HEADERS));
+            bytes.extend(data(id, b"a little", false));
+        }
+        conn.send(&bytes).await.unwrap();
+        let answer = conn.answer(Duration::from_secs(10), 100).await;
+        assert_eq!(answer.goaway(), Some(Reason::NO_ERROR));
+        assert!(answer.closed);
+        t.settle_empty().await;
+        assert!(capture.text().contains("[ERROR] idle timeout"));
         t.assert_serves().await;
     };
     timeout(TEST_LIMIT, run).await.expect("test timed out");

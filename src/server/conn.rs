@@ -1030,18 +1030,20 @@ where
         let cx: &Context = &self.session;
         let window_open = cx.remote_window_size() > 0;
         let streams = &self.session.handler().inner().streams;
+        // The handler (or its response body, echoing it) last found the
+        // request body empty and waits for the client to send more.
+        let waits_for_body = |entry: &Entry<S::Future>| {
+            let st = entry.stream.state();
+            st.reader.is_some() && st.chunks.is_empty() && !st.end && st.reset.is_none()
+        };
         streams.iter().any(|(&id, entry)| match entry.phase {
             Phase::New(_) => true,
-            Phase::Running(_) => {
-                let st = entry.stream.state();
-                let waits_for_body =
-                    st.reader.is_some() && st.chunks.is_empty() && !st.end && st.reset.is_none();
-                !waits_for_body
-            }
+            Phase::Running(_) => !waits_for_body(entry),
             Phase::Responding => {
                 window_open
                     && cx.body_unfinished(id)
                     && cx.stream_remote_window_size(id).is_ok_and(|w| w > 0)
+                    && !waits_for_body(entry)
             }
             Phase::Headers | Phase::Done => false,
         })
