@@ -10,6 +10,7 @@ pub mod client;
 mod error;
 pub mod ffi;
 pub mod hpack;
+mod http_source;
 pub mod server;
 pub mod session;
 pub mod trace;

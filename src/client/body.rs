@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::client::Msg;
 use crate::error::{Error, Initiator, Kind, Reason};
-use crate::session::{DataSource, Header, Read};
+use crate::http_source::{HttpBodySource, SourceOwner};
 
 /// Why a stream ended early, kept so that every reader gets its own
 /// [`Error`] (which is not `Clone`).
@@ -300,117 +299,12 @@ impl Drop for ResponseBody {
     }
 }
 
-/// How many empty DATA frames in a row a request body may yield before the
-/// source yields to the connection task.
-const EMPTY_FRAMES_BEFORE_YIELD: usize = 16;
+/// A request body, pulled as the server's window opens.
+pub(crate) type BodySource<B> = HttpBodySource<B, Arc<Stream>>;
 
-/// Pulls a request body as nghttp2 asks for bytes, that is, as the peer's
-/// window allows. At most one frame of the body is held here.
-pub(crate) struct BodySource<B> {
-    body: Pin<Box<B>>,
-    waker: Waker,
-    stream: Arc<Stream>,
-    held: Bytes,
-    ended: bool,
-}
-
-impl<B> BodySource<B> {
-    pub(crate) fn new(body: B, stream: Arc<Stream>) -> BodySource<B> {
-        BodySource {
-            body: Box::pin(body),
-            waker: Waker::from(stream.clone()),
-            stream,
-            held: Bytes::new(),
-            ended: false,
-        }
-    }
-
-    fn end(&mut self, trailers: Option<Vec<Header>>) -> Read {
-        Read::End {
-            last: Bytes::new(),
-            trailers,
-        }
-    }
-
-    fn take_held(&mut self, max_len: usize) -> Read {
-        let chunk = if self.held.len() > max_len {
-            self.held.split_to(max_len)
-        } else {
-            std::mem::take(&mut self.held)
-        };
-        if self.ended && self.held.is_empty() {
-            Read::End {
-                last: chunk,
-                trailers: None,
-            }
-        } else {
-            Read::Data(chunk)
-        }
-    }
-}
-
-/// Converts a trailer map to the session's owned header fields.
-pub(crate) fn trailers_to_headers(map: &HeaderMap) -> Vec<Header> {
-    map.iter()
-        .map(|(name, value)| {
-            Header::new(
-                Bytes::copy_from_slice(name.as_str().as_bytes()),
-                Bytes::copy_from_slice(value.as_bytes()),
-            )
-        })
-        .collect()
-}
-
-impl<B> DataSource for BodySource<B>
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn read(&mut self, max_len: usize) -> Read {
-        if !self.held.is_empty() {
-            return self.take_held(max_len);
-        }
-        if self.ended {
-            return self.end(None);
-        }
-        let mut cx = TaskContext::from_waker(&self.waker);
-        for _ in 0..EMPTY_FRAMES_BEFORE_YIELD {
-            let body = self.body.as_mut();
-            let polled = catch_unwind(AssertUnwindSafe(|| body.poll_frame(&mut cx)));
-            let frame = match polled {
-                Err(_) => {
-                    tracing::warn!(stream = self.stream.id(), "request body panicked");
-                    return Read::Reset(Reason::INTERNAL_ERROR);
-                }
-                Ok(Poll::Pending) => return Read::Pending,
-                Ok(Poll::Ready(None)) => {
-                    self.ended = true;
-                    return self.end(None);
-                }
-                Ok(Poll::Ready(Some(Err(e)))) => {
-                    let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-                    tracing::debug!(stream = self.stream.id(), error = %e, "request body failed");
-                    return Read::Reset(Reason::INTERNAL_ERROR);
-                }
-                Ok(Poll::Ready(Some(Ok(frame)))) => frame,
-            };
-            match frame.into_data() {
-                Ok(data) if data.is_empty() => continue,
-                Ok(data) => {
-                    self.held = data;
-                    self.ended = self.body.is_end_stream();
-                    return self.take_held(max_len);
-                }
-                Err(frame) => {
-                    if let Ok(trailers) = frame.into_trailers() {
-                        self.ended = true;
-                        return self.end(Some(trailers_to_headers(&trailers)));
-                    }
-                }
-            }
-        }
-        self.waker.wake_by_ref();
-        Read::Pending
+impl SourceOwner for Arc<Stream> {
+    fn stream_id(&self) -> i32 {
+        self.id()
     }
 }
 

@@ -446,7 +446,12 @@ impl SendRequest {
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
             None
         } else {
-            Some(Box::new(BodySource::new(body, stream.clone())))
+            Some(Box::new(BodySource::new(
+                Box::pin(body),
+                std::task::Waker::from(stream.clone()),
+                stream.clone(),
+                "request body",
+            )))
         };
         let (reply, response) = oneshot::channel();
         let submit = Submit {

@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,8 +15,8 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::error::{Error, Initiator, Kind, Reason};
+use crate::http_source::{HttpBodySource, SourceOwner};
 use crate::server::stats::StatsInner;
-use crate::session::{DataSource, Header, Read};
 
 /// What the connection task and the handlers of one connection share: the
 /// list of streams that need the task's attention, and the task's waker.
@@ -300,121 +299,20 @@ impl Drop for RequestBody {
     }
 }
 
-/// How many empty DATA frames in a row a response body may yield before
-/// the source yields to the connection task.
-const EMPTY_FRAMES_BEFORE_YIELD: usize = 16;
+/// A response body, pulled as the client's window opens; the bytes it holds
+/// count in the server's `send_buffered`.
+pub(crate) type BodySource<B> = HttpBodySource<B, Arc<Stream>>;
 
-/// Pulls a response body as nghttp2 asks for bytes, that is, as the peer's
-/// window allows. At most one frame of the body is held here.
-pub(crate) struct BodySource<B> {
-    body: Pin<Box<B>>,
-    waker: Waker,
-    stream: Arc<Stream>,
-    /// The part of the last frame beyond what nghttp2 could take.
-    held: Bytes,
-    /// The body ended after `held`.
-    ended: bool,
-}
-
-impl<B> BodySource<B> {
-    pub(crate) fn new(body: Pin<Box<B>>, stream: Arc<Stream>, waker: Waker) -> BodySource<B> {
-        BodySource {
-            body,
-            waker,
-            stream,
-            held: Bytes::new(),
-            ended: false,
-        }
+impl SourceOwner for Arc<Stream> {
+    fn stream_id(&self) -> i32 {
+        self.id
     }
 
-    fn take_held(&mut self, max_len: usize) -> Read {
-        let chunk = if self.held.len() > max_len {
-            self.held.split_to(max_len)
+    fn held(&self, delta: isize) {
+        if delta >= 0 {
+            self.stats().add_send_buffered(delta as usize);
         } else {
-            std::mem::take(&mut self.held)
-        };
-        self.stream.stats().sub_send_buffered(chunk.len());
-        if self.ended && self.held.is_empty() {
-            Read::End {
-                last: chunk,
-                trailers: None,
-            }
-        } else {
-            Read::Data(chunk)
+            self.stats().sub_send_buffered(delta.unsigned_abs());
         }
-    }
-}
-
-impl<B> Drop for BodySource<B> {
-    fn drop(&mut self) {
-        self.stream.stats().sub_send_buffered(self.held.len());
-    }
-}
-
-/// Converts a trailer map to the session's owned header fields.
-pub(crate) fn trailers_to_headers(map: &HeaderMap) -> Vec<Header> {
-    map.iter()
-        .map(|(name, value)| {
-            Header::new(
-                Bytes::copy_from_slice(name.as_str().as_bytes()),
-                Bytes::copy_from_slice(value.as_bytes()),
-            )
-        })
-        .collect()
-}
-
-impl<B> DataSource for BodySource<B>
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn read(&mut self, max_len: usize) -> Read {
-        if !self.held.is_empty() {
-            return self.take_held(max_len);
-        }
-        if self.ended {
-            return Read::end();
-        }
-        let mut cx = TaskContext::from_waker(&self.waker);
-        for _ in 0..EMPTY_FRAMES_BEFORE_YIELD {
-            let body = self.body.as_mut();
-            let polled = catch_unwind(AssertUnwindSafe(|| body.poll_frame(&mut cx)));
-            let frame = match polled {
-                Err(_) => {
-                    tracing::warn!(stream = self.stream.id, "response body panicked");
-                    return Read::Reset(Reason::INTERNAL_ERROR);
-                }
-                Ok(Poll::Pending) => return Read::Pending,
-                Ok(Poll::Ready(None)) => return Read::end(),
-                Ok(Poll::Ready(Some(Err(e)))) => {
-                    let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-                    tracing::debug!(stream = self.stream.id, error = %e, "response body failed");
-                    return Read::Reset(Reason::INTERNAL_ERROR);
-                }
-                Ok(Poll::Ready(Some(Ok(frame)))) => frame,
-            };
-            match frame.into_data() {
-                Ok(data) if data.is_empty() => continue,
-                Ok(data) => {
-                    self.held = data;
-                    self.ended = self.body.is_end_stream();
-                    self.stream.stats().add_send_buffered(self.held.len());
-                    return self.take_held(max_len);
-                }
-                Err(frame) => {
-                    if let Ok(trailers) = frame.into_trailers() {
-                        self.ended = true;
-                        return Read::End {
-                            last: Bytes::new(),
-                            trailers: Some(trailers_to_headers(&trailers)),
-                        };
-                    }
-                    // An unknown kind of frame: skip it.
-                }
-            }
-        }
-        // A body that keeps yielding nothing: let others run, come back.
-        self.waker.wake_by_ref();
-        Read::Pending
     }
 }

@@ -304,8 +304,9 @@ where
     } else {
         Some(Box::new(BodySource::new(
             Box::pin(body),
-            entry.stream.clone(),
             entry.waker.clone(),
+            entry.stream.clone(),
+            "response body",
         )))
     };
     if let Err(e) = cx.submit_response(id, fields, source) {

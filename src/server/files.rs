@@ -118,6 +118,9 @@ impl OpenFile {
     }
 }
 
+/// Open files by request path, with the second they were found in.
+type OpenFiles = HashMap<Box<str>, (u64, Arc<OpenFile>)>;
+
 /// What a request path names.
 enum Resolved {
     File(Arc<OpenFile>),
@@ -191,7 +194,7 @@ impl Files {
     fn resolve(&self, request_path: &str, second: u64) -> Resolved {
         const KEPT_FILES: usize = 1024;
         thread_local! {
-            static OPEN_FILES: RefCell<HashMap<Box<str>, (u64, Arc<OpenFile>)>> = RefCell::new(HashMap::new());
+            static OPEN_FILES: RefCell<OpenFiles> = RefCell::new(HashMap::new());
         }
         let cached = OPEN_FILES.with(|files| {
             files
