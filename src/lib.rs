@@ -14,6 +14,7 @@ mod http_source;
 pub mod server;
 pub mod session;
 pub mod trace;
+mod write_buf;
 
 use std::ffi::CStr;
 

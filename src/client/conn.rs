@@ -27,6 +27,7 @@ use crate::session::{
     HeadersCategory, Options, Session, Setting,
 };
 use crate::trace::{Traced, Tracer};
+use crate::write_buf::WriteBuf;
 
 /// What a connection needs from the [`Builder`](crate::client::Builder).
 pub(crate) struct Config {
@@ -352,10 +353,7 @@ pub(crate) struct Conn<I> {
     rx: mpsc::UnboundedReceiver<Msg>,
     end: watch::Sender<Option<End>>,
     rbuf: Box<[u8]>,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    high_water: usize,
-    need_flush: bool,
+    wbuf: WriteBuf,
     /// Requests held until the server's SETTINGS arrive.
     held: VecDeque<Box<Submit>>,
     /// Close once no stream is left.
@@ -397,10 +395,7 @@ where
             rx,
             end,
             rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
-            wbuf: Vec::with_capacity(config.write_high_water + 16 * 1024),
-            wpos: 0,
-            high_water: config.write_high_water,
-            need_flush: false,
+            wbuf: WriteBuf::new(config.write_high_water),
             held: VecDeque::new(),
             closing: false,
             terminated: false,
@@ -643,32 +638,11 @@ where
             if let Err(e) = self.fill() {
                 return Poll::Ready(Err(e));
             }
-            while self.wpos < self.wbuf.len() {
-                match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.wpos..]) {
-                    Poll::Ready(Ok(0)) => {
-                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
-                    }
-                    Poll::Ready(Ok(n)) => {
-                        self.wpos += n;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => break,
-                }
+            match self.wbuf.poll_write(&mut self.io, cx) {
+                Ok(written) => progress |= written.writes > 0,
+                Err(e) => return Poll::Ready(Err(e.into())),
             }
-            if self.wpos > 0 && self.wpos == self.wbuf.len() {
-                self.wbuf.clear();
-                self.wpos = 0;
-                self.need_flush = true;
-            }
-            if self.need_flush && self.wbuf.is_empty() {
-                match Pin::new(&mut self.io).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => self.need_flush = false,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => {}
-                }
-            }
-            if self.wbuf.is_empty() && !self.need_flush {
+            if self.wbuf.is_idle() {
                 if let Some(e) = self.failed.take() {
                     return Poll::Ready(Err(e));
                 }
@@ -676,10 +650,7 @@ where
                     return Poll::Ready(self.close_result());
                 }
             }
-            if self.failed.is_none()
-                && self.session.want_read()
-                && self.wbuf.len() - self.wpos < self.high_water
-            {
+            if self.failed.is_none() && self.session.want_read() && self.wbuf.has_room() {
                 let mut buf = ReadBuf::new(&mut self.rbuf);
                 match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
                     Poll::Ready(Ok(())) => {
@@ -741,20 +712,7 @@ where
     /// Moves the session's output into the write buffer, up to the
     /// high-water mark.
     fn fill(&mut self) -> Result<(), Error> {
-        if self.wbuf.len() - self.wpos >= self.high_water {
-            return Ok(());
-        }
-        if self.wpos > 0 {
-            self.wbuf.drain(..self.wpos);
-            self.wpos = 0;
-        }
-        let Conn {
-            session,
-            wbuf,
-            high_water,
-            ..
-        } = self;
-        match catch_unwind(AssertUnwindSafe(|| session.send_up_to(wbuf, *high_water))) {
+        match self.wbuf.fill(&mut self.session) {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(self.failed.take().unwrap_or(e)),
             Err(_) => Err(Error::user("panic while sending")),

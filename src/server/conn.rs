@@ -28,6 +28,7 @@ use crate::session::{
     HeadersCategory, Session,
 };
 use crate::trace::Traced;
+use crate::write_buf::WriteBuf;
 
 /// Where a stream's request is in its life, on the connection task's side.
 // The request is held inline: boxing it would cost an allocation per
@@ -607,14 +608,11 @@ pub(crate) struct Conn<I, S: HttpService> {
     session: Session<Traced<ConnHandler<S>>>,
     shared: Arc<ConnShared>,
     rbuf: Box<[u8]>,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    high_water: usize,
+    wbuf: WriteBuf,
     /// Bytes of `wbuf` last added to the stats.
     reported: usize,
     /// nghttp2's outbound queue length last added to the stats.
     reported_queue: usize,
-    need_flush: bool,
     /// Stop reading; exit once the output is out.
     closing: bool,
     /// The session failed to send: nothing more can come out of it.
@@ -670,12 +668,9 @@ where
         session,
         shared: shared.clone(),
         rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
-        wbuf: Vec::with_capacity(config.write_high_water + 16 * 1024),
-        wpos: 0,
-        high_water: config.write_high_water,
+        wbuf: WriteBuf::new(config.write_high_water),
         reported: 0,
         reported_queue: 0,
-        need_flush: false,
         closing: false,
         failed: false,
         dirty: Vec::new(),
@@ -839,52 +834,25 @@ where
             self.process_dirty();
             self.fill();
             let mut progress = false;
-            while self.wpos < self.wbuf.len() {
-                match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.wpos..]) {
-                    Poll::Ready(Ok(0)) => {
-                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()))
-                    }
-                    Poll::Ready(Ok(n)) => {
-                        self.wpos += n;
-                        self.writes += 1;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => {
-                        if self.write_stalled(cx) {
-                            return Poll::Ready(Err(
-                                io::Error::from(io::ErrorKind::TimedOut).into()
-                            ));
-                        }
-                        break;
+            match self.wbuf.poll_write(&mut self.io, cx) {
+                Ok(written) => {
+                    self.writes += written.writes as u64;
+                    progress |= written.writes > 0;
+                    if written.stalled && self.write_stalled(cx) {
+                        return Poll::Ready(Err(io::Error::from(io::ErrorKind::TimedOut).into()));
                     }
                 }
-            }
-            if self.wpos > 0 && self.wpos == self.wbuf.len() {
-                self.wbuf.clear();
-                self.wpos = 0;
-                self.need_flush = true;
-            }
-            if self.need_flush && self.wbuf.is_empty() {
-                match Pin::new(&mut self.io).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => self.need_flush = false,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => {}
-                }
+                Err(e) => return Poll::Ready(Err(e.into())),
             }
             self.report_buffered();
-            if self.wbuf.is_empty()
-                && !self.need_flush
+            if self.wbuf.is_idle()
                 && (self.failed
                     || self.session.is_done()
                     || (self.closing && !self.session.has_output()))
             {
                 return Poll::Ready(Ok(()));
             }
-            if !self.closing
-                && self.session.want_read()
-                && self.wbuf.len() - self.wpos < self.high_water
-            {
+            if !self.closing && self.session.want_read() && self.wbuf.has_room() {
                 let mut buf = ReadBuf::new(&mut self.rbuf);
                 match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
                     Poll::Ready(Ok(())) => {
@@ -971,20 +939,10 @@ where
     /// Moves the session's output into the write buffer, up to the
     /// high-water mark.
     fn fill(&mut self) {
-        if self.failed || self.wbuf.len() - self.wpos >= self.high_water {
+        if self.failed {
             return;
         }
-        if self.wpos > 0 {
-            self.wbuf.drain(..self.wpos);
-            self.wpos = 0;
-        }
-        let Conn {
-            session,
-            wbuf,
-            high_water,
-            ..
-        } = self;
-        match catch_unwind(AssertUnwindSafe(|| session.send_up_to(wbuf, *high_water))) {
+        match self.wbuf.fill(&mut self.session) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "session failed to send");
@@ -1058,7 +1016,7 @@ where
     }
 
     fn report_buffered(&mut self) {
-        let now = self.wbuf.len() - self.wpos;
+        let now = self.wbuf.unsent();
         if now != self.reported {
             let stats = &self.shared.stats;
             if now > self.reported {
