@@ -39,10 +39,13 @@ wait_port() {
 }
 
 # Starts server $1 (h2serve|nghttpd) on a fresh port; prints the port.
+# "h2serve" serves the same files as nghttpd (-d); "h2serve-builtin" its
+# built-in site, whose GET / answers the same 12 bytes as index.html.
 start() {
   local port
   port=$(free_port)
   case $1 in
+    h2serve-builtin) RUST_LOG=warn "$h2serve" --no-tls -n 1 -q --addr 127.0.0.1:"$port" >/dev/null 2>&1 & ;;
     h2serve) RUST_LOG=warn "$h2serve" --no-tls -n 1 -q --addr 127.0.0.1:"$port" -d "$docroot" >/dev/null 2>&1 & ;;
     nghttpd) nghttpd --no-tls -n 1 -d "$docroot" "$port" >/dev/null 2>&1 & ;;
   esac
@@ -77,11 +80,12 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 bench() {
   local label=$1 path=$2 requests=$3 field=$4 unit=$5 clients=$6 streams=$7
+  local ours_server=${8:-h2serve} ours_path=${9:-$2}
   local ours=() theirs=() ratios=()
   echo "== $label: h2load -n $requests -c $clients -m $streams -t 1, $rounds rounds, alternating"
   for round in $(seq "$rounds"); do
     local a b
-    a=$(measure h2serve "$path" "$requests" "$field" "$clients" "$streams")
+    a=$(measure "$ours_server" "$ours_path" "$requests" "$field" "$clients" "$streams")
     b=$(measure nghttpd "$path" "$requests" "$field" "$clients" "$streams")
     ours+=("$a"); theirs+=("$b")
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')")
@@ -93,5 +97,7 @@ bench() {
     "$(printf '%s\n' "${ratios[@]}" | median)"
 }
 
-bench "small response (GET /index.html, 12 bytes)" /index.html "$small_requests" 2 req/s 10 10
+bench "small response, both serving the file (GET /index.html, 12 bytes)" /index.html "$small_requests" 2 req/s 10 10
+bench "small response, h2serve's built-in GET / (the same 12 bytes, no file system) against nghttpd's file" \
+  /index.html "$small_requests" 2 req/s 10 10 h2serve-builtin /
 bench "100 MiB download (GET /big.bin, one stream at a time)" /big.bin "$big_requests" 3 MB/s 1 1
