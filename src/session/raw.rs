@@ -154,6 +154,33 @@ unsafe fn header<'a>(
     }
 }
 
+/// The body of both header trampolines: checks C's pointers, borrows the
+/// field and hands it to `call`.
+///
+/// # Safety
+///
+/// As the callbacks: `user_data` is the session's, `f` a frame flattened for
+/// this call, `name`/`value` point at `namelen`/`valuelen` bytes.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dispatch_header<H: Handler>(
+    user_data: *mut c_void,
+    f: *const shim::h2shim_frame,
+    name: *const u8,
+    namelen: usize,
+    value: *const u8,
+    valuelen: usize,
+    flags: u8,
+    call: impl FnOnce(&mut H, &mut Context, &Frame<'_>, HeaderRef<'_>) -> CallbackResult,
+) -> c_int {
+    // SAFETY: user data and frame as the callback contract gives them.
+    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
+        return FAIL;
+    };
+    // SAFETY: the rcbuf bytes live for the callback.
+    let field = unsafe { header(name, namelen, value, valuelen, flags) };
+    inner.dispatch(|h, cx| call(h, cx, &f, field))
+}
+
 unsafe extern "C" fn on_header<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -163,13 +190,19 @@ unsafe extern "C" fn on_header<H: Handler>(
     valuelen: usize,
     flags: u8,
 ) -> c_int {
-    // SAFETY: user data and frame as the callback contract gives them.
-    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
-        return FAIL;
-    };
-    // SAFETY: the rcbuf bytes live for the callback.
-    let field = unsafe { header(name, namelen, value, valuelen, flags) };
-    inner.dispatch(|h, cx| h.on_header(cx, &f, field))
+    // SAFETY: forwarded unchanged from nghttp2's on_header_callback2.
+    unsafe {
+        dispatch_header::<H>(
+            user_data,
+            f,
+            name,
+            namelen,
+            value,
+            valuelen,
+            flags,
+            |h, cx, f, field| h.on_header(cx, f, field),
+        )
+    }
 }
 
 unsafe extern "C" fn on_invalid_header<H: Handler>(
@@ -181,13 +214,19 @@ unsafe extern "C" fn on_invalid_header<H: Handler>(
     valuelen: usize,
     flags: u8,
 ) -> c_int {
-    // SAFETY: user data and frame as the callback contract gives them.
-    let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
-        return FAIL;
-    };
-    // SAFETY: the rcbuf bytes live for the callback.
-    let field = unsafe { header(name, namelen, value, valuelen, flags) };
-    inner.dispatch(|h, cx| h.on_invalid_header(cx, &f, field))
+    // SAFETY: forwarded unchanged from nghttp2's on_invalid_header_callback2.
+    unsafe {
+        dispatch_header::<H>(
+            user_data,
+            f,
+            name,
+            namelen,
+            value,
+            valuelen,
+            flags,
+            |h, cx, f, field| h.on_invalid_header(cx, f, field),
+        )
+    }
 }
 
 unsafe extern "C" fn on_frame_recv<H: Handler>(
