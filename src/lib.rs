@@ -8,7 +8,7 @@
 
 pub mod client;
 mod error;
-pub mod ffi;
+mod ffi;
 pub mod hpack;
 mod http_source;
 pub mod server;

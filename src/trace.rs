@@ -37,9 +37,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{LibError, Reason};
+use crate::session::StreamId;
 use crate::session::{
-    CallbackResult, Context, Flags, Frame, FrameHeader, FrameType, Handler, Header, HeaderRef,
-    HeadersCategory, Priority, Setting,
+    CallbackResult, Flags, Frame, FrameHeader, FrameType, Handler, Header, HeaderRef,
+    HeadersCategory, Priority, SessionRef, Setting,
 };
 
 /// Whether a frame was sent or received.
@@ -81,13 +82,13 @@ pub struct FrameRecord {
     /// RST_STREAM, GOAWAY: the error code.
     pub error_code: Option<Reason>,
     /// GOAWAY: the last stream id.
-    pub last_stream_id: Option<i32>,
+    pub last_stream_id: Option<StreamId>,
     /// GOAWAY: the opaque debug data.
     pub debug_data: Vec<u8>,
     /// WINDOW_UPDATE: the increment.
     pub window_size_increment: Option<i32>,
     /// PUSH_PROMISE: the promised stream id.
-    pub promised_stream_id: Option<i32>,
+    pub promised_stream_id: Option<StreamId>,
     /// PING: the opaque data.
     pub ping_data: Option<[u8; 8]>,
     /// SETTINGS: the entries.
@@ -97,7 +98,7 @@ pub struct FrameRecord {
     /// ORIGIN: the origins.
     pub origins: Vec<Vec<u8>>,
     /// PRIORITY_UPDATE: the prioritized stream and the field value.
-    pub priority_update: Option<(i32, Vec<u8>)>,
+    pub priority_update: Option<(StreamId, Vec<u8>)>,
     /// Sent HEADERS and PUSH_PROMISE: the header fields. Received frames
     /// have none here: their fields arrive one by one, before the frame.
     pub headers: Vec<Header>,
@@ -105,7 +106,12 @@ pub struct FrameRecord {
 
 impl FrameRecord {
     /// A frame with this header and nothing else filled in.
-    pub fn new(frame_type: FrameType, flags: Flags, stream_id: i32, length: usize) -> FrameRecord {
+    pub fn new(
+        frame_type: FrameType,
+        flags: Flags,
+        stream_id: StreamId,
+        length: usize,
+    ) -> FrameRecord {
         FrameRecord {
             header: FrameHeader {
                 length,
@@ -314,7 +320,7 @@ impl TextFormat {
         &self,
         out: &mut Vec<u8>,
         elapsed: Duration,
-        stream_id: i32,
+        stream_id: StreamId,
         header: HeaderRef<'_>,
     ) {
         self.prefix(out);
@@ -328,7 +334,7 @@ impl TextFormat {
     }
 
     /// nghttpd's `stream_id=S closed` line.
-    pub fn stream_closed(&self, out: &mut Vec<u8>, elapsed: Duration, stream_id: i32) {
+    pub fn stream_closed(&self, out: &mut Vec<u8>, elapsed: Duration, stream_id: StreamId) {
         self.prefix(out);
         self.timer(out, elapsed);
         let _ = writeln!(out, " stream_id={stream_id} closed");
@@ -382,7 +388,7 @@ impl TextFormat {
             out.push(b'\n');
         };
         let pri = f.priority.unwrap_or(Priority {
-            stream_id: 0,
+            stream_id: StreamId::CONNECTION,
             weight: 0,
             exclusive: false,
         });
@@ -447,7 +453,7 @@ impl TextFormat {
                     format_args!(
                         "(padlen={}, promised_stream_id={})",
                         f.padlen,
-                        f.promised_stream_id.unwrap_or(0)
+                        f.promised_stream_id.unwrap_or_default()
                     ),
                 );
                 self.nva(out, &f.headers);
@@ -462,7 +468,7 @@ impl TextFormat {
                 let _ = write!(
                     out,
                     "(last_stream_id={}, error_code={}(0x{:02x}), opaque_data({})=[",
-                    f.last_stream_id.unwrap_or(0),
+                    f.last_stream_id.unwrap_or_default(),
                     error_code_name(code),
                     code.0,
                     f.debug_data.len()
@@ -474,7 +480,7 @@ impl TextFormat {
                 out,
                 format_args!(
                     "(window_size_increment={})",
-                    f.window_size_increment.unwrap_or(0)
+                    f.window_size_increment.unwrap_or_default()
                 ),
             ),
             FrameType::ALTSVC => {
@@ -501,7 +507,7 @@ impl TextFormat {
                 let (id, value) = f
                     .priority_update
                     .as_ref()
-                    .map_or((0, &[][..]), |(id, v)| (*id, v));
+                    .map_or((StreamId::CONNECTION, &[][..]), |(id, v)| (*id, v));
                 out.extend_from_slice(INDENT);
                 let _ = write!(out, "(prioritized_stream_id={id}, priority_field_value=[");
                 out.extend_from_slice(c_str(value));
@@ -693,20 +699,23 @@ pub fn json_frame(
         }),
         FrameType::PUSH_PROMISE => {
             o.num("padlen", frame.padlen);
-            o.num("promised_stream_id", frame.promised_stream_id.unwrap_or(0));
+            o.num(
+                "promised_stream_id",
+                frame.promised_stream_id.unwrap_or_default(),
+            );
         }
         FrameType::PING => o.str(
             "opaque_data",
             hex(&frame.ping_data.unwrap_or_default()).as_bytes(),
         ),
         FrameType::GOAWAY => {
-            o.num("last_stream_id", frame.last_stream_id.unwrap_or(0));
+            o.num("last_stream_id", frame.last_stream_id.unwrap_or_default());
             code(&mut o);
             o.str("opaque_data", &frame.debug_data);
         }
         FrameType::WINDOW_UPDATE => o.num(
             "window_size_increment",
-            frame.window_size_increment.unwrap_or(0),
+            frame.window_size_increment.unwrap_or_default(),
         ),
         FrameType::ALTSVC => {
             let (origin, value) = frame.altsvc.clone().unwrap_or_default();
@@ -1032,7 +1041,7 @@ impl Tracer {
     /// A stream closed (`on_stream_close`): nghttpd's `stream_id=S closed`
     /// line, printed only with a [connection id](Tracer::connection_id), as
     /// nghttp prints none.
-    pub fn stream_closed(&mut self, stream_id: i32, reason: Reason) {
+    pub fn stream_closed(&mut self, stream_id: StreamId, reason: Reason) {
         let _ = reason;
         if self.format.connection_id.is_some() {
             self.emit_text(|fmt, out, t| fmt.stream_closed(out, t, stream_id));
@@ -1113,18 +1122,18 @@ impl<H> Traced<H> {
 }
 
 impl<H: Handler> Handler for Traced<H> {
-    fn on_begin_frame(&mut self, cx: &mut Context, header: &FrameHeader) -> CallbackResult {
+    fn on_begin_frame(&mut self, cx: &mut SessionRef, header: &FrameHeader) -> CallbackResult {
         self.inner.on_begin_frame(cx, header)
     }
 
-    fn on_begin_headers(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_begin_headers(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.tracer.begin_headers();
         self.inner.on_begin_headers(cx, frame)
     }
 
     fn on_header(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         header: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -1134,21 +1143,21 @@ impl<H: Handler> Handler for Traced<H> {
 
     fn on_invalid_header(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         header: HeaderRef<'_>,
     ) -> CallbackResult {
         self.inner.on_invalid_header(cx, frame, header)
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.tracer.recv_frame(frame);
         self.inner.on_frame_recv(cx, frame)
     }
 
     fn on_invalid_frame_recv(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
@@ -1158,22 +1167,22 @@ impl<H: Handler> Handler for Traced<H> {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         flags: Flags,
     ) -> CallbackResult {
         self.inner.on_data_chunk_recv(cx, stream_id, data, flags)
     }
 
-    fn on_frame_send(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_send(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.tracer.send_frame(frame);
         self.inner.on_frame_send(cx, frame)
     }
 
     fn on_frame_not_send(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
@@ -1182,15 +1191,15 @@ impl<H: Handler> Handler for Traced<H> {
 
     fn on_stream_close(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
         self.tracer.stream_closed(stream_id, reason);
         self.inner.on_stream_close(cx, stream_id, reason)
     }
 
-    fn on_error(&mut self, cx: &mut Context, error: LibError, message: &str) -> CallbackResult {
+    fn on_error(&mut self, cx: &mut SessionRef, error: LibError, message: &str) -> CallbackResult {
         self.tracer.error(message);
         self.inner.on_error(cx, error, message)
     }
@@ -1213,8 +1222,12 @@ mod tests {
         TextFormat::default()
     }
 
-    fn rec(t: FrameType, flags: u8, stream_id: i32, length: usize) -> FrameRecord {
-        FrameRecord::new(t, Flags(flags), stream_id, length)
+    fn rec(t: FrameType, flags: u8, stream_id: u32, length: usize) -> FrameRecord {
+        FrameRecord::new(t, Flags(flags), sid(stream_id), length)
+    }
+
+    fn sid(n: u32) -> StreamId {
+        StreamId::new(n).unwrap()
     }
 
     #[test]
@@ -1251,7 +1264,7 @@ mod tests {
         let mut f = rec(FrameType::HEADERS, 0x25, 13, 38);
         f.category = Some(HeadersCategory::Request);
         f.priority = Some(Priority {
-            stream_id: 11,
+            stream_id: sid(11),
             weight: 16,
             exclusive: false,
         });
@@ -1297,11 +1310,16 @@ mod tests {
     fn received_header_lines() {
         let h = HeaderRef::new(b":status", b"200");
         assert_eq!(
-            text(|o| plain().recv_header(o, T, 13, h)),
+            text(|o| plain().recv_header(o, T, sid(13), h)),
             "[  0.003] recv (stream_id=13) :status: 200\n"
         );
         assert_eq!(
-            text(|o| plain().recv_header(o, T, 13, HeaderRef::new(b"cookie", b"a=b").sensitive())),
+            text(|o| plain().recv_header(
+                o,
+                T,
+                sid(13),
+                HeaderRef::new(b"cookie", b"a=b").sensitive()
+            )),
             "[  0.003] recv (stream_id=13, sensitive) cookie: a=b\n"
         );
     }
@@ -1329,14 +1347,14 @@ mod tests {
     #[test]
     fn goaway_rst_window_update_ping_priority() {
         let mut g = rec(FrameType::GOAWAY, 0, 0, 8);
-        g.last_stream_id = Some(0);
+        g.last_stream_id = Some(sid(0));
         g.error_code = Some(Reason::NO_ERROR);
         assert_eq!(
             text(|o| plain().frame(o, T, Direction::Send, &g)),
             "[  0.003] send GOAWAY frame <length=8, flags=0x00, stream_id=0>\n          (last_stream_id=0, error_code=NO_ERROR(0x00), opaque_data(0)=[])\n"
         );
         g.error_code = Some(Reason::PROTOCOL_ERROR);
-        g.last_stream_id = Some(13);
+        g.last_stream_id = Some(sid(13));
         g.debug_data = b"bad\x01\xffx".to_vec();
         g.header.length = 14;
         assert!(
@@ -1371,7 +1389,7 @@ mod tests {
 
         let mut pr = rec(FrameType::PRIORITY, 0, 3, 5);
         pr.priority = Some(Priority {
-            stream_id: 0,
+            stream_id: StreamId::CONNECTION,
             weight: 201,
             exclusive: false,
         });
@@ -1384,7 +1402,7 @@ mod tests {
     #[test]
     fn push_promise_and_extensions() {
         let mut pp = rec(FrameType::PUSH_PROMISE, 0x04, 1, 20);
-        pp.promised_stream_id = Some(2);
+        pp.promised_stream_id = Some(sid(2));
         pp.headers = vec![Header::new(":path", "/style.css")];
         assert_eq!(
             text(|o| plain().frame(o, T, Direction::Send, &pp)),
@@ -1399,7 +1417,7 @@ mod tests {
         assert!(text(|o| plain().frame(o, T, Direction::Recv, &or))
             .ends_with(">\n          [https://a.example]\n          [https://b.example]\n"));
         let mut pu = rec(FrameType::PRIORITY_UPDATE, 0, 0, 7);
-        pu.priority_update = Some((1, b"u=1".to_vec()));
+        pu.priority_update = Some((sid(1), b"u=1".to_vec()));
         assert!(text(|o| plain().frame(o, T, Direction::Recv, &pu))
             .ends_with("PRIORITY_UPDATE frame <length=7, flags=0x00, stream_id=0>\n          (prioritized_stream_id=1, priority_field_value=[u=1])\n"));
         let unknown = rec(FrameType(0xbb), 0x80, 0, 0);
@@ -1444,11 +1462,11 @@ mod tests {
             "[id=1] [  1.011] send SETTINGS frame <length=6, flags=0x00, stream_id=0>\n          (niv=1)\n          [SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100]\n"
         );
         assert_eq!(
-            text(|o| fmt.recv_header(o, t, 13, HeaderRef::new(b":method", b"GET"))),
+            text(|o| fmt.recv_header(o, t, sid(13), HeaderRef::new(b":method", b"GET"))),
             "[id=1] [  1.011] recv (stream_id=13) :method: GET\n"
         );
         assert_eq!(
-            text(|o| fmt.stream_closed(o, t, 13)),
+            text(|o| fmt.stream_closed(o, t, sid(13))),
             "[id=1] [  1.011] stream_id=13 closed\n"
         );
         assert_eq!(
@@ -1470,7 +1488,7 @@ mod tests {
             "\x1b[33m[  0.003]\x1b[0m send \x1b[1;35mHEADERS\x1b[0m frame <length=10, flags=0x04, stream_id=1>\n          ; END_HEADERS\n          (padlen=0)\n          \x1b[1;34ma\x1b[0m: b\n"
         );
         assert_eq!(
-            text(|o| fmt.recv_header(o, T, 1, HeaderRef::new(b"a", b"b"))),
+            text(|o| fmt.recv_header(o, T, sid(1), HeaderRef::new(b"a", b"b"))),
             "\x1b[33m[  0.003]\x1b[0m recv (stream_id=1) \x1b[1;34ma\x1b[0m: b\n"
         );
         assert!(text(|o| fmt.frame(o, T, Direction::Recv, &f))
@@ -1491,7 +1509,7 @@ mod tests {
         let mut f = rec(FrameType::HEADERS, 0x25, 13, 38);
         f.category = Some(HeadersCategory::Request);
         f.priority = Some(Priority {
-            stream_id: 11,
+            stream_id: sid(11),
             weight: 16,
             exclusive: true,
         });
@@ -1531,7 +1549,7 @@ mod tests {
             )
         );
         let mut g = rec(FrameType::GOAWAY, 0, 0, 10);
-        g.last_stream_id = Some(1);
+        g.last_stream_id = Some(sid(1));
         g.error_code = Some(Reason::PROTOCOL_ERROR);
         g.debug_data = b"x\n".to_vec();
         assert_eq!(
@@ -1565,7 +1583,7 @@ mod tests {
             .connection_id(7);
         let f = rec(FrameType::DATA, 1, 1, 3);
         tracer.trace_frame(Direction::Recv, &f);
-        tracer.stream_closed(1, Reason::NO_ERROR);
+        tracer.stream_closed(sid(1), Reason::NO_ERROR);
         tracer.connection_closed();
         let text = String::from_utf8(t.0.lock().unwrap().clone()).unwrap();
         // Blank out the clock: "[id=7] [  0.000] " is 17 bytes.

@@ -18,17 +18,18 @@ use tokio::sync::mpsc;
 use crate::client::Msg;
 use crate::error::{Error, Initiator, Kind, Reason};
 use crate::http_source::{HttpBodySource, SourceOwner};
+use crate::session::StreamId;
 
 /// Why a stream ended early, kept so that every reader gets its own
 /// [`Error`] (which is not `Clone`).
 #[derive(Clone, Debug)]
 pub(crate) enum Failure {
     /// RST_STREAM (or a close with an error code).
-    Reset(i32, Reason, Initiator),
+    Reset(StreamId, Reason, Initiator),
     /// The peer did not process the stream; safe to retry.
     Refused {
-        stream_id: Option<i32>,
-        last_stream_id: Option<i32>,
+        stream_id: Option<StreamId>,
+        last_stream_id: Option<StreamId>,
     },
     /// The connection ended.
     Connection(String),
@@ -94,8 +95,8 @@ impl Stream {
         })
     }
 
-    pub(crate) fn id(&self) -> i32 {
-        self.id.load(Ordering::Acquire)
+    pub(crate) fn id(&self) -> StreamId {
+        StreamId::from_raw(self.id.load(Ordering::Acquire))
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, StreamState> {
@@ -178,7 +179,7 @@ impl ResponseBody {
     }
 
     /// The HTTP/2 stream id the response arrives on.
-    pub fn stream_id(&self) -> i32 {
+    pub fn stream_id(&self) -> StreamId {
         self.stream.id()
     }
 
@@ -303,7 +304,7 @@ impl Drop for ResponseBody {
 pub(crate) type BodySource<B> = HttpBodySource<B, Arc<Stream>>;
 
 impl SourceOwner for Arc<Stream> {
-    fn stream_id(&self) -> i32 {
+    fn stream_id(&self) -> StreamId {
         self.id()
     }
 }

@@ -20,11 +20,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::client::body::{Failure, ResponseBody, Stream};
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
-use crate::ffi::sys;
-use crate::session::StreamMap;
+use crate::session::stream_map::StreamMap;
+use crate::session::StreamId;
 use crate::session::{
-    CallbackError, CallbackResult, Context, Flags, Frame, FrameType, Handler, HeaderRef,
-    HeadersCategory, Options, Session, Setting,
+    CallbackError, CallbackResult, Flags, Frame, FrameType, Handler, HeaderRef, HeadersCategory,
+    Options, Session, SessionRef, Setting,
 };
 use crate::trace::{Traced, Tracer};
 use crate::write_buf::WriteBuf;
@@ -75,7 +75,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 impl ConnHandler {
     /// The failure of a stream that closed with `reason` before its end.
-    fn failure(cx: &Context, entry: &Entry, id: i32, reason: Reason) -> Failure {
+    fn failure(cx: &SessionRef, entry: &Entry, id: StreamId, reason: Reason) -> Failure {
         let goaway_last = cx.remote_goaway().map(|(last, _)| last);
         if reason == Reason::REFUSED_STREAM || goaway_last.is_some_and(|last| id > last) {
             return Failure::Refused {
@@ -97,7 +97,7 @@ impl ConnHandler {
     }
 
     /// A response head is complete: hand it over.
-    fn respond(&mut self, cx: &mut Context, id: i32, end_stream: bool) {
+    fn respond(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
@@ -127,14 +127,14 @@ impl ConnHandler {
             if reply.send(Ok(response)).is_err() {
                 // Nobody waits for it any more: the body was dropped with
                 // the response, which cancels the stream.
-                tracing::debug!(stream = id, "response not wanted");
+                tracing::debug!(stream = %id, "response not wanted");
             }
         }
     }
 }
 
 impl Handler for ConnHandler {
-    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         if let Some(entry) = self.streams.get_mut(&id) {
             if entry.reply.is_none() {
@@ -149,7 +149,7 @@ impl Handler for ConnHandler {
 
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -177,7 +177,7 @@ impl Handler for ConnHandler {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::SETTINGS if !frame.is_ack() => self.got_settings = true,
@@ -238,8 +238,8 @@ impl Handler for ConnHandler {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
@@ -264,7 +264,7 @@ impl Handler for ConnHandler {
         Ok(())
     }
 
-    fn on_frame_send(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if frame.frame_type() == FrameType::PING && !frame.is_ack() {
             if let Some(data) = frame.ping_data() {
                 if let Some(ping) = self.pings.iter_mut().find(|p| p.data == data) {
@@ -277,7 +277,7 @@ impl Handler for ConnHandler {
 
     fn on_frame_not_send(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
@@ -289,15 +289,14 @@ impl Handler for ConnHandler {
             return Ok(());
         };
         let goaway_last = cx.remote_goaway().map(|(last, _)| last);
-        let failure =
-            if goaway_last.is_some() || error.code() == sys::NGHTTP2_ERR_START_STREAM_NOT_ALLOWED {
-                Failure::Refused {
-                    stream_id: Some(id),
-                    last_stream_id: goaway_last,
-                }
-            } else {
-                Failure::Connection(format!("the request could not be sent: {error}"))
-            };
+        let failure = if goaway_last.is_some() || error == LibError::START_STREAM_NOT_ALLOWED {
+            Failure::Refused {
+                stream_id: Some(id),
+                last_stream_id: goaway_last,
+            }
+        } else {
+            Failure::Connection(format!("the request could not be sent: {error}"))
+        };
         match entry.reply.take() {
             Some(reply) => {
                 let _ = reply.send(Err(failure.to_error()));
@@ -309,8 +308,8 @@ impl Handler for ConnHandler {
 
     fn on_stream_close(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
         let Some(mut entry) = self.streams.remove(&stream_id) else {
@@ -387,7 +386,7 @@ where
         let mut session = Session::client(Traced::new(handler, tracer), &options)?;
         session.submit_settings(&config.settings)?;
         if let Some(size) = config.connection_window_size {
-            session.set_local_window_size(0, size as i32)?;
+            session.set_local_window_size(StreamId::CONNECTION, size as i32)?;
         }
         Ok(Conn {
             io,
@@ -443,7 +442,7 @@ where
             Failure::Connection("the connection closed before the response was complete".into())
         });
         let handler = self.handler();
-        let streams: Vec<(i32, Entry)> = handler.streams.drain().collect();
+        let streams: Vec<(StreamId, Entry)> = handler.streams.drain().collect();
         let pings: Vec<Ping> = handler.pings.drain(..).collect();
         for (id, mut entry) in streams {
             let failure = match goaway_last {
@@ -555,7 +554,7 @@ where
             .submit_request(headers.iter().map(|h| h.as_ref()), body)
         {
             Ok(id) => {
-                stream.id.store(id, Ordering::Release);
+                stream.id.store(id.raw(), Ordering::Release);
                 self.handler().streams.insert(
                     id,
                     Entry {
@@ -579,7 +578,7 @@ where
     fn wake(&mut self, stream: &Arc<Stream>) {
         let resume = stream.take_resume();
         let id = stream.id();
-        if id == 0 {
+        if id.is_connection() {
             return;
         }
         let (to_consume, cancel) = {

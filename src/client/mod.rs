@@ -66,6 +66,7 @@ pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
 pub use duplex::Duplex;
 
 use crate::error::{Error, Kind};
+use crate::session::StreamId;
 use crate::session::{DataSource, Header, Setting, SettingId};
 use crate::trace::Tracer;
 use body::{BodySource, Failure, Stream};
@@ -97,7 +98,7 @@ pub(crate) enum End {
     Clean,
     /// Closed after the peer's GOAWAY (with this last stream id): later
     /// requests are safe to retry elsewhere.
-    GoneAway(i32),
+    GoneAway(StreamId),
     Failed(Failure),
 }
 

@@ -17,6 +17,7 @@ use http_body::{Body, Frame, SizeHint};
 use crate::error::{Error, Initiator, Kind, Reason};
 use crate::http_source::{HttpBodySource, SourceOwner};
 use crate::server::stats::StatsInner;
+use crate::session::StreamId;
 
 /// What the connection task and the handlers of one connection share: the
 /// list of streams that need the task's attention, and the task's waker.
@@ -101,7 +102,7 @@ impl ConnShared {
 /// service future and response body: waking it queues the stream for the
 /// connection task.
 pub(crate) struct Stream {
-    pub(crate) id: i32,
+    pub(crate) id: StreamId,
     conn: Arc<ConnShared>,
     queued: AtomicBool,
     poll_needed: AtomicBool,
@@ -132,7 +133,7 @@ pub(crate) struct StreamState {
 }
 
 impl Stream {
-    pub(crate) fn new(id: i32, conn: Arc<ConnShared>, end: bool) -> Arc<Stream> {
+    pub(crate) fn new(id: StreamId, conn: Arc<ConnShared>, end: bool) -> Arc<Stream> {
         Arc::new(Stream {
             id,
             conn,
@@ -212,7 +213,7 @@ impl RequestBody {
     }
 
     /// The HTTP/2 stream id the body arrives on.
-    pub fn stream_id(&self) -> i32 {
+    pub fn stream_id(&self) -> StreamId {
         self.stream.id
     }
 }
@@ -304,7 +305,7 @@ impl Drop for RequestBody {
 pub(crate) type BodySource<B> = HttpBodySource<B, Arc<Stream>>;
 
 impl SourceOwner for Arc<Stream> {
-    fn stream_id(&self) -> i32 {
+    fn stream_id(&self) -> StreamId {
         self.id
     }
 

@@ -22,10 +22,11 @@ use crate::server::body::{BodySource, ConnShared, RequestBody, Stream};
 use crate::server::service::HttpService;
 use crate::server::stats::StatsInner;
 use crate::server::Config;
-use crate::session::StreamMap;
+use crate::session::stream_map::StreamMap;
+use crate::session::StreamId;
 use crate::session::{
-    CallbackResult, Context, DataSource, Flags, Frame, FrameHeader, FrameType, Handler, HeaderRef,
-    HeadersCategory, Session,
+    CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler, HeaderRef,
+    HeadersCategory, Session, SessionRef,
 };
 use crate::trace::Traced;
 use crate::write_buf::WriteBuf;
@@ -84,16 +85,16 @@ pub(crate) struct ConnHandler<S: HttpService> {
     /// (their futures run user code when dropped).
     closed: Vec<Entry<S::Future>>,
     /// Streams whose service said "not ready".
-    waiting_ready: Vec<i32>,
+    waiting_ready: Vec<StreamId>,
     got_settings: bool,
     settings_acked: bool,
     /// The largest stream id a client HEADERS frame named so far.
-    last_client_stream: i32,
+    last_client_stream: StreamId,
     /// Ranges of client stream ids skipped over (so never opened), for
     /// RFC 9113 section 5.1.1: a HEADERS on one of them is a stream id
     /// going backwards. Only the first few gaps are kept; nghttp2 itself
     /// ignores such HEADERS.
-    id_gaps: Vec<(i32, i32)>,
+    id_gaps: Vec<(u32, u32)>,
 }
 
 /// How many skipped stream id ranges a connection remembers.
@@ -106,7 +107,7 @@ impl<S: HttpService> ConnHandler<S> {
 
     /// Completes a request head: the stream gets its request, or an error
     /// response when the head was bad.
-    fn finish_head(&mut self, cx: &mut Context, id: i32, end_stream: bool) {
+    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
@@ -123,7 +124,7 @@ impl<S: HttpService> ConnHandler<S> {
                 entry.stream.schedule_poll();
             }
             Err(status) => {
-                tracing::debug!(stream = id, %status, "rejecting request");
+                tracing::debug!(stream = %id, %status, "rejecting request");
                 entry.phase = Phase::Done;
                 entry.stream.state().body_dropped = true;
                 let _ = cx.submit_response(
@@ -137,7 +138,7 @@ impl<S: HttpService> ConnHandler<S> {
 
     /// Polls a stream's service: readiness, the call, the future, and
     /// submits the response it gives.
-    fn poll_stream(&mut self, cx: &mut Context, id: i32) {
+    fn poll_stream(&mut self, cx: &mut SessionRef, id: StreamId) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
@@ -171,7 +172,7 @@ enum Polled {
 fn poll_entry<S: HttpService>(
     service: &mut S,
     entry: &mut Entry<S::Future>,
-    cx: &mut Context,
+    cx: &mut SessionRef,
     stats: &StatsInner,
 ) -> Polled {
     let id = entry.stream.id;
@@ -190,7 +191,7 @@ fn poll_entry<S: HttpService>(
                         return outcome;
                     }
                     Err(_) => {
-                        tracing::warn!(stream = id, "service panicked in poll_ready");
+                        tracing::warn!(stream = %id, "service panicked in poll_ready");
                         fail_stream(cx, entry, stats);
                         return outcome;
                     }
@@ -201,7 +202,7 @@ fn poll_entry<S: HttpService>(
                 match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
                     Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
                     Err(_) => {
-                        tracing::warn!(stream = id, "service panicked in call");
+                        tracing::warn!(stream = %id, "service panicked in call");
                         stats.sub_live_handlers(1);
                         let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
                         return outcome;
@@ -220,11 +221,11 @@ fn poll_entry<S: HttpService>(
                     }
                     Ok(Poll::Ready(Err(e))) => {
                         let e: crate::server::BoxError = e.into();
-                        tracing::debug!(stream = id, error = %e, "handler failed");
+                        tracing::debug!(stream = %id, error = %e, "handler failed");
                         fail_stream(cx, entry, stats);
                     }
                     Err(_) => {
-                        tracing::warn!(stream = id, "handler panicked; resetting its stream");
+                        tracing::warn!(stream = %id, "handler panicked; resetting its stream");
                         fail_stream(cx, entry, stats);
                     }
                 }
@@ -241,7 +242,7 @@ fn poll_entry<S: HttpService>(
 }
 
 /// The handler failed: reset its stream with INTERNAL_ERROR.
-fn fail_stream<F>(cx: &mut Context, entry: &mut Entry<F>, stats: &StatsInner) {
+fn fail_stream<F>(cx: &mut SessionRef, entry: &mut Entry<F>, stats: &StatsInner) {
     if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
         stats.sub_live_handlers(1);
     }
@@ -272,7 +273,7 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-fn submit_response<F, B>(cx: &mut Context, entry: &mut Entry<F>, response: Response<B>)
+fn submit_response<F, B>(cx: &mut SessionRef, entry: &mut Entry<F>, response: Response<B>)
 where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<crate::server::BoxError>,
@@ -311,7 +312,7 @@ where
         )))
     };
     if let Err(e) = cx.submit_response(id, fields, source) {
-        tracing::debug!(stream = id, error = %e, "response not submitted");
+        tracing::debug!(stream = %id, error = %e, "response not submitted");
         entry.phase = Phase::Done;
     }
 }
@@ -344,26 +345,27 @@ fn build_request(mut head: Head, stream: &Arc<Stream>) -> Result<Request<Request
 }
 
 impl<S: HttpService> Handler for ConnHandler<S> {
-    fn on_begin_frame(&mut self, cx: &mut Context, header: &FrameHeader) -> CallbackResult {
+    fn on_begin_frame(&mut self, cx: &mut SessionRef, header: &FrameHeader) -> CallbackResult {
         let id = header.stream_id;
-        if header.frame_type != FrameType::HEADERS || id % 2 == 0 {
+        if header.frame_type != FrameType::HEADERS || !id.is_client_initiated() {
             return Ok(());
         }
-        if id > self.last_client_stream {
-            if id > self.last_client_stream + 2 && self.id_gaps.len() < MAX_ID_GAPS {
-                self.id_gaps.push((self.last_client_stream + 2, id - 2));
+        let (n, last) = (id.get(), self.last_client_stream.get());
+        if n > last {
+            if n > last + 2 && self.id_gaps.len() < MAX_ID_GAPS {
+                self.id_gaps.push((last + 2, n - 2));
             }
             self.last_client_stream = id;
-        } else if self.id_gaps.iter().any(|&(lo, hi)| lo <= id && id <= hi) {
+        } else if self.id_gaps.iter().any(|&(lo, hi)| lo <= n && n <= hi) {
             // A stream the client skipped is closed (section 5.1.1);
             // opening it now is a stream id going backwards.
-            tracing::debug!(stream = id, "stream id going backwards");
+            tracing::debug!(stream = %id, "stream id going backwards");
             let _ = cx.terminate(Reason::PROTOCOL_ERROR);
         }
         Ok(())
     }
 
-    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         if frame.headers_category() == Some(HeadersCategory::Request) {
             let stream = Stream::new(id, self.shared.clone(), false);
@@ -389,7 +391,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -448,7 +450,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::HEADERS => {
@@ -495,8 +497,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
@@ -523,8 +525,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
     fn on_stream_close(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
         let Some(entry) = self.streams.remove(&stream_id) else {
@@ -533,7 +535,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         let stats = &self.shared.stats;
         stats.sub_open_streams(1);
         if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
-            tracing::debug!(stream = stream_id, %reason, "stream closed; cancelling its handler");
+            tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
             stats.sub_live_handlers(1);
         }
         let (unconsumed, dropped, reader) = {
@@ -651,14 +653,17 @@ where
         waiting_ready: Vec::new(),
         got_settings: false,
         settings_acked: false,
-        last_client_stream: 0,
+        last_client_stream: StreamId::CONNECTION,
         id_gaps: Vec::new(),
     };
     let tracer = config.trace.as_ref().map(|t| t.next()).unwrap_or_default();
     let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
     session.submit_settings(&config.settings())?;
     if config.initial_connection_window_size > 65_535 {
-        session.set_local_window_size(0, config.initial_connection_window_size as i32)?;
+        session.set_local_window_size(
+            StreamId::CONNECTION,
+            config.initial_connection_window_size as i32,
+        )?;
     }
     if let Some(reason) = setup.fail {
         session.terminate(reason)?;
@@ -986,7 +991,7 @@ where
     /// body, its window, or the end of its request) do not keep a
     /// connection from being idle. Looked at on idle-timer ticks only.
     fn busy(&self) -> bool {
-        let cx: &Context = &self.session;
+        let cx: &SessionRef = &self.session;
         let window_open = cx.remote_window_size() > 0;
         let streams = &self.session.handler().inner().streams;
         // The handler (or its response body, echoing it) last found the

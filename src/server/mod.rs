@@ -48,10 +48,12 @@
 //!   of the pump that read it: no task spawn, no cross-task wake-up, no
 //!   channel per request, which is what a small-response benchmark
 //!   measures;
-//! - a response body is pulled *inside* nghttp2's data callback, with
-//!   exactly the window nghttp2 has for it, so at most one frame's worth of
-//!   a body is ever held by the server, and nothing is copied on the way
-//!   (the `Bytes` go into the write buffer through `NO_COPY`);
+//! - a response body is polled by the same pump, right before the
+//!   session writes frames (never inside one of nghttp2's callbacks), and
+//!   only as far as the client's windows let it go: at most two frames'
+//!   worth (32 KiB) of a body is held per stream, and its `Bytes` go into
+//!   the write buffer through `NO_COPY` without passing through nghttp2's
+//!   frame buffer;
 //! - cancelling a stream is dropping its future, synchronously, when the
 //!   RST_STREAM is processed.
 //!
