@@ -134,11 +134,12 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        let mut config = Config::default();
-        config.handshake_timeout = Duration::from_secs(10);
-        config.settings_timeout = Duration::from_secs(20);
-        config.idle_timeout = Some(Duration::from_secs(5));
-        config
+        Config {
+            handshake_timeout: Duration::from_secs(10),
+            settings_timeout: Duration::from_secs(20),
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..Config::default()
+        }
     }
 
     const QUIET: Activity = Activity {
