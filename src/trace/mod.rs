@@ -445,6 +445,9 @@ mod tests {
             .connection_id(7);
         let f = rec(FrameType::DATA, 1, 1, 3);
         tracer.trace_frame(Direction::Recv, &f);
+        tracer.trace_invalid(&f, LibError::PROTO);
+        tracer.error("Invalid HTTP header field was received");
+        tracer.message("Connected");
         tracer.stream_closed(sid(1), Reason::NO_ERROR);
         tracer.connection_closed();
         let text = String::from_utf8(t.0.lock().unwrap().clone()).unwrap();
@@ -461,12 +464,17 @@ mod tests {
             [
                 "[id=7] [  t] recv DATA frame <length=3, flags=0x01, stream_id=1>",
                 "          ; END_STREAM",
+                "[id=7] [  t] [INVALID; error=Protocol error] recv DATA frame <length=3, flags=0x01, stream_id=1>",
+                "          ; END_STREAM",
+                "[id=7] [  t] [ERROR] Invalid HTTP header field was received",
+                "[id=7] [  t] Connected",
                 "[id=7] [  t] stream_id=1 closed",
                 "[id=7] [  t] closed"
             ]
         );
         let json = String::from_utf8(j.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(json.lines().count(), 1);
+        assert_eq!(json.lines().count(), 2);
         assert!(json.contains(r#""connection_id":7,"direction":"recv","type":"DATA""#));
+        assert!(json.contains(r#""invalid":{"code":-505,"error":"Protocol error"}"#));
     }
 }

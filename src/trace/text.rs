@@ -160,6 +160,7 @@ impl TextFormat {
         frame: &FrameRecord,
         error: LibError,
     ) {
+        self.prefix(out);
         self.timer(out, elapsed);
         let _ = write!(out, " [INVALID; error={}] recv ", error.message());
         self.frame_body(out, Direction::Recv, frame);
@@ -202,6 +203,7 @@ impl TextFormat {
     /// `[ERROR] message`, after the connection prefix (which nghttpd leaves
     /// out here, as for [`invalid_frame`](Self::invalid_frame)).
     pub(crate) fn error(&self, out: &mut Vec<u8>, elapsed: Duration, message: &str) {
+        self.prefix(out);
         self.timer(out, elapsed);
         let _ = writeln!(out, " [ERROR] {message}");
     }
@@ -596,13 +598,25 @@ mod tests {
             text(|o| plain().error(o, T, "Invalid HTTP header field was received")),
             "[  0.003] [ERROR] Invalid HTTP header field was received\n"
         );
+    }
+
+    /// Issue 9: nghttpd prints its `[INVALID; ...]` and `[ERROR]` lines
+    /// without `[id=N] `; ours carry it like every other line.
+    #[test]
+    fn invalid_and_error_lines_carry_the_connection_prefix() {
         let nghttpd = TextFormat {
             color: false,
             connection_id: Some(1),
         };
-        // nghttpd registers app_helper's callbacks as they are: no prefix.
-        assert!(text(|o| nghttpd.invalid_frame(o, T, &f, LibError::PROTO))
-            .starts_with("[  0.003] [INVALID;"));
+        let f = rec(FrameType::DATA, 1, 1, 3);
+        assert_eq!(
+            text(|o| nghttpd.invalid_frame(o, T, &f, LibError::PROTO)),
+            "[id=1] [  0.003] [INVALID; error=Protocol error] recv DATA frame <length=3, flags=0x01, stream_id=1>\n          ; END_STREAM\n"
+        );
+        assert_eq!(
+            text(|o| nghttpd.error(o, T, "Invalid HTTP header field was received")),
+            "[id=1] [  0.003] [ERROR] Invalid HTTP header field was received\n"
+        );
     }
 
     #[test]
