@@ -426,8 +426,8 @@ where
         // request body empty and waits for the client to send more.
         let waits_for_body = |entry: &Entry<S::Future>| entry.stream.state().waits_for_peer();
         streams.iter().any(|(&id, entry)| match entry.phase {
-            Phase::New(..) => true,
-            Phase::Running(..) => !waits_for_body(entry),
+            Phase::New(_) => true,
+            Phase::Running(_) => !waits_for_body(entry),
             Phase::Responding => {
                 window_open
                     && cx.body_unfinished(id)

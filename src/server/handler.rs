@@ -28,8 +28,6 @@ use crate::session::{
 };
 
 /// Where a stream's request is in its life, on the connection task's side.
-/// While the service works on it (`New`, `Running`), it counts as a live
-/// handler.
 // The request is held inline: boxing it would cost an allocation per
 // request, and it moves into the service on the same pass of the pump.
 #[allow(clippy::large_enum_variant)]
@@ -37,10 +35,9 @@ pub(crate) enum Phase<F> {
     /// Request header fields are arriving.
     Headers,
     /// The request is complete; the service has not taken it yet.
-    New(Request<RequestBody>, Held),
-    /// The service's future runs. (The `Held` is kept for its `Drop`.)
-    #[allow(dead_code)]
-    Running(Pin<Box<F>>, Held),
+    New(Request<RequestBody>),
+    /// The service's future runs.
+    Running(Pin<Box<F>>),
     /// The response is submitted; its body (if any) is pulled by the
     /// session as the client's windows open.
     Responding,
@@ -57,8 +54,11 @@ pub(crate) struct Entry<F> {
     /// Trailer fields being received.
     trailers: Option<HeaderMap>,
     is_head: bool,
-    /// Counts the stream in the open streams while the entry lives.
-    _open: Held,
+    /// Counts the stream in the open streams until nghttp2 closes it (the
+    /// entry itself is dropped a little later, outside the callback).
+    open: Option<Held>,
+    /// Counts a live handler while the service works on the request.
+    live: Option<Held>,
 }
 
 /// The session handler of a server connection.
@@ -122,8 +122,8 @@ impl<S: HttpService> ConnHandler<S> {
         match head.into_request(&entry.stream) {
             Ok(request) => {
                 entry.is_head = request.method() == Method::HEAD;
-                let live = Held::new(&self.stats, Gauge::LiveHandlers, 1);
-                entry.phase = Phase::New(request, live);
+                entry.live = Some(Held::new(&self.stats, Gauge::LiveHandlers, 1));
+                entry.phase = Phase::New(request);
                 self.stats.count_request();
                 entry.stream.schedule_poll();
             }
@@ -184,7 +184,7 @@ fn poll_entry<S: HttpService>(
     let mut outcome = Polled::Other;
     loop {
         match &mut entry.phase {
-            Phase::New(..) => {
+            Phase::New(_) => {
                 match catch_unwind(AssertUnwindSafe(|| service.poll_ready(&mut tcx))) {
                     Ok(Poll::Pending) => return Polled::NotReady,
                     Ok(Poll::Ready(Ok(()))) => {}
@@ -200,26 +200,27 @@ fn poll_entry<S: HttpService>(
                         return outcome;
                     }
                 }
-                let Phase::New(request, live) = std::mem::replace(&mut entry.phase, Phase::Done)
-                else {
+                let Phase::New(request) = std::mem::replace(&mut entry.phase, Phase::Done) else {
                     return outcome;
                 };
                 match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
-                    Ok(future) => entry.phase = Phase::Running(Box::pin(future), live),
+                    Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
                     Err(_) => {
                         tracing::warn!(stream = %id, "service panicked in call");
+                        entry.live = None;
                         let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
                         return outcome;
                     }
                 }
                 outcome = Polled::Called;
             }
-            Phase::Running(future, _) => {
+            Phase::Running(future) => {
                 let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut tcx)));
                 match polled {
                     Ok(Poll::Pending) => {}
                     Ok(Poll::Ready(Ok(response))) => {
                         entry.phase = Phase::Responding;
+                        entry.live = None;
                         submit_response(cx, entry, response, stats);
                     }
                     Ok(Poll::Ready(Err(e))) => {
@@ -247,6 +248,7 @@ fn poll_entry<S: HttpService>(
 /// The handler failed: reset its stream with INTERNAL_ERROR.
 fn fail_stream<F>(cx: &mut SessionRef, entry: &mut Entry<F>) {
     entry.phase = Phase::Done;
+    entry.live = None;
     let _ = cx.submit_rst_stream(entry.stream.id(), Reason::INTERNAL_ERROR);
 }
 
@@ -351,7 +353,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     head: Head::default(),
                     trailers: None,
                     is_head: false,
-                    _open: Held::new(&self.stats, Gauge::OpenStreams, 1),
+                    open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                    live: None,
                 },
             );
         } else if let Some(entry) = self.streams.get_mut(&id) {
@@ -434,10 +437,15 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.remove(&stream_id) else {
+        let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };
-        if matches!(entry.phase, Phase::New(..) | Phase::Running(..)) {
+        // The stream is no longer open, nor its handler live, though the
+        // entry (and the handler's future) is dropped only once the C call
+        // returns.
+        entry.open = None;
+        entry.live = None;
+        if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
             tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
         }
         let reason = if reason == Reason::NO_ERROR {
