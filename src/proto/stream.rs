@@ -202,9 +202,26 @@ impl Stream {
 
     // --- The connection task's side, inside nghttp2's callbacks. ---------
 
+    /// A chunk of DATA arrived on stream `id`, known as `stream` (or not:
+    /// a stream this side no longer tracks). It is queued for the reader,
+    /// or, when nobody will read it, given back to the windows at once.
+    pub(crate) fn recv_data_on(
+        stream: Option<&Stream>,
+        cx: &mut SessionRef,
+        id: StreamId,
+        data: &[u8],
+    ) {
+        match stream {
+            Some(stream) => stream.recv_data(cx, data),
+            None => {
+                let _ = cx.consume(id, data.len());
+            }
+        }
+    }
+
     /// A chunk of DATA arrived. It is queued for the reader, or, when
     /// nobody will read it, given back to the windows at once.
-    pub(crate) fn recv_data(&self, cx: &mut SessionRef, data: &[u8]) {
+    fn recv_data(&self, cx: &mut SessionRef, data: &[u8]) {
         let mut st = self.state();
         if st.body_dropped || st.failure.is_some() {
             drop(st);
