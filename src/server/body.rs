@@ -192,13 +192,26 @@ impl fmt::Debug for Stream {
     }
 }
 
-/// The body of a request: DATA frames as they arrive, then the trailers.
+/// The body of a request, whichever protocol carried it: on HTTP/2 the
+/// stream's DATA frames as they arrive, then its trailers; on HTTP/1.1 what
+/// hyper reads (a content-length or chunked body, with chunked trailers).
 ///
-/// Flow control follows the reader: received bytes count against the
-/// peer's stream and connection windows until they are read here, so a
+/// Flow control follows the reader: on HTTP/2 received bytes count against
+/// the peer's stream and connection windows until they are read here, so a
 /// handler that reads slowly slows its client down instead of making the
-/// server buffer. Dropping the body gives its unread bytes back at once.
+/// server buffer; on HTTP/1.1 hyper reads the socket only as the body is
+/// read. Dropping the body gives its unread bytes back at once.
 pub struct RequestBody {
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    H2(H2Body),
+    H1(hyper::body::Incoming),
+}
+
+/// An HTTP/2 stream's body.
+struct H2Body {
     stream: Arc<Stream>,
     content_length: Option<u64>,
 }
@@ -206,22 +219,41 @@ pub struct RequestBody {
 impl RequestBody {
     pub(crate) fn new(stream: Arc<Stream>, content_length: Option<u64>) -> RequestBody {
         RequestBody {
-            stream,
-            content_length,
+            kind: BodyKind::H2(H2Body {
+                stream,
+                content_length,
+            }),
         }
     }
 
-    /// The HTTP/2 stream id the body arrives on.
-    pub fn stream_id(&self) -> i32 {
-        self.stream.id
+    /// The body of a request hyper's HTTP/1.1 server read.
+    pub(crate) fn http1(body: hyper::body::Incoming) -> RequestBody {
+        RequestBody {
+            kind: BodyKind::H1(body),
+        }
+    }
+
+    /// The HTTP/2 stream id the body arrives on; `None` on HTTP/1.1.
+    pub fn stream_id(&self) -> Option<i32> {
+        match &self.kind {
+            BodyKind::H2(b) => Some(b.stream.id),
+            BodyKind::H1(_) => None,
+        }
     }
 }
 
 impl fmt::Debug for RequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestBody")
-            .field("stream_id", &self.stream.id)
-            .finish()
+        match &self.kind {
+            BodyKind::H2(b) => f
+                .debug_struct("RequestBody")
+                .field("stream_id", &b.stream.id)
+                .finish(),
+            BodyKind::H1(_) => f
+                .debug_struct("RequestBody")
+                .field("protocol", &"http/1.1")
+                .finish(),
+        }
     }
 }
 
@@ -231,6 +263,40 @@ impl Body for RequestBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match &mut self.get_mut().kind {
+            BodyKind::H2(b) => b.poll_frame(cx),
+            BodyKind::H1(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map_err(|e| Error::new(Kind::Io(std::io::Error::other(e)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::H2(b) => {
+                let st = b.stream.state();
+                st.end && st.chunks.is_empty() && st.trailers.is_none()
+            }
+            BodyKind::H1(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::H2(b) => match b.content_length {
+                Some(n) => SizeHint::with_exact(n),
+                None => SizeHint::default(),
+            },
+            BodyKind::H1(b) => b.size_hint(),
+        }
+    }
+}
+
+impl H2Body {
+    fn poll_frame(
+        &mut self,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let stream = &self.stream;
@@ -265,21 +331,9 @@ impl Body for RequestBody {
         }
         Poll::Pending
     }
-
-    fn is_end_stream(&self) -> bool {
-        let st = self.stream.state();
-        st.end && st.chunks.is_empty() && st.trailers.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self.content_length {
-            Some(n) => SizeHint::with_exact(n),
-            None => SizeHint::default(),
-        }
-    }
 }
 
-impl Drop for RequestBody {
+impl Drop for H2Body {
     fn drop(&mut self) {
         let mut st = self.stream.state();
         st.body_dropped = true;

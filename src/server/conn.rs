@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Reason};
 use crate::server::body::{BodySource, ConnShared, RequestBody, Stream};
+use crate::server::connect_info::ConnectionInfo;
 use crate::server::service::HttpService;
 use crate::server::stats::StatsInner;
 use crate::server::Config;
@@ -87,6 +88,10 @@ pub(crate) struct ConnHandler<S: HttpService> {
     waiting_ready: Vec<i32>,
     got_settings: bool,
     settings_acked: bool,
+    /// Put into every request's extensions.
+    info: Option<ConnectionInfo>,
+    /// The `server` response header.
+    server_header: Option<HeaderValue>,
     /// The largest stream id a client HEADERS frame named so far.
     last_client_stream: i32,
     /// Ranges of client stream ids skipped over (so never opened), for
@@ -115,7 +120,10 @@ impl<S: HttpService> ConnHandler<S> {
         }
         let head = std::mem::take(&mut entry.head);
         match build_request(head, &entry.stream) {
-            Ok(request) => {
+            Ok(mut request) => {
+                if let Some(info) = &self.info {
+                    request.extensions_mut().insert(info.clone());
+                }
                 entry.is_head = request.method() == Method::HEAD;
                 entry.phase = Phase::New(request);
                 self.shared.stats.count_request();
@@ -135,13 +143,62 @@ impl<S: HttpService> ConnHandler<S> {
         }
     }
 
+    /// Makes stream 1 of the HTTP/1.1 request that upgraded the
+    /// connection (nghttp2 opened the stream half-closed); its body was
+    /// read already.
+    fn adopt_upgraded(&mut self, upgrade: Upgrade) {
+        let stream = Stream::new(1, self.shared.clone(), true);
+        {
+            let mut st = stream.state();
+            // Bytes HTTP/2 flow control never counted: nothing to give back.
+            st.detached = true;
+            if !upgrade.body.is_empty() {
+                st.buffered = upgrade.body.len();
+                st.chunks.push_back(upgrade.body);
+            }
+            st.trailers = upgrade.trailers;
+        }
+        self.stats().add_recv_buffered(stream.state().buffered);
+        let content_length = stream.state().buffered as u64;
+        let mut parts = upgrade.parts;
+        parts.version = Version::HTTP_2;
+        let is_head = parts.method == Method::HEAD;
+        let request = Request::from_parts(
+            parts,
+            RequestBody::new(stream.clone(), Some(content_length)),
+        );
+        let waker = Waker::from(stream.clone());
+        self.last_client_stream = 1;
+        self.streams.insert(
+            1,
+            Entry {
+                stream: stream.clone(),
+                waker,
+                phase: Phase::New(request),
+                head: Head::default(),
+                trailers: None,
+                is_head,
+            },
+        );
+        // Counted as a request when HTTP/1.1 read it.
+        self.stats().add_open_streams(1);
+        self.stats().add_live_handlers(1);
+        stream.schedule_poll();
+    }
+
     /// Polls a stream's service: readiness, the call, the future, and
     /// submits the response it gives.
     fn poll_stream(&mut self, cx: &mut Context, id: i32) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        match poll_entry(&mut self.service, entry, cx, &self.shared.stats) {
+        match poll_entry(
+            &mut self.service,
+            entry,
+            cx,
+            &self.shared.stats,
+            self.server_header.as_ref(),
+        ) {
             Polled::NotReady => self.waiting_ready.push(id),
             Polled::Called if !self.waiting_ready.is_empty() => {
                 // The service is ready again: let the others try.
@@ -173,6 +230,7 @@ fn poll_entry<S: HttpService>(
     entry: &mut Entry<S::Future>,
     cx: &mut Context,
     stats: &StatsInner,
+    server_header: Option<&HeaderValue>,
 ) -> Polled {
     let id = entry.stream.id;
     let mut tcx = TaskContext::from_waker(&entry.waker);
@@ -216,7 +274,7 @@ fn poll_entry<S: HttpService>(
                     Ok(Poll::Ready(Ok(response))) => {
                         stats.sub_live_handlers(1);
                         entry.phase = Phase::Responding;
-                        submit_response(cx, entry, response);
+                        submit_response(cx, entry, response, server_header);
                     }
                     Ok(Poll::Ready(Err(e))) => {
                         let e: crate::server::BoxError = e.into();
@@ -272,8 +330,12 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-fn submit_response<F, B>(cx: &mut Context, entry: &mut Entry<F>, response: Response<B>)
-where
+fn submit_response<F, B>(
+    cx: &mut Context,
+    entry: &mut Entry<F>,
+    response: Response<B>,
+    server_header: Option<&HeaderValue>,
+) where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<crate::server::BoxError>,
 {
@@ -284,6 +346,7 @@ where
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
         || body.is_end_stream();
+    let date = crate::server::date::now();
     let mut digits = [0u8; 20];
     let length = match body.size_hint().exact() {
         Some(n) if !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 => {
@@ -293,6 +356,15 @@ where
     };
     let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes()))
         .chain(length)
+        .chain(
+            (!parts.headers.contains_key(header::DATE))
+                .then(|| HeaderRef::new(b"date", date.as_bytes())),
+        )
+        .chain(
+            server_header
+                .filter(|_| !parts.headers.contains_key(header::SERVER))
+                .map(|v| HeaderRef::new(b"server", v.as_bytes())),
+        )
         .chain(
             parts
                 .headers
@@ -600,6 +672,22 @@ pub(crate) struct Setup<'a> {
     pub(crate) initial: &'a [u8],
     /// End the connection at once with this code (TLS rules not met).
     pub(crate) fail: Option<Reason>,
+    /// The connection was upgraded from HTTP/1.1 (`Upgrade: h2c`).
+    pub(crate) upgrade: Option<Upgrade>,
+    /// The connection's tracer, when it was made already (for HTTP/1.1).
+    pub(crate) tracer: Option<crate::trace::Tracer>,
+    /// Put into every request's extensions.
+    pub(crate) info: Option<ConnectionInfo>,
+}
+
+/// An HTTP/1.1 request that asked for `Upgrade: h2c`, its body read: it
+/// becomes stream 1 (`nghttp2_session_upgrade2`).
+pub(crate) struct Upgrade {
+    /// The decoded `HTTP2-Settings`.
+    pub(crate) settings: Vec<u8>,
+    pub(crate) parts: http::request::Parts,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) trailers: Option<HeaderMap>,
 }
 
 /// One connection's pump: owns the socket and the session.
@@ -651,11 +739,21 @@ where
         waiting_ready: Vec::new(),
         got_settings: false,
         settings_acked: false,
+        info: setup.info,
+        server_header: config.server_header.clone(),
         last_client_stream: 0,
         id_gaps: Vec::new(),
     };
-    let tracer = config.trace.as_ref().map(|t| t.next()).unwrap_or_default();
+    let tracer = match setup.tracer {
+        Some(tracer) => tracer,
+        None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),
+    };
     let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
+    if let Some(upgrade) = setup.upgrade {
+        let is_head = upgrade.parts.method == Method::HEAD;
+        session.upgrade2(&upgrade.settings, is_head)?;
+        session.handler_mut().inner_mut().adopt_upgraded(upgrade);
+    }
     session.submit_settings(&config.settings())?;
     if config.initial_connection_window_size > 65_535 {
         session.set_local_window_size(0, config.initial_connection_window_size as i32)?;

@@ -107,13 +107,15 @@
 
 mod body;
 mod conn;
+mod connect_info;
+mod date;
 pub mod files;
+mod http1;
 mod service;
 mod stats;
 pub mod tls;
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,6 +128,7 @@ use tokio::task::JoinSet;
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
+pub use connect_info::{ConnectionInfo, Protocol, TlsInfo};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
 
@@ -155,6 +158,8 @@ pub(crate) struct Config {
     glitch_rate_limit: Option<(u64, u64)>,
     max_continuations: Option<usize>,
     max_outbound_ack: Option<usize>,
+    http1: bool,
+    server_header: Option<http::HeaderValue>,
     trace: Option<TraceFactory>,
 }
 
@@ -197,12 +202,20 @@ impl Default for Config {
             glitch_rate_limit: None,
             max_continuations: None,
             max_outbound_ack: None,
+            http1: true,
+            server_header: None,
             trace: None,
         }
     }
 }
 
 impl Config {
+    /// The largest request body an `Upgrade: h2c` may carry: the server
+    /// reads it whole before switching (the stream window's size).
+    fn h2c_body_limit(&self) -> u64 {
+        u64::from(self.initial_window_size)
+    }
+
     fn options(&self) -> Options {
         let mut options = Options::new()
             .no_auto_window_update(true)
@@ -380,6 +393,26 @@ impl Builder {
         self
     }
 
+    /// Serve HTTP/1.x beside HTTP/2 (default true): on cleartext an
+    /// HTTP/1.x request line goes to hyper's HTTP/1 server (and
+    /// `Upgrade: h2c` to HTTP/2), over TLS a client that negotiates
+    /// `http/1.1` by ALPN, or no ALPN, does. With `false` the server speaks
+    /// HTTP/2 only: an HTTP/1.x request gets a short
+    /// `505 HTTP Version Not Supported` (readable in a browser or curl)
+    /// and is disconnected. Either way, bytes that are neither get GOAWAY
+    /// PROTOCOL_ERROR (RFC 9113 section 3.4).
+    pub fn http1(mut self, on: bool) -> Self {
+        self.config.http1 = on;
+        self
+    }
+
+    /// The `server` header of every response that has none (default:
+    /// none sent).
+    pub fn server_header(mut self, value: Option<http::HeaderValue>) -> Self {
+        self.config.server_header = value;
+        self
+    }
+
     /// Traces every connection's frames: `make(n)` gives the tracer of the
     /// n-th connection (1, 2, ...), for example
     /// `Tracer::stdout().connection_id(n)` for nghttpd's `-v` output. Off by
@@ -447,16 +480,18 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What the first bytes on a connection say.
 enum Sniffed {
-    /// The HTTP/2 preface: serve.
+    /// The HTTP/2 preface.
     H2,
+    /// An HTTP/1.x request line.
+    Http1,
     /// Something else: refuse.
     Other,
     /// The peer closed or stalled first.
     Nothing,
 }
 
-/// Reads until the bytes are known to start with the HTTP/2 preface or
-/// not. `buf` gets everything read.
+/// Reads until the bytes are known to start with the HTTP/2 preface, an
+/// HTTP/1.x request line, or neither. `buf` gets everything read.
 async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Result<Sniffed> {
     let mut chunk = [0u8; 4096];
     loop {
@@ -466,43 +501,31 @@ async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Resul
         }
         buf.extend_from_slice(&chunk[..n]);
         let k = buf.len().min(PREFACE.len());
-        if buf[..k] != PREFACE[..k] {
+        if buf[..k] == PREFACE[..k] {
+            if k == PREFACE.len() {
+                return Ok(Sniffed::H2);
+            }
+            continue;
+        }
+        // A broken preface ("PRI * HTTP/2.0" then something else) is no
+        // HTTP/1.x request either.
+        if buf.starts_with(b"PRI ") {
             return Ok(Sniffed::Other);
         }
-        if k == PREFACE.len() {
-            return Ok(Sniffed::H2);
+        match http1::looks_like_http1(buf) {
+            Some(true) => return Ok(Sniffed::Http1),
+            Some(false) => return Ok(Sniffed::Other),
+            None => {}
         }
     }
 }
 
-/// Answers a client that does not speak HTTP/2 with a short HTTP/1.1
-/// error, then closes.
-async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, first: &[u8], why: &str) {
-    let line_end = first
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(first.len());
-    let line = &first[..line_end];
-    let http1 = line.windows(7).any(|w| w == b"HTTP/1.")
-        || line
-            .iter()
-            .take_while(|b| b.is_ascii_uppercase())
-            .count()
-            .checked_sub(1)
-            .is_some_and(|n| line.get(n + 1) == Some(&b' '));
-    let (status, text) = if http1 {
-        (
-            "505 HTTP Version Not Supported",
-            format!("This server speaks HTTP/2 only ({why}).\n"),
-        )
-    } else {
-        (
-            "400 Bad Request",
-            format!("Not an HTTP/2 connection preface ({why}).\n"),
-        )
-    };
+/// Answers an HTTP/1.x client of an HTTP/2-only server with a short
+/// HTTP/1.1 505, then closes.
+async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, why: &str) {
+    let text = format!("This server speaks HTTP/2 only ({why}).\n");
     let answer = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        "HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
         text.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
@@ -548,30 +571,33 @@ impl Server {
         let _ = rx.wait_for(|down| *down).await;
     }
 
-    /// Serves cleartext HTTP/2 with prior knowledge (h2c) on `listener`,
-    /// one task per connection, each with a clone of `service`. A client
-    /// that sends anything but the HTTP/2 preface (an HTTP/1.1 request, say)
-    /// gets a short HTTP/1.1 505 or 400 answer and is disconnected. Returns
-    /// after [`shutdown`](Server::shutdown), once every connection closed.
+    /// Serves cleartext HTTP on `listener`, one task per connection, each
+    /// with a clone of `service`: HTTP/2 with prior knowledge (h2c), and
+    /// unless [`Builder::http1`] turned it off, HTTP/1.x (with
+    /// `Upgrade: h2c`), told apart by the first bytes. Bytes that are
+    /// neither get GOAWAY PROTOCOL_ERROR. Returns after
+    /// [`shutdown`](Server::shutdown), once every connection closed.
     pub async fn serve<S>(&self, listener: TcpListener, service: S) -> io::Result<()>
     where
         S: HttpService + Clone,
     {
-        self.accept_loop(listener, move |server, tcp, addr| {
+        self.accept_loop(listener, move |server, tcp, info| {
             let service = service.clone();
             async move {
-                if let Err(e) = server.serve_connection(tcp, service).await {
-                    tracing::debug!(%addr, error = %e, "connection ended with an error");
+                let addr = info.peer_addr();
+                if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
+                    tracing::debug!(?addr, error = %e, "connection ended with an error");
                 }
             }
         })
         .await
     }
 
-    /// Serves HTTP/2 over TLS on `listener`. The acceptor should come from
-    /// [`tls`] (or apply the same rules): a client that does not negotiate
-    /// `h2` by ALPN is refused, and one whose TLS session breaks RFC 9113
-    /// section 9.2 gets GOAWAY INADEQUATE_SECURITY.
+    /// Serves HTTP over TLS on `listener`. The acceptor should come from
+    /// [`tls`] (or apply the same rules): a client that negotiates `h2` by
+    /// ALPN gets HTTP/2, and GOAWAY INADEQUATE_SECURITY when its TLS
+    /// session breaks RFC 9113 section 9.2; one that negotiates `http/1.1`,
+    /// or no ALPN, gets HTTP/1.1 (unless [`Builder::http1`] turned it off).
     pub async fn serve_tls<S>(
         &self,
         listener: TcpListener,
@@ -581,12 +607,16 @@ impl Server {
     where
         S: HttpService + Clone,
     {
-        self.accept_loop(listener, move |server, tcp, addr| {
+        self.accept_loop(listener, move |server, tcp, info| {
             let service = service.clone();
             let acceptor = acceptor.clone();
             async move {
-                if let Err(e) = server.serve_tls_connection(tcp, &acceptor, service).await {
-                    tracing::debug!(%addr, error = %e, "connection ended with an error");
+                let addr = info.peer_addr();
+                let served = server
+                    .serve_tls_connection_with_info(tcp, info, &acceptor, service)
+                    .await;
+                if let Err(e) = served {
+                    tracing::debug!(?addr, error = %e, "connection ended with an error");
                 }
             }
         })
@@ -595,7 +625,7 @@ impl Server {
 
     async fn accept_loop<F, Fut>(&self, listener: TcpListener, mut each: F) -> io::Result<()>
     where
-        F: FnMut(Server, TcpStream, SocketAddr) -> Fut,
+        F: FnMut(Server, TcpStream, ConnectionInfo) -> Fut,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let mut tasks = JoinSet::new();
@@ -605,7 +635,8 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, addr)) => {
                         let _ = tcp.set_nodelay(true);
-                        tasks.spawn(each(self.clone(), tcp, addr));
+                        let info = ConnectionInfo::new(Some(addr), tcp.local_addr().ok());
+                        tasks.spawn(each(self.clone(), tcp, info));
                     }
                     Err(e) => {
                         // Out of descriptors and the like: wait, go on.
@@ -623,7 +654,10 @@ impl Server {
     }
 
     /// Serves one TLS connection: handshake (within the handshake
-    /// timeout), the ALPN and RFC 9113 section 9.2 checks, then HTTP/2.
+    /// timeout), then HTTP/2 (after the RFC 9113 section 9.2 checks) or
+    /// HTTP/1.1, as ALPN settled. Requests carry a [`ConnectionInfo`]
+    /// with no addresses; see
+    /// [`serve_tls_connection_with_info`](Server::serve_tls_connection_with_info).
     pub async fn serve_tls_connection<I, S>(
         &self,
         io: I,
@@ -631,7 +665,25 @@ impl Server {
         service: S,
     ) -> Result<(), Error>
     where
-        I: AsyncRead + AsyncWrite + Unpin + Send,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_tls_connection_with_info(io, ConnectionInfo::default(), acceptor, service)
+            .await
+    }
+
+    /// [`serve_tls_connection`](Server::serve_tls_connection), with the
+    /// addresses `info` gives (the TLS part is filled in here) put into
+    /// every request's extensions.
+    pub async fn serve_tls_connection_with_info<I, S>(
+        &self,
+        io: I,
+        info: ConnectionInfo,
+        acceptor: &SslAcceptor,
+        service: S,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         let ssl = Ssl::new(acceptor.context()).map_err(|e| Error::user(e.to_string()))?;
@@ -652,20 +704,21 @@ impl Server {
             }
             Ok(Err(e)) => {
                 self.stats.count_refused();
-                tracing::info!(error = %e, "TLS handshake failed (no h2 in ALPN?)");
+                tracing::info!(error = %e, "TLS handshake failed (no h2 or http/1.1 in ALPN?)");
                 return Ok(());
             }
             Ok(Ok(())) => {}
         }
+        let info = info.with_tls(TlsInfo::from_ssl(tls.ssl()));
         let fail = match tls::check_session(tls.ssl()) {
-            Ok(()) => None,
-            Err(tls::Refusal::NoAlpnH2) => {
+            Ok(true) => None,
+            Ok(false) if self.config.http1 => {
+                return http1::serve(self, tls, Vec::new(), service, info, false).await;
+            }
+            Ok(false) => {
                 self.stats.count_refused();
                 tracing::info!("refusing a TLS client that did not negotiate h2 by ALPN");
-                let mut first = Vec::new();
-                let _ = tokio::time::timeout(Duration::from_millis(500), tls.read_buf(&mut first))
-                    .await;
-                refuse_http1(&mut tls, &first, "no h2 in ALPN").await;
+                refuse_http1(&mut tls, "no h2 in ALPN").await;
                 return Ok(());
             }
             Err(tls::Refusal::InadequateSecurity(what)) => {
@@ -674,76 +727,140 @@ impl Server {
             }
         };
         if fail.is_some() {
-            return conn::serve(
-                tls,
-                service,
-                self.config.clone(),
-                self.stats.clone(),
-                None,
-                conn::Setup { initial: &[], fail },
-            )
-            .await;
+            return self.serve_h2(tls, service, &[], fail, info).await;
         }
-        self.serve_connection(tls, service).await
+        self.serve_sniffed(tls, service, info, false).await
     }
 
-    /// Serves HTTP/2 on an established transport (a TCP stream for h2c
-    /// with prior knowledge, or a TLS stream that negotiated `h2`). A peer
-    /// that does not start with the HTTP/2 preface gets a short HTTP/1.1
-    /// error and is disconnected. Returns when the connection is over.
-    pub async fn serve_connection<I, S>(&self, mut io: I, service: S) -> Result<(), Error>
+    /// Serves an established transport (a TCP stream, or a TLS stream that
+    /// negotiated `h2`): HTTP/2 when it starts with the preface, HTTP/1.x
+    /// for a request line (unless [`Builder::http1`] turned it off), and
+    /// GOAWAY PROTOCOL_ERROR for anything else. Requests carry a
+    /// [`ConnectionInfo`] with no addresses; see
+    /// [`serve_connection_with_info`](Server::serve_connection_with_info).
+    /// Returns when the connection is over.
+    pub async fn serve_connection<I, S>(&self, io: I, service: S) -> Result<(), Error>
     where
-        I: AsyncRead + AsyncWrite + Unpin,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_sniffed(io, service, ConnectionInfo::default(), true)
+            .await
+    }
+
+    /// [`serve_connection`](Server::serve_connection), with `info` put into
+    /// every request's extensions.
+    pub async fn serve_connection_with_info<I, S>(
+        &self,
+        io: I,
+        info: ConnectionInfo,
+        service: S,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_sniffed(io, service, info, true).await
+    }
+
+    /// Reads the first bytes and serves what they ask for. `cleartext`
+    /// allows `Upgrade: h2c`.
+    async fn serve_sniffed<I, S>(
+        &self,
+        mut io: I,
+        service: S,
+        info: ConnectionInfo,
+        cleartext: bool,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         let mut first = Vec::new();
         let sniffed =
             tokio::time::timeout(self.config.handshake_timeout, sniff(&mut io, &mut first)).await;
         match sniffed {
-            Ok(Ok(Sniffed::H2)) => {}
+            Ok(Ok(Sniffed::H2)) => self.serve_h2(io, service, &first, None, info).await,
+            Ok(Ok(Sniffed::Http1)) if self.config.http1 => {
+                http1::serve(self, io, first, service, info, cleartext).await
+            }
+            Ok(Ok(Sniffed::Http1)) => {
+                self.stats.count_refused();
+                tracing::info!(
+                    first_line = %first_line(&first),
+                    "refusing an HTTP/1.x client: HTTP/1 is off"
+                );
+                refuse_http1(&mut io, "HTTP/1 is off").await;
+                Ok(())
+            }
             Ok(Ok(Sniffed::Other)) => {
                 self.stats.count_refused();
-                let line = first
-                    .split(|&b| b == b'\r' || b == b'\n')
-                    .next()
-                    .unwrap_or(&[]);
                 tracing::info!(
-                    first_line = %String::from_utf8_lossy(&line[..line.len().min(100)]),
-                    "refusing a client that does not speak HTTP/2"
+                    first_line = %first_line(&first),
+                    "neither the HTTP/2 preface nor an HTTP/1.x request; GOAWAY PROTOCOL_ERROR"
                 );
-                refuse_http1(&mut io, &first, "h2c with prior knowledge").await;
-                return Ok(());
+                self.serve_h2(io, service, &[], Some(Reason::PROTOCOL_ERROR), info)
+                    .await
             }
             Ok(Ok(Sniffed::Nothing)) => {
-                tracing::debug!("connection closed before the HTTP/2 preface");
-                return Ok(());
+                tracing::debug!("connection closed before its first request");
+                Ok(())
             }
             Err(_) => {
                 self.stats.count_refused();
-                tracing::debug!("no HTTP/2 preface within the handshake timeout");
+                tracing::debug!(
+                    "no HTTP/2 preface or HTTP/1.x request within the handshake timeout"
+                );
                 if let Some(trace) = &self.config.trace {
                     let mut tracer = trace.next();
                     tracer.message(&format!(
-                        "[ERROR] handshake timeout: {} of the 24-byte preface within {:?}; closing",
+                        "[ERROR] handshake timeout: {} bytes of a preface or request line within {:?}; closing",
                         first.len(),
                         self.config.handshake_timeout
                     ));
                 }
-                return Ok(());
+                Ok(())
             }
-            Ok(Err(e)) => return Err(e.into()),
+            Ok(Err(e)) => Err(e.into()),
         }
+    }
+
+    /// Runs HTTP/2 on `io`, `initial` being the bytes already read.
+    async fn serve_h2<I, S>(
+        &self,
+        io: I,
+        service: S,
+        initial: &[u8],
+        fail: Option<Reason>,
+        info: ConnectionInfo,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
         conn::serve(
             io,
             service,
             self.config.clone(),
             self.stats.clone(),
-            Some(self.shutdown.subscribe()),
+            fail.is_none().then(|| self.shutdown.subscribe()),
             conn::Setup {
-                initial: &first,
-                fail: None,
+                initial,
+                fail,
+                upgrade: None,
+                tracer: None,
+                info: Some(info),
             },
         )
         .await
     }
+}
+
+/// The first line of `bytes`, for a log, at most 100 bytes of it.
+fn first_line(bytes: &[u8]) -> String {
+    let line = bytes
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or(&[]);
+    String::from_utf8_lossy(&line[..line.len().min(100)]).into_owned()
 }
