@@ -478,3 +478,96 @@ async fn upgrade_by_hand_answers_stream_1_then_serves_more_streams() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+/// h2serve with `args` on a free port, stdout and stderr into files of
+/// `dir`; returns the child and its port once it serves.
+fn spawn_h2serve(dir: &support::peers::TempDir, args: &[&str]) -> (support::peers::Running, u16) {
+    let out = std::fs::File::create(dir.path().join("stdout")).unwrap();
+    let err = std::fs::File::create(dir.path().join("stderr")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_h2serve"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + support::peers::WAIT;
+    let port = loop {
+        let text = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+        if let Some(line) = text.lines().find(|l| l.starts_with("h2serve: serving ")) {
+            let port = line.trim_end_matches('/').rsplit(':').next().unwrap();
+            break port.parse::<u16>().unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "h2serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let running = support::peers::Running {
+        child,
+        port,
+        output: Default::default(),
+    };
+    (running, port)
+}
+
+#[test]
+fn h2serve_trace_and_access_log_name_the_protocol() {
+    let Some(curl) = peer("curl") else { return };
+    let dir = support::peers::TempDir::new("http1-log");
+    let (server, port) = spawn_h2serve(&dir, &["--no-tls", "-v"]);
+    let url = format!("http://127.0.0.1:{port}/");
+    for flag in ["--http1.1", "--http2-prior-knowledge", "--http2"] {
+        let out = stdout(&run(Command::new(&curl).args(["-sS", "-i", flag, &url])));
+        assert!(out.contains("hello world"), "{flag}: {out}");
+        assert!(out.contains("\r\nserver: h2serve/"), "{flag}: {out}");
+        assert!(out.contains("\r\ndate: "), "{flag}: {out}");
+    }
+    drop(server);
+    let trace = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    // The trace: an HTTP/1.1 connection, a prior-knowledge HTTP/2 one and
+    // an upgraded one.
+    assert!(trace.contains("] http/1.1 connection"), "{trace}");
+    assert!(trace.contains("] HTTP/1.1 request: GET /"), "{trace}");
+    assert!(trace.contains("] HTTP/1.1 response: 200 OK"), "{trace}");
+    assert!(
+        trace.contains("] HTTP/1.1 Upgrade: h2c; 101 Switching Protocols"),
+        "{trace}"
+    );
+    assert!(trace.contains("recv SETTINGS frame"), "{trace}");
+    // The access log.
+    assert_eq!(
+        log.matches("HTTP/1.1 GET / 200 12 bytes").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("HTTP/2.0 GET / 200 12 bytes").count(),
+        2,
+        "{log}"
+    );
+}
+
+#[test]
+fn h2serve_no_http1_answers_http1_with_505() {
+    let Some(curl) = peer("curl") else { return };
+    let dir = support::peers::TempDir::new("http1-off");
+    let (_server, port) = spawn_h2serve(&dir, &["--no-tls", "--no-http1", "-q"]);
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = stdout(&run(Command::new(&curl).args([
+        "-sS",
+        "--http1.1",
+        "-w",
+        "%{http_code}",
+        &url,
+    ])));
+    assert!(out.ends_with("505"), "{out}");
+    let out = stdout(&run(Command::new(&curl).args([
+        "-sS",
+        "--http2-prior-knowledge",
+        &url,
+    ])));
+    assert_eq!(out, "hello world\n");
+}
