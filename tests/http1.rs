@@ -46,7 +46,7 @@ async fn site(req: Request<RequestBody>) -> Result<Response<BoxBody>, BoxError> 
         .expect("every request has a ConnectionInfo");
     let tls = info.tls();
     let text = format!(
-        "{:?} {} {} alpn={} sni={} peer={}\n",
+        "{:?} {} {} alpn={} sni={} peer={} cipher={}\n",
         req.version(),
         req.method(),
         req.uri().path(),
@@ -57,6 +57,8 @@ async fn site(req: Request<RequestBody>) -> Result<Response<BoxBody>, BoxError> 
             .unwrap_or_else(|| "-".into()),
         info.peer_addr()
             .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into()),
+        tls.and_then(|t| t.cipher.clone())
             .unwrap_or_else(|| "-".into()),
     );
     Ok(Response::new(full(text)))
@@ -155,6 +157,8 @@ fn curl_gets_http1_or_http2_over_tls_by_alpn() {
             .args(flags)
             .arg(&url)));
         assert!(out.starts_with(expect), "{flags:?}: {out}");
+        // TLS 1.3 (curl and the acceptor's default): its AEAD suites.
+        assert!(out.contains(" cipher=TLS_"), "{flags:?}: {out}");
     }
 }
 

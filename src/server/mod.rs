@@ -111,6 +111,7 @@ mod connect_info;
 mod date;
 pub mod files;
 mod http1;
+mod serve;
 mod service;
 mod stats;
 pub mod tls;
@@ -121,14 +122,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openssl::ssl::{Ssl, SslAcceptor};
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
 pub use connect_info::{ConnectionInfo, Protocol, TlsInfo};
+pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
 
@@ -435,28 +439,80 @@ impl Builder {
         }
     }
 
-    /// Builds the server and serves cleartext HTTP/2 (h2c, prior knowledge)
-    /// on `listener`; see [`Server::serve`].
-    pub async fn serve<S>(self, listener: TcpListener, service: S) -> io::Result<()>
+    /// Builds the server and serves cleartext HTTP on `listener`; see
+    /// [`Server::serve`].
+    pub fn serve<S>(self, listener: TcpListener, service: S) -> Serve
     where
         S: HttpService + Clone,
     {
-        self.build().serve(listener, service).await
+        self.build().serve(listener, service)
     }
 
-    /// Builds the server and serves HTTP/2 over TLS on `listener`; see
+    /// Builds the server and serves HTTP over TLS on `listener`; see
     /// [`Server::serve_tls`].
-    pub async fn serve_tls<S>(
+    pub fn serve_tls<S>(self, listener: TcpListener, acceptor: SslAcceptor, service: S) -> Serve
+    where
+        S: HttpService + Clone,
+    {
+        self.build().serve_tls(listener, acceptor, service)
+    }
+
+    /// Builds the server and serves cleartext HTTP on `listener` with a
+    /// service made per connection; see [`Server::serve_make`].
+    pub fn serve_make<M, S>(self, listener: TcpListener, make: M) -> Serve
+    where
+        M: MakeService<S>,
+        S: HttpService,
+    {
+        self.build().serve_make(listener, make)
+    }
+
+    /// Builds the server and serves HTTP over TLS on `listener` with a
+    /// service made per connection; see [`Server::serve_tls_make`].
+    pub fn serve_tls_make<M, S>(
         self,
         listener: TcpListener,
         acceptor: SslAcceptor,
-        service: S,
-    ) -> io::Result<()>
+        make: M,
+    ) -> Serve
     where
-        S: HttpService + Clone,
+        M: MakeService<S>,
+        S: HttpService,
     {
-        self.build().serve_tls(listener, acceptor, service).await
+        self.build().serve_tls_make(listener, acceptor, make)
     }
+}
+
+/// A make-service: a `tower_service::Service` that, given a connection's
+/// peer address, makes the [`HttpService`] for that connection, as hyper
+/// 0.14's `make_service_fn` and axum's
+/// `Router::into_make_service_with_connect_info::<SocketAddr>()` do (so
+/// axum's `ConnectInfo<SocketAddr>` extractor answers). Implemented for
+/// every such service; not meant to be implemented by hand.
+pub trait MakeService<S>:
+    tower_service::Service<
+        SocketAddr,
+        Response = S,
+        Error = Self::MakeError,
+        Future = Self::MakeFuture,
+    > + Clone
+    + Send
+    + 'static
+{
+    /// The make-service's error.
+    type MakeError: Into<BoxError>;
+    /// Its future.
+    type MakeFuture: std::future::Future<Output = Result<S, Self::MakeError>> + Send + 'static;
+}
+
+impl<M, S> MakeService<S> for M
+where
+    M: tower_service::Service<SocketAddr, Response = S> + Clone + Send + 'static,
+    M::Error: Into<BoxError>,
+    M::Future: Send + 'static,
+{
+    type MakeError = M::Error;
+    type MakeFuture = M::Future;
 }
 
 /// A configured server: serves listeners and connections, counts what it
@@ -575,22 +631,27 @@ impl Server {
     /// with a clone of `service`: HTTP/2 with prior knowledge (h2c), and
     /// unless [`Builder::http1`] turned it off, HTTP/1.x (with
     /// `Upgrade: h2c`), told apart by the first bytes. Bytes that are
-    /// neither get GOAWAY PROTOCOL_ERROR. Returns after
-    /// [`shutdown`](Server::shutdown), once every connection closed.
-    pub async fn serve<S>(&self, listener: TcpListener, service: S) -> io::Result<()>
+    /// neither get GOAWAY PROTOCOL_ERROR. The [`Serve`] future ends after
+    /// [`shutdown`](Server::shutdown) (or its
+    /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) signal),
+    /// once every connection closed.
+    pub fn serve<S>(&self, listener: TcpListener, service: S) -> Serve
     where
         S: HttpService + Clone,
     {
-        self.accept_loop(listener, move |server, tcp, info| {
-            let service = service.clone();
-            async move {
-                let addr = info.peer_addr();
-                if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
-                    tracing::debug!(?addr, error = %e, "connection ended with an error");
-                }
-            }
-        })
-        .await
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let service = service.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
     }
 
     /// Serves HTTP over TLS on `listener`. The acceptor should come from
@@ -598,36 +659,91 @@ impl Server {
     /// ALPN gets HTTP/2, and GOAWAY INADEQUATE_SECURITY when its TLS
     /// session breaks RFC 9113 section 9.2; one that negotiates `http/1.1`,
     /// or no ALPN, gets HTTP/1.1 (unless [`Builder::http1`] turned it off).
-    pub async fn serve_tls<S>(
-        &self,
-        listener: TcpListener,
-        acceptor: SslAcceptor,
-        service: S,
-    ) -> io::Result<()>
+    pub fn serve_tls<S>(&self, listener: TcpListener, acceptor: SslAcceptor, service: S) -> Serve
     where
         S: HttpService + Clone,
     {
-        self.accept_loop(listener, move |server, tcp, info| {
-            let service = service.clone();
-            let acceptor = acceptor.clone();
-            async move {
-                let addr = info.peer_addr();
-                let served = server
-                    .serve_tls_connection_with_info(tcp, info, &acceptor, service)
-                    .await;
-                if let Err(e) = served {
-                    tracing::debug!(?addr, error = %e, "connection ended with an error");
-                }
-            }
-        })
-        .await
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let service = service.clone();
+                let acceptor = acceptor.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let served = server
+                        .serve_tls_connection_with_info(tcp, info, &acceptor, service)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
     }
 
-    async fn accept_loop<F, Fut>(&self, listener: TcpListener, mut each: F) -> io::Result<()>
+    /// As [`serve`](Server::serve), with the service of each connection
+    /// made by `make` from the peer's address: what axum's
+    /// `router.into_make_service_with_connect_info::<SocketAddr>()` needs
+    /// for its `ConnectInfo<SocketAddr>` extractor.
+    pub fn serve_make<M, S>(&self, listener: TcpListener, make: M) -> Serve
     where
-        F: FnMut(Server, TcpStream, ConnectionInfo) -> Fut,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
+        M: MakeService<S>,
+        S: HttpService,
     {
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let make = make.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let Some(service) = serve::make_service(make, addr).await else {
+                        return;
+                    };
+                    if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
+    }
+
+    /// As [`serve_tls`](Server::serve_tls), with the service of each
+    /// connection made by `make` from the peer's address.
+    pub fn serve_tls_make<M, S>(
+        &self,
+        listener: TcpListener,
+        acceptor: SslAcceptor,
+        make: M,
+    ) -> Serve
+    where
+        M: MakeService<S>,
+        S: HttpService,
+    {
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let make = make.clone();
+                let acceptor = acceptor.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let Some(service) = serve::make_service(make, addr).await else {
+                        return;
+                    };
+                    let served = server
+                        .serve_tls_connection_with_info(tcp, info, &acceptor, service)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
+    }
+
+    async fn accept_loop(&self, listener: TcpListener, mut each: serve::Each) -> io::Result<()> {
         let mut tasks = JoinSet::new();
         let mut down = std::pin::pin!(self.shutdown_signal());
         loop {
