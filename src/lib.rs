@@ -6,14 +6,18 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+#[cfg(feature = "client")]
 pub mod client;
 mod error;
 pub mod ffi;
 pub mod hpack;
+#[cfg(any(feature = "server", feature = "client"))]
 mod http_source;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod session;
 pub mod trace;
+#[cfg(any(feature = "server", feature = "client"))]
 mod write_buf;
 
 use std::ffi::CStr;

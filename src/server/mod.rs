@@ -114,13 +114,16 @@ mod http1;
 mod serve;
 mod service;
 mod stats;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 use std::io;
+#[cfg(feature = "tls")]
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
 use openssl::ssl::{Ssl, SslAcceptor};
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -128,6 +131,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+#[cfg(feature = "tls")]
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
@@ -448,6 +452,7 @@ impl Builder {
         self.build().serve(listener, service)
     }
 
+    #[cfg(feature = "tls")]
     /// Builds the server and serves HTTP over TLS on `listener`; see
     /// [`Server::serve_tls`].
     pub fn serve_tls<S>(self, listener: TcpListener, acceptor: SslAcceptor, service: S) -> Serve
@@ -467,6 +472,7 @@ impl Builder {
         self.build().serve_make(listener, make)
     }
 
+    #[cfg(feature = "tls")]
     /// Builds the server and serves HTTP over TLS on `listener` with a
     /// service made per connection; see [`Server::serve_tls_make`].
     pub fn serve_tls_make<M, S>(
@@ -654,6 +660,7 @@ impl Server {
         )
     }
 
+    #[cfg(feature = "tls")]
     /// Serves HTTP over TLS on `listener`. The acceptor should come from
     /// [`tls`] (or apply the same rules): a client that negotiates `h2` by
     /// ALPN gets HTTP/2, and GOAWAY INADEQUATE_SECURITY when its TLS
@@ -709,6 +716,7 @@ impl Server {
         )
     }
 
+    #[cfg(feature = "tls")]
     /// As [`serve_tls`](Server::serve_tls), with the service of each
     /// connection made by `make` from the peer's address.
     pub fn serve_tls_make<M, S>(
@@ -769,6 +777,7 @@ impl Server {
         Ok(())
     }
 
+    #[cfg(feature = "tls")]
     /// Serves one TLS connection: handshake (within the handshake
     /// timeout), then HTTP/2 (after the RFC 9113 section 9.2 checks) or
     /// HTTP/1.1, as ALPN settled. Requests carry a [`ConnectionInfo`]
@@ -788,6 +797,7 @@ impl Server {
             .await
     }
 
+    #[cfg(feature = "tls")]
     /// [`serve_tls_connection`](Server::serve_tls_connection), with the
     /// addresses `info` gives (the TLS part is filled in here) put into
     /// every request's extensions.
