@@ -35,6 +35,9 @@ fn full(data: impl Into<Bytes>) -> BoxBody {
 /// `/echo` echoes the body; anything else describes the request:
 /// `VERSION METHOD PATH alpn=.. sni=.. peer=..`.
 async fn site(req: Request<RequestBody>) -> Result<Response<BoxBody>, BoxError> {
+    if req.uri().path() == "/big" {
+        return Ok(Response::new(full(vec![b'x'; 16 << 20])));
+    }
     if req.uri().path() == "/echo" {
         let body = req.into_body().collect().await?.to_bytes();
         return Ok(Response::new(full(body)));
@@ -574,4 +577,27 @@ fn h2serve_no_http1_answers_http1_with_505() {
         &url,
     ])));
     assert_eq!(out, "hello world\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_that_never_reads_is_closed_by_the_write_timeout() {
+    let (addr, server) =
+        start_async(Builder::new().write_timeout(Duration::from_millis(300))).await;
+    let run = async {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // 16 MiB do not fit in the socket buffers; the server's writes
+        // stall, and after the write timeout it closes the connection.
+        while server.stats().connections != 1 {
+            tokio::task::yield_now().await;
+        }
+        while server.stats().connections != 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_serves(addr).await;
+        drop(tcp);
+    };
+    timeout(LIMIT, run).await.expect("timed out");
 }

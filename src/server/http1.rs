@@ -8,6 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::{Buf, Bytes};
@@ -86,6 +87,100 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A transport whose writes fail with `TimedOut` once one has made no
+/// progress for the write timeout: a peer that stopped reading.
+#[derive(Debug)]
+pub(crate) struct WriteTimeout<I> {
+    io: I,
+    timeout: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<I> WriteTimeout<I> {
+    fn new(io: I, timeout: Duration) -> WriteTimeout<I> {
+        WriteTimeout {
+            io,
+            timeout,
+            timer: None,
+        }
+    }
+
+    fn into_inner(self) -> I {
+        self.io
+    }
+
+    /// `polled` is a write's outcome: a stall starts the timer (unless it
+    /// runs), progress stops it, and an expired timer fails the write.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.timer = None;
+            return polled;
+        }
+        let timeout = self.timeout;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                tracing::debug!("HTTP/1.1 write timeout: the peer reads nothing; closing");
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("write timeout: the client read nothing for {timeout:?}"),
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for WriteTimeout<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.watch(cx, polled)
     }
 }
 
@@ -385,7 +480,13 @@ where
         .max_header_size(config.max_header_list_size.max(1024) as usize)
         .max_buf_size((config.max_header_list_size as usize).max(8192 * 2));
     let connection = builder
-        .serve_connection(TokioIo::new(Rewind::new(io, prefix)), h1)
+        .serve_connection(
+            TokioIo::new(WriteTimeout::new(
+                Rewind::new(io, prefix),
+                config.write_timeout,
+            )),
+            h1,
+        )
         .with_upgrades();
     let mut connection = pin!(connection);
     let stats = &server.stats;
@@ -425,9 +526,9 @@ where
         .await
         .map_err(|e| Error::new(crate::Kind::Io(io::Error::other(e))))?;
     let parts = upgraded
-        .downcast::<TokioIo<Rewind<I>>>()
+        .downcast::<TokioIo<WriteTimeout<Rewind<I>>>>()
         .map_err(|_| Error::user("the upgraded connection is not the one accepted"))?;
-    let io = Rewind::new(parts.io.into_inner(), parts.read_buf);
+    let io = Rewind::new(parts.io.into_inner().into_inner(), parts.read_buf);
     conn::serve(
         io,
         service,

@@ -1,4 +1,6 @@
-//! An HTTP/2 server on nghttp2's engine, on tokio.
+//! An HTTP server on tokio: HTTP/2 on nghttp2's engine, and HTTP/1.1 on
+//! hyper's `http1` server beside it, on the same port, with the same
+//! service.
 //!
 //! ```no_run
 //! use std::convert::Infallible;
@@ -23,8 +25,44 @@
 //!
 //! Handlers are `tower_service::Service`s over `http::Request<RequestBody>`
 //! answering `http::Response<B>` with any `http_body::Body<Data = Bytes>`;
-//! [`service_fn`] makes one from an async function. [`RequestBody`] streams
-//! the request's DATA and trailers.
+//! [`service_fn`] makes one from an async function, and an axum `Router`
+//! is one. [`RequestBody`] streams the request's body and trailers,
+//! whichever protocol carried them. Every request carries a
+//! [`ConnectionInfo`] in its extensions (peer and local address; ALPN, SNI
+//! and cipher over TLS); [`Server::serve_make`] takes a make-service
+//! instead, such as axum's
+//! `router.into_make_service_with_connect_info::<SocketAddr>()`, so that
+//! `ConnectInfo<SocketAddr>` answers. `serve*` return a [`Serve`] future;
+//! [`Serve::with_graceful_shutdown`] ends it on a signal, as
+//! `axum::serve` does, and [`Server::shutdown`] does the same from
+//! anywhere.
+//!
+//! # Protocols
+//!
+//! - Cleartext: the first bytes decide. The HTTP/2 preface starts HTTP/2
+//!   (prior knowledge); an HTTP/1.x request line goes to hyper's HTTP/1
+//!   server; anything else gets SETTINGS and GOAWAY PROTOCOL_ERROR (RFC
+//!   9113 section 3.4). An HTTP/1.1 request with `Upgrade: h2c`, a valid
+//!   `HTTP2-Settings` and a body of at most the stream window (read whole
+//!   first) is answered `101 Switching Protocols` and goes on as stream 1
+//!   of an HTTP/2 connection (`nghttp2_session_upgrade2`); one with a
+//!   missing or malformed `HTTP2-Settings` is served as plain HTTP/1.1
+//!   (RFC 7540 section 3.2).
+//! - TLS: ALPN decides. [`tls`]'s acceptors offer `h2` then `http/1.1`;
+//!   `h2` gets HTTP/2 (with RFC 9113 section 9.2's checks), `http/1.1` or
+//!   no ALPN gets HTTP/1.1.
+//! - [`Builder::http1`]`(false)` keeps the server HTTP/2-only: an HTTP/1.x
+//!   request gets a short `505 HTTP Version Not Supported` (which a person
+//!   using curl or a browser can read, where a GOAWAY frame would show as
+//!   garbage) and is disconnected.
+//!
+//! Every response gets a `date` (formatted once a second) and, when
+//! [`Builder::server_header`] set one, a `server` header, unless the
+//! handler set its own; `content-length` when the body's size is known;
+//! no body for HEAD. The `-v` trace ([`Builder::trace`]) shows an HTTP/1.1
+//! connection as `http/1.1 connection`, `HTTP/1.1 request: GET /` and
+//! `HTTP/1.1 response: 200 OK` lines, and an upgrade as a line before the
+//! HTTP/2 frames.
 //!
 //! # Architecture
 //!
@@ -95,6 +133,22 @@
 //! | Idle connection (nothing read or written, nothing to do server-side) | [`idle_timeout`](Builder::idle_timeout) | `--idle-timeout` | 120 s | GOAWAY NO_ERROR, `[ERROR] idle timeout` |
 //! | Client not reading pending output | [`write_timeout`](Builder::write_timeout) | `--write-timeout` | 30 s | connection closed, `[ERROR] write timeout` |
 //! | In-flight streams after a graceful shutdown | [`shutdown_grace`](Builder::shutdown_grace) | — | 30 s | GOAWAY NO_ERROR, then close, `[ERROR] shutdown grace` |
+//!
+//! On HTTP/1.1 (hyper) the same settings apply as follows:
+//!
+//! | Limit | Builder | Default | When passed |
+//! |---|---|---|---|
+//! | Request head size (request line and header fields) | [`max_header_list_size`](Builder::max_header_list_size) | 64 KiB | hyper's `431 Request Header Fields Too Large`, close |
+//! | Broken request head | — | — | hyper's `400 Bad Request`, close |
+//! | Request head time, and idle time between requests | [`handshake_timeout`](Builder::handshake_timeout) | 10 s | close (hyper's header read timeout) |
+//! | Client not reading the response | [`write_timeout`](Builder::write_timeout) | 30 s | close |
+//! | Pipelined requests | — | one at a time | the next request is read once the last response is written |
+//! | Request body of an `Upgrade: h2c` | [`initial_window_size`](Builder::initial_window_size) | 256 KiB | larger bodies are served as plain HTTP/1.1 |
+//! | Request in flight after a graceful shutdown | [`shutdown_grace`](Builder::shutdown_grace) | 30 s | answered, then close |
+//!
+//! A request body is read only as the handler reads it, so its size is
+//! not limited and its memory is; its time is not limited on HTTP/1.1
+//! (the idle timeout is HTTP/2's).
 //!
 //! nghttp2 1.68 answers most HTTP messaging errors that RFC 9113 makes
 //! stream errors (a body longer or shorter than its content-length, a
