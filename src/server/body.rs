@@ -129,6 +129,11 @@ pub(crate) struct StreamState {
     pub(crate) detached: bool,
     /// The task waiting for body data.
     pub(crate) reader: Option<Waker>,
+    /// Informational (1xx) responses the handler asked for, not yet
+    /// submitted.
+    pub(crate) informational: Vec<(http::StatusCode, HeaderMap)>,
+    /// The final response was submitted: no more informational ones.
+    pub(crate) responded: bool,
 }
 
 impl Stream {

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Reason};
 use crate::server::body::{BodySource, ConnShared, RequestBody, Stream};
 use crate::server::connect_info::ConnectionInfo;
+use crate::server::informational::Informational;
 use crate::server::service::HttpService;
 use crate::server::stats::StatsInner;
 use crate::server::Config;
@@ -121,9 +122,11 @@ impl<S: HttpService> ConnHandler<S> {
         let head = std::mem::take(&mut entry.head);
         match build_request(head, &entry.stream) {
             Ok(mut request) => {
+                let extensions = request.extensions_mut();
                 if let Some(info) = &self.info {
-                    request.extensions_mut().insert(info.clone());
+                    extensions.insert(info.clone());
                 }
+                extensions.insert(Informational::new(entry.stream.clone()));
                 entry.is_head = request.method() == Method::HEAD;
                 entry.phase = Phase::New(request);
                 self.shared.stats.count_request();
@@ -330,6 +333,21 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// Submits the informational (1xx) responses a handler queued.
+fn submit_informational(cx: &mut Context, id: i32, heads: Vec<(StatusCode, HeaderMap)>) {
+    for (status, headers) in heads {
+        let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes())).chain(
+            headers
+                .iter()
+                .filter(|(name, value)| !is_connection_specific(name, value))
+                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
+        );
+        if let Err(e) = cx.submit_headers(id, fields, false) {
+            tracing::debug!(stream = id, %status, error = %e, "informational response not submitted");
+        }
+    }
+}
+
 fn submit_response<F, B>(
     cx: &mut Context,
     entry: &mut Entry<F>,
@@ -340,6 +358,12 @@ fn submit_response<F, B>(
     B::Error: Into<crate::server::BoxError>,
 {
     let id = entry.stream.id;
+    let informational = {
+        let mut st = entry.stream.state();
+        st.responded = true;
+        std::mem::take(&mut st.informational)
+    };
+    submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let no_body = entry.is_head
@@ -1021,10 +1045,21 @@ where
         self.shared.take_dirty(&mut dirty);
         for stream in dirty.drain(..) {
             let poll = stream.take_poll_needed();
-            let to_consume = std::mem::take(&mut stream.state().to_consume);
+            let (to_consume, informational) = {
+                let mut st = stream.state();
+                (
+                    std::mem::take(&mut st.to_consume),
+                    std::mem::take(&mut st.informational),
+                )
+            };
             let (handler, cx) = self.session.parts_mut();
             if to_consume > 0 {
                 let _ = cx.consume(stream.id, to_consume);
+            }
+            if !informational.is_empty() {
+                // Queued before the final response (which takes the rest
+                // itself), on a stream that is open (`send` checks both).
+                submit_informational(cx, stream.id, informational);
             }
             if poll {
                 handler.inner_mut().poll_stream(cx, stream.id);

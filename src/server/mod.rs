@@ -165,6 +165,7 @@ mod connect_info;
 mod date;
 pub mod files;
 mod http1;
+mod informational;
 mod serve;
 mod service;
 mod stats;
@@ -190,6 +191,7 @@ use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
 pub use connect_info::{ConnectionInfo, Protocol, TlsInfo};
+pub use informational::Informational;
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
