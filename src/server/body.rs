@@ -134,6 +134,9 @@ pub(crate) struct StreamState {
     pub(crate) informational: Vec<(http::StatusCode, HeaderMap)>,
     /// The final response was submitted: no more informational ones.
     pub(crate) responded: bool,
+    /// The handler asked to upgrade this extended CONNECT stream: the
+    /// response's writer goes here when a 2xx response is submitted.
+    pub(crate) upgrade: Option<tokio::sync::oneshot::Sender<crate::server::upgrade::PipeWriter>>,
 }
 
 impl Stream {
@@ -213,6 +216,8 @@ pub struct RequestBody {
 enum BodyKind {
     H2(H2Body),
     H1(hyper::body::Incoming),
+    /// Taken away (by an upgrade), or none.
+    Empty,
 }
 
 /// An HTTP/2 stream's body.
@@ -238,11 +243,18 @@ impl RequestBody {
         }
     }
 
+    /// A body with nothing in it.
+    pub fn empty() -> RequestBody {
+        RequestBody {
+            kind: BodyKind::Empty,
+        }
+    }
+
     /// The HTTP/2 stream id the body arrives on; `None` on HTTP/1.1.
     pub fn stream_id(&self) -> Option<i32> {
         match &self.kind {
             BodyKind::H2(b) => Some(b.stream.id),
-            BodyKind::H1(_) => None,
+            BodyKind::H1(_) | BodyKind::Empty => None,
         }
     }
 }
@@ -258,6 +270,7 @@ impl fmt::Debug for RequestBody {
                 .debug_struct("RequestBody")
                 .field("protocol", &"http/1.1")
                 .finish(),
+            BodyKind::Empty => f.debug_struct("RequestBody").finish_non_exhaustive(),
         }
     }
 }
@@ -275,6 +288,7 @@ impl Body for RequestBody {
             BodyKind::H1(b) => Pin::new(b)
                 .poll_frame(cx)
                 .map_err(|e| Error::new(Kind::Io(std::io::Error::other(e)))),
+            BodyKind::Empty => Poll::Ready(None),
         }
     }
 
@@ -285,6 +299,7 @@ impl Body for RequestBody {
                 st.end && st.chunks.is_empty() && st.trailers.is_none()
             }
             BodyKind::H1(b) => b.is_end_stream(),
+            BodyKind::Empty => true,
         }
     }
 
@@ -295,6 +310,7 @@ impl Body for RequestBody {
                 None => SizeHint::default(),
             },
             BodyKind::H1(b) => b.size_hint(),
+            BodyKind::Empty => SizeHint::with_exact(0),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::server::connect_info::ConnectionInfo;
 use crate::server::informational::Informational;
 use crate::server::service::HttpService;
 use crate::server::stats::StatsInner;
+use crate::server::upgrade::{self, H2Connect, Protocol};
 use crate::server::Config;
 use crate::session::StreamMap;
 use crate::session::{
@@ -58,6 +59,8 @@ struct Head {
     path: Option<PathAndQuery>,
     headers: HeaderMap,
     content_length: Option<u64>,
+    /// The `:protocol` of an extended CONNECT (RFC 8441).
+    protocol: Option<Protocol>,
     /// Bytes counted as SETTINGS_MAX_HEADER_LIST_SIZE counts them.
     size: usize,
     /// Why the request cannot be served, when a field was bad.
@@ -72,6 +75,8 @@ struct Entry<F> {
     /// Trailer fields being received.
     trailers: Option<HeaderMap>,
     is_head: bool,
+    /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
+    is_connect: bool,
 }
 
 /// The session handler of a server connection. It never runs user code:
@@ -128,6 +133,12 @@ impl<S: HttpService> ConnHandler<S> {
                 }
                 extensions.insert(Informational::new(entry.stream.clone()));
                 entry.is_head = request.method() == Method::HEAD;
+                entry.is_connect = request.method() == Method::CONNECT;
+                if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
+                    request.extensions_mut().insert(H2Connect {
+                        stream: entry.stream.clone(),
+                    });
+                }
                 entry.phase = Phase::New(request);
                 self.shared.stats.count_request();
                 self.shared.stats.add_live_handlers(1);
@@ -181,6 +192,7 @@ impl<S: HttpService> ConnHandler<S> {
                 head: Head::default(),
                 trailers: None,
                 is_head,
+                is_connect: false,
             },
         );
         // Counted as a request when HTTP/1.1 read it.
@@ -358,22 +370,35 @@ fn submit_response<F, B>(
     B::Error: Into<crate::server::BoxError>,
 {
     let id = entry.stream.id;
-    let informational = {
+    let (informational, upgrade) = {
         let mut st = entry.stream.state();
         st.responded = true;
-        std::mem::take(&mut st.informational)
+        (std::mem::take(&mut st.informational), st.upgrade.take())
     };
     submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let no_body = entry.is_head
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || body.is_end_stream();
+    // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
+    // stream goes on as a tunnel, the upgrade's when the handler asked.
+    let tunnel = entry.is_connect && status.is_success();
+    let upgraded = match upgrade {
+        Some(tx) if tunnel => {
+            let (writer, reader) = upgrade::pipe();
+            tx.send(writer).is_ok().then_some(reader)
+        }
+        _ => None,
+    };
+    let no_body = upgraded.is_none()
+        && (entry.is_head
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+            || body.is_end_stream());
     let date = crate::server::date::now();
     let mut digits = [0u8; 20];
     let length = match body.size_hint().exact() {
-        Some(n) if !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 => {
+        Some(n)
+            if !tunnel && !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 =>
+        {
             Some(HeaderRef::new(b"content-length", decimal(n, &mut digits)))
         }
         _ => None,
@@ -396,7 +421,14 @@ fn submit_response<F, B>(
                 .filter(|(name, value)| !is_connection_specific(name, value))
                 .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
         );
-    let source: Option<Box<dyn DataSource>> = if no_body {
+    let source: Option<Box<dyn DataSource>> = if let Some(reader) = upgraded {
+        Some(Box::new(BodySource::new(
+            Box::pin(reader),
+            entry.waker.clone(),
+            entry.stream.clone(),
+            "upgraded stream",
+        )))
+    } else if no_body {
         None
     } else {
         Some(Box::new(BodySource::new(
@@ -436,6 +468,9 @@ fn build_request(mut head: Head, stream: &Arc<Stream>) -> Result<Request<Request
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_2;
     *request.headers_mut() = head.headers;
+    if let Some(protocol) = head.protocol.take() {
+        request.extensions_mut().insert(protocol);
+    }
     Ok(request)
 }
 
@@ -473,6 +508,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     head: Head::default(),
                     trailers: None,
                     is_head: false,
+                    is_connect: false,
                 },
             );
             self.stats().add_open_streams(1);
@@ -525,7 +561,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                 Ok(p) => head.path = Some(p),
                 Err(_) => head.reject = bad,
             },
-            b":protocol" => {}
+            b":protocol" => head.protocol = Some(Protocol::from_bytes(field.value)),
             name => match (
                 HeaderName::from_bytes(name),
                 HeaderValue::from_bytes(field.value),

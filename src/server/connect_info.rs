@@ -1,36 +1,8 @@
 //! What the server knows about a connection, put into every request's
 //! extensions: [`ConnectionInfo`].
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// The protocol a request arrived on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// HTTP/2 (nghttp2), with prior knowledge, after ALPN `h2`, or after an
-    /// HTTP/1.1 `Upgrade: h2c`.
-    Http2,
-    /// HTTP/1.0 or HTTP/1.1 (hyper's `http1` server).
-    Http1,
-}
-
-impl Protocol {
-    /// `h2` or `http/1.1`, as ALPN and the access log name them.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http2 => "h2",
-            Protocol::Http1 => "http/1.1",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a TLS handshake settled.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

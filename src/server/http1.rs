@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::server::conn::{self, Setup, Upgrade};
-use crate::server::connect_info::{ConnectionInfo, Protocol};
+use crate::server::connect_info::ConnectionInfo;
 use crate::server::service::{BoxError, HttpService};
 use crate::server::Server;
 use crate::trace::Tracer;
@@ -458,7 +458,7 @@ where
     let config = &server.config;
     let tracer = config.trace.as_ref().map(|t| {
         let mut tracer = t.next();
-        tracer.message(&format!("{} connection", Protocol::Http1));
+        tracer.message("http/1.1 connection");
         tracer
     });
     let state = Arc::new(Mutex::new(ConnState {

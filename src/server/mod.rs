@@ -171,6 +171,7 @@ mod service;
 mod stats;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod upgrade;
 
 use std::io;
 #[cfg(feature = "tls")]
@@ -190,7 +191,7 @@ use tokio::task::JoinSet;
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
-pub use connect_info::{ConnectionInfo, Protocol, TlsInfo};
+pub use connect_info::{ConnectionInfo, TlsInfo};
 pub use informational::Informational;
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
@@ -224,6 +225,7 @@ pub(crate) struct Config {
     max_outbound_ack: Option<usize>,
     http1: bool,
     server_header: Option<http::HeaderValue>,
+    enable_connect_protocol: bool,
     trace: Option<TraceFactory>,
 }
 
@@ -268,6 +270,7 @@ impl Default for Config {
             max_outbound_ack: None,
             http1: true,
             server_header: None,
+            enable_connect_protocol: false,
             trace: None,
         }
     }
@@ -316,6 +319,9 @@ impl Config {
         }
         if let Some(n) = self.max_frame_size {
             settings.push(Setting::new(SettingId::MAX_FRAME_SIZE, n));
+        }
+        if self.enable_connect_protocol {
+            settings.push(Setting::new(SettingId::ENABLE_CONNECT_PROTOCOL, 1));
         }
         settings
     }
@@ -467,6 +473,17 @@ impl Builder {
     /// PROTOCOL_ERROR (RFC 9113 section 3.4).
     pub fn http1(mut self, on: bool) -> Self {
         self.config.http1 = on;
+        self
+    }
+
+    /// Sends SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441), so that HTTP/2
+    /// clients may open extended CONNECT streams (WebSocket over HTTP/2):
+    /// their `:protocol` reaches the handler as an
+    /// [`upgrade::Protocol`] extension, and [`upgrade::on`] turns the
+    /// stream into a byte stream. Off by default: nghttp2 then answers an
+    /// extended CONNECT with GOAWAY PROTOCOL_ERROR.
+    pub fn enable_connect_protocol(mut self, on: bool) -> Self {
+        self.config.enable_connect_protocol = on;
         self
     }
 
