@@ -601,3 +601,43 @@ async fn peer_that_never_reads_is_closed_by_the_write_timeout() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_request_after_alpn_h2_gets_goaway() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tls::SelfSigned::localhost().unwrap().acceptor().unwrap();
+    tokio::spawn(async move {
+        Builder::new()
+            .serve_tls(listener, acceptor, service_fn(site))
+            .await
+    });
+    let run = async {
+        let mut connector =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).unwrap();
+        connector.set_verify(openssl::ssl::SslVerifyMode::NONE);
+        connector.set_alpn_protos(b"\x02h2").unwrap();
+        let ssl = connector
+            .build()
+            .configure()
+            .unwrap()
+            .into_ssl("localhost")
+            .unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut tls = tokio_openssl::SslStream::new(ssl, tcp).unwrap();
+        std::pin::Pin::new(&mut tls).connect().await.unwrap();
+        assert_eq!(tls.ssl().selected_alpn_protocol(), Some(&b"h2"[..]));
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = tls.read_to_end(&mut answer).await;
+        // SETTINGS, then GOAWAY PROTOCOL_ERROR.
+        let settings_len = u32::from_be_bytes([0, answer[0], answer[1], answer[2]]) as usize;
+        assert_eq!(answer[3], 0x4, "{answer:?}");
+        let goaway = &answer[9 + settings_len..];
+        assert_eq!(goaway[3], 0x7, "{answer:?}");
+        assert_eq!(&goaway[13..17], &[0, 0, 0, 1], "PROTOCOL_ERROR");
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+}

@@ -963,7 +963,8 @@ impl Server {
     }
 
     /// Reads the first bytes and serves what they ask for. `cleartext`
-    /// allows `Upgrade: h2c`.
+    /// allows HTTP/1.x and its `Upgrade: h2c`; over TLS (ALPN `h2`) only
+    /// the HTTP/2 preface is served.
     async fn serve_sniffed<I, S>(
         &self,
         mut io: I,
@@ -980,10 +981,10 @@ impl Server {
             tokio::time::timeout(self.config.handshake_timeout, sniff(&mut io, &mut first)).await;
         match sniffed {
             Ok(Ok(Sniffed::H2)) => self.serve_h2(io, service, &first, None, info).await,
-            Ok(Ok(Sniffed::Http1)) if self.config.http1 => {
-                http1::serve(self, io, first, service, info, cleartext).await
+            Ok(Ok(Sniffed::Http1)) if self.config.http1 && cleartext => {
+                http1::serve(self, io, first, service, info, true).await
             }
-            Ok(Ok(Sniffed::Http1)) => {
+            Ok(Ok(Sniffed::Http1)) if cleartext => {
                 self.stats.count_refused();
                 tracing::info!(
                     first_line = %first_line(&first),
@@ -992,7 +993,8 @@ impl Server {
                 refuse_http1(&mut io, "HTTP/1 is off").await;
                 Ok(())
             }
-            Ok(Ok(Sniffed::Other)) => {
+            // Over TLS, ALPN said `h2`: an HTTP/1.x request is no preface.
+            Ok(Ok(Sniffed::Http1 | Sniffed::Other)) => {
                 self.stats.count_refused();
                 tracing::info!(
                     first_line = %first_line(&first),
