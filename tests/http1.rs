@@ -396,8 +396,8 @@ async fn malformed_http2_settings_is_served_as_http1() {
     let run = async {
         for settings in ["not*base64", "AAMAAAB", ""] {
             let mut tcp = TcpStream::connect(addr).await.unwrap();
-            let mut request = format!(
-                "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            let mut request = String::from(
+                "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n",
             );
             if !settings.is_empty() {
                 request.push_str(&format!("HTTP2-Settings: {settings}\r\n"));

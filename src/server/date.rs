@@ -8,7 +8,7 @@ use http::HeaderValue;
 
 thread_local! {
     static CACHED: RefCell<(u64, HeaderValue)> =
-        RefCell::new((u64::MAX, HeaderValue::from_static("")));
+        const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
 }
 
 /// Now, as an HTTP date (`Tue, 01 Dec 2026 12:00:00 GMT`), formatted at
