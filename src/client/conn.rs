@@ -384,6 +384,8 @@ where
         }
         let _ = self.session.handler_mut().tracer_mut().flush();
         self.fail_all(failure.clone());
+        // Streams queued for the task hold the scheduler, which holds them.
+        self.scheduler.close();
         let _ = self.end.send(Some(match (result, goaway) {
             (Ok(()), Some(last)) => End::GoneAway(last),
             (Ok(()), None) => End::Clean,
