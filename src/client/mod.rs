@@ -46,7 +46,12 @@
 
 mod body;
 mod conn;
+mod decompress;
 mod duplex;
+mod pool;
+pub mod redirect;
+mod replay;
+mod sniff;
 mod tls;
 
 use std::fmt;
@@ -63,13 +68,16 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
+pub use decompress::Incoming;
 pub use duplex::Duplex;
+pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
 use crate::session::StreamId;
 use crate::session::{DataSource, Header, Setting, SettingId};
 use crate::trace::Tracer;
 use body::{BodySource, Failure, Stream};
+use sniff::{Answer, Sniff};
 
 /// A message from a handle to the connection task.
 pub(crate) enum Msg {
@@ -201,6 +209,21 @@ impl Builder {
         self
     }
 
+    /// A copy of the settings, without the tracer (which is one
+    /// connection's).
+    fn config_clone(&self) -> Builder {
+        Builder {
+            ca_file: self.ca_file.clone(),
+            insecure: self.insecure,
+            max_concurrent_streams: self.max_concurrent_streams,
+            initial_window_size: self.initial_window_size,
+            connection_window_size: self.connection_window_size,
+            write_high_water: self.write_high_water,
+            read_buffer_size: self.read_buffer_size,
+            tracer: None,
+        }
+    }
+
     fn settings(&self) -> Vec<Setting> {
         vec![
             Setting::new(
@@ -230,8 +253,14 @@ impl Builder {
             })?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            let stream =
-                tls::connect(tcp, &origin.host, self.ca_file.as_deref(), self.insecure).await?;
+            let stream = tls::connect(
+                tcp,
+                &origin.host,
+                &origin.authority,
+                self.ca_file.as_deref(),
+                self.insecure,
+            )
+            .await?;
             self.handshake(stream, origin.scheme(), &origin.authority)
         } else {
             self.handshake(tcp, origin.scheme(), &origin.authority)
@@ -242,6 +271,9 @@ impl Builder {
     /// prior knowledge, a TLS stream that negotiated `h2`, an in-memory
     /// pipe): sends the preface and SETTINGS and spawns the connection's
     /// task. `scheme` and `authority` fill in requests whose URI has none.
+    ///
+    /// A server that answers the preface in HTTP/1.x fails the requests
+    /// with an error whose [`is_not_http2`](Error::is_not_http2) is true.
     pub fn handshake<I>(self, io: I, scheme: &str, authority: &str) -> Result<SendRequest, Error>
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -256,6 +288,8 @@ impl Builder {
         };
         let mut tracer = self.tracer.unwrap_or_default();
         tracer.message("Connected");
+        let answer = Answer::default();
+        let io = Sniff::new(io, answer.clone());
         let conn = conn::Conn::new(io, rx, end_tx, tracer, &config)?;
         tokio::spawn(conn.run());
         Ok(SendRequest {
@@ -264,6 +298,7 @@ impl Builder {
             defaults: Arc::new(Defaults {
                 scheme: scheme.to_string(),
                 authority: authority.to_string(),
+                answer,
             }),
         })
     }
@@ -320,6 +355,8 @@ impl Origin {
 struct Defaults {
     scheme: String,
     authority: String,
+    /// What the server answered, when it was HTTP/1.x.
+    answer: Answer,
 }
 
 /// A handle to one connection: sends requests, PINGs, and closes it.
@@ -354,8 +391,37 @@ fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
 }
 
 impl SendRequest {
+    /// `error`, or the clearer one when the server turned out not to speak
+    /// HTTP/2.
+    fn explain(&self, error: Error) -> Error {
+        match self.defaults.answer.get() {
+            Some(answer) => Error::new(Kind::NotHttp2 {
+                authority: self.defaults.authority.clone(),
+                answer: answer.clone(),
+            }),
+            None => error,
+        }
+    }
+
+    /// True when both handles are of the same connection.
+    pub(crate) fn same_connection(&self, other: &SendRequest) -> bool {
+        Arc::ptr_eq(&self.defaults, &other.defaults)
+    }
+
+    /// A handle that does not keep the connection open.
+    pub(crate) fn downgrade(&self) -> WeakSendRequest {
+        WeakSendRequest {
+            tx: self.tx.downgrade(),
+            end: self.end.clone(),
+        }
+    }
+
     /// The error for a connection that is over (or going).
     fn gone(&self) -> Error {
+        self.explain(self.gone_inner())
+    }
+
+    fn gone_inner(&self) -> Error {
         match &*self.end.borrow() {
             Some(End::Failed(failure)) => failure.to_error(),
             Some(End::GoneAway(last)) => Failure::Refused {
@@ -466,7 +532,7 @@ impl SendRequest {
             return Err(self.gone());
         }
         match response.await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
         }
     }
@@ -490,7 +556,7 @@ impl SendRequest {
             return Err(self.gone());
         }
         match rtt.await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
         }
     }
@@ -508,7 +574,7 @@ impl SendRequest {
         let mut end = self.end.clone();
         let result = end.wait_for(|e| e.is_some()).await;
         match result.as_deref() {
-            Ok(Some(End::Failed(failure))) => Err(failure.to_error()),
+            Ok(Some(End::Failed(failure))) => Err(self.explain(failure.to_error())),
             _ => Ok(()),
         }
     }
@@ -516,5 +582,57 @@ impl SendRequest {
     /// True once the connection is over.
     pub fn is_closed(&self) -> bool {
         self.end.borrow().is_some() || self.tx.is_closed()
+    }
+}
+
+/// A handle to a connection that does not keep it open (the pool's idle
+/// timer holds one).
+pub(crate) struct WeakSendRequest {
+    tx: mpsc::WeakUnboundedSender<Msg>,
+    end: watch::Receiver<Option<End>>,
+}
+
+impl WeakSendRequest {
+    /// Closes the connection gracefully, if it is still there.
+    pub(crate) fn close(&self) {
+        if let Some(tx) = self.tx.upgrade() {
+            let _ = tx.send(Msg::Close);
+        }
+    }
+
+    /// True once the connection is over, or every strong handle is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.end.borrow().is_some() || self.tx.strong_count() == 0
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for SendRequest
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<ResponseBody>, Error>> + Send>,
+    >;
+
+    /// Ready while the connection is open; the connection's error once it
+    /// is over.
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        if self.is_closed() {
+            std::task::Poll::Ready(Err(self.gone()))
+        } else {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// [`SendRequest::send`].
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.send(request).await })
     }
 }

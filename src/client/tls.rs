@@ -8,7 +8,7 @@ use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 fn tls_error(host: &str, what: &str, e: impl std::fmt::Display) -> Error {
     Error::user(format!("TLS with {host}: {what}: {e}"))
@@ -18,6 +18,7 @@ fn tls_error(host: &str, what: &str, e: impl std::fmt::Display) -> Error {
 pub(crate) async fn connect(
     tcp: TcpStream,
     host: &str,
+    authority: &str,
     ca_file: Option<&Path>,
     insecure: bool,
 ) -> Result<SslStream<TcpStream>, Error> {
@@ -59,10 +60,21 @@ pub(crate) async fn connect(
         }
         return Err(tls_error(host, "handshake failed", e));
     }
-    if stream.ssl().selected_alpn_protocol() != Some(b"h2") {
-        return Err(Error::user(format!(
-            "TLS with {host}: the server did not select h2 by ALPN"
-        )));
+    match stream.ssl().selected_alpn_protocol() {
+        Some(b"h2") => {}
+        chosen => {
+            let answer = match chosen {
+                Some(proto) => format!(
+                    "TLS ALPN chose {:?}, not h2",
+                    String::from_utf8_lossy(proto)
+                ),
+                None => "it did not agree to h2 by TLS ALPN".to_string(),
+            };
+            return Err(Error::new(Kind::NotHttp2 {
+                authority: authority.to_string(),
+                answer,
+            }));
+        }
     }
     Ok(stream)
 }
