@@ -21,7 +21,7 @@ use http_body::Frame;
 use http_body_util::{BodyExt, Empty, Full};
 use nghttp2::client::{redirect, Builder, Client};
 use nghttp2::server::{self, service_fn, RequestBody};
-use nghttp2::session::{Context, HeaderRef, Options, Session, Setting, SettingId};
+use nghttp2::session::{HeaderRef, Options, Session, SessionRef, Setting, SettingId, StreamId};
 use nghttp2::Reason;
 use support::{peers, Recorder, StreamRecord};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -183,7 +183,7 @@ async fn nghttpd_serves_pooled_requests_over_one_connection() {
     assert_eq!(connections.len(), 1, "{trace}");
 }
 
-type Behaviour = Arc<dyn Fn(usize, &mut Context, i32, &StreamRecord) + Send + Sync>;
+type Behaviour = Arc<dyn Fn(usize, &mut SessionRef, StreamId, &StreamRecord) + Send + Sync>;
 
 /// A server on a bare `Session`: for each complete request on its
 /// `conn`-th connection, `behaviour` answers, refuses or goes away.
@@ -233,7 +233,7 @@ async fn fake(behaviour: Behaviour) -> (String, Arc<AtomicUsize>) {
 }
 
 /// Answers 200 with the request body (or `conn N` when it has none).
-fn echo(conn: usize, cx: &mut Context, id: i32, record: &StreamRecord) {
+fn echo(conn: usize, cx: &mut SessionRef, id: StreamId, record: &StreamRecord) {
     let body = if record.body.is_empty() {
         format!("conn {conn}").into_bytes()
     } else {
@@ -252,7 +252,7 @@ async fn a_graceful_goaway_moves_later_requests_to_a_new_connection() {
     // The first connection answers its first request, then sends GOAWAY
     // with that stream as the last, and never answers another.
     let (base, connections) = fake(Arc::new(|conn, cx, id, record| {
-        if conn == 0 && id == 1 {
+        if conn == 0 && id.get() == 1 {
             echo(conn, cx, id, record);
             cx.submit_goaway(id, Reason::NO_ERROR, b"").unwrap();
         } else if conn > 0 {
@@ -302,7 +302,8 @@ async fn refused_streams_are_retried_once_on_a_new_connection_with_their_body() 
     // GOAWAY with last_stream_id 0 on the first connection.
     let (going, going_count) = fake(Arc::new(|conn, cx, id, record| {
         if conn == 0 {
-            cx.submit_goaway(0, Reason::NO_ERROR, b"").unwrap();
+            cx.submit_goaway(StreamId::CONNECTION, Reason::NO_ERROR, b"")
+                .unwrap();
         } else {
             echo(conn, cx, id, record);
         }

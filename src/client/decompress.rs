@@ -174,7 +174,7 @@ impl Incoming {
     }
 
     /// The HTTP/2 stream id the response arrives on.
-    pub fn stream_id(&self) -> i32 {
+    pub fn stream_id(&self) -> crate::session::StreamId {
         self.body.stream_id()
     }
 
