@@ -145,6 +145,8 @@ pub struct Incoming {
     deadline: Option<Pin<Box<Sleep>>>,
     timeout_text: String,
     in_flight: Option<InFlight>,
+    /// Bytes received, before decoding.
+    received: u64,
     /// Trailers held back while the decoder's tail goes out.
     trailers: Option<HeaderMap>,
     finished: bool,
@@ -155,7 +157,7 @@ impl Incoming {
         body: ResponseBody,
         encoding: Option<Encoding>,
         deadline: Option<(Pin<Box<Sleep>>, String)>,
-        in_flight: InFlight,
+        in_flight: Option<InFlight>,
     ) -> Incoming {
         let (deadline, timeout_text) = match deadline {
             Some((sleep, text)) => (Some(sleep), text),
@@ -167,10 +169,30 @@ impl Incoming {
             input: false,
             deadline,
             timeout_text,
-            in_flight: Some(in_flight),
+            in_flight,
+            received: 0,
             trailers: None,
             finished: false,
         }
+    }
+
+    /// A connection's response body, decoded when `content_encoding` (the
+    /// response's `content-encoding` value) is `gzip`, `deflate` or `br`,
+    /// and as it is otherwise. For a [`SendRequest`](super::SendRequest)
+    /// user who asked for compressed responses.
+    pub fn decoding(body: ResponseBody, content_encoding: Option<&str>) -> Incoming {
+        let encoding = content_encoding.and_then(|value| {
+            [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli]
+                .into_iter()
+                .find(|e| value.trim().eq_ignore_ascii_case(e.token()))
+        });
+        Incoming::new(body, encoding, None, None)
+    }
+
+    /// How many bytes of body arrived so far, as the server sent them
+    /// (before decoding).
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     /// The HTTP/2 stream id the response arrives on.
@@ -268,6 +290,7 @@ impl Body for Incoming {
             };
             let frame = match frame.into_data() {
                 Ok(data) => {
+                    this.received += data.len() as u64;
                     let Some((encoding, decoder)) = this.decoder.as_mut() else {
                         return Poll::Ready(Some(Ok(Frame::data(data))));
                     };

@@ -113,8 +113,8 @@ pub(crate) enum End {
 /// Configures and opens client connections.
 #[derive(Debug)]
 pub struct Builder {
-    ca_file: Option<PathBuf>,
-    insecure: bool,
+    tls: tls::TlsConfig,
+    header_table_size: Option<u32>,
     max_concurrent_streams: u32,
     initial_window_size: u32,
     connection_window_size: Option<u32>,
@@ -126,8 +126,8 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Builder {
         Builder {
-            ca_file: None,
-            insecure: false,
+            tls: tls::TlsConfig::default(),
+            header_table_size: None,
             max_concurrent_streams: 100,
             initial_window_size: 65_535,
             connection_window_size: None,
@@ -149,14 +149,32 @@ impl Builder {
     /// Trust the CA certificates in this PEM file (in addition to the
     /// system's roots).
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
+        self.tls.ca_file = Some(path.into());
         self
     }
 
     /// Do not verify the server's certificate (for tests and self-signed
     /// servers only).
     pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
-        self.insecure = on;
+        self.tls.insecure = on;
+        self
+    }
+
+    /// Present this client certificate (a PEM file, leaf first, then any
+    /// intermediates) with its private key (a PEM file) when the server
+    /// asks for one. Checked at connect time: a file that cannot be read,
+    /// holds no PEM, or a key that does not match the certificate is an
+    /// error that says so.
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// SETTINGS_HEADER_TABLE_SIZE this side announces: the most the
+    /// server's HPACK encoder may use of this side's decoder table
+    /// (`nghttp -c`; default: not sent, 4096).
+    pub fn header_table_size(mut self, n: u32) -> Self {
+        self.header_table_size = Some(n);
         self
     }
 
@@ -213,8 +231,8 @@ impl Builder {
     /// connection's).
     fn config_clone(&self) -> Builder {
         Builder {
-            ca_file: self.ca_file.clone(),
-            insecure: self.insecure,
+            tls: self.tls.clone(),
+            header_table_size: self.header_table_size,
             max_concurrent_streams: self.max_concurrent_streams,
             initial_window_size: self.initial_window_size,
             connection_window_size: self.connection_window_size,
@@ -225,13 +243,17 @@ impl Builder {
     }
 
     fn settings(&self) -> Vec<Setting> {
-        vec![
+        let mut settings = vec![
             Setting::new(
                 SettingId::MAX_CONCURRENT_STREAMS,
                 self.max_concurrent_streams,
             ),
             Setting::new(SettingId::INITIAL_WINDOW_SIZE, self.initial_window_size),
-        ]
+        ];
+        if let Some(n) = self.header_table_size {
+            settings.push(Setting::new(SettingId::HEADER_TABLE_SIZE, n));
+        }
+        settings
     }
 
     /// Connects to `uri`'s origin (`https://` or `http://`; the port
@@ -248,22 +270,19 @@ impl Builder {
             .map_err(|e| {
                 Error::new(Kind::Io(std::io::Error::new(
                     e.kind(),
-                    format!("could not connect to {}: {e}", origin.authority),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
                 )))
             })?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            let stream = tls::connect(
-                tcp,
-                &origin.host,
-                &origin.authority,
-                self.ca_file.as_deref(),
-                self.insecure,
-            )
-            .await?;
-            self.handshake(stream, origin.scheme(), &origin.authority)
+            let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
+            self.start(stream, origin.scheme(), &origin.authority, Some("h2"))
         } else {
-            self.handshake(tcp, origin.scheme(), &origin.authority)
+            self.start(tcp, origin.scheme(), &origin.authority, None)
         }
     }
 
@@ -278,6 +297,21 @@ impl Builder {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.start(io, scheme, authority, None)
+    }
+
+    /// [`handshake`](Builder::handshake), tracing the protocol TLS
+    /// negotiated as nghttp does.
+    fn start<I>(
+        self,
+        io: I,
+        scheme: &str,
+        authority: &str,
+        alpn: Option<&str>,
+    ) -> Result<SendRequest, Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, rx) = mpsc::unbounded_channel();
         let (end_tx, end_rx) = watch::channel(None);
         let config = conn::Config {
@@ -288,6 +322,9 @@ impl Builder {
         };
         let mut tracer = self.tracer.unwrap_or_default();
         tracer.message("Connected");
+        if let Some(protocol) = alpn {
+            tracer.line(&format!("The negotiated protocol: {protocol}"));
+        }
         let answer = Answer::default();
         let io = Sniff::new(io, answer.clone());
         let conn = conn::Conn::new(io, rx, end_tx, tracer, &config)?;

@@ -474,7 +474,10 @@ impl Client {
                 ),
             )
         });
-        Response::from_parts(head, Incoming::new(body, encoding, deadline, in_flight))
+        Response::from_parts(
+            head,
+            Incoming::new(body, encoding, deadline, Some(in_flight)),
+        )
     }
 
     /// Sends one request; once more on a new connection when the server
