@@ -477,7 +477,22 @@ fn build_shared(args: Args) -> Result<Shared, String> {
 
 fn main() -> ExitCode {
     let start = Instant::now();
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: the text before the usage, lines joined.
+            let text = e.render().to_string();
+            let text = text.split("\n\nUsage:").next().unwrap_or(&text);
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("h2fetch: {}", text.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
     if args.verbose {
         // The whole OpenSSL error stack, beside the one-line errors.
         let _ = tracing_subscriber::fmt()
