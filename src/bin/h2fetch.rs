@@ -163,7 +163,7 @@ fn parse_field(text: &str) -> Result<(HeaderName, HeaderValue), String> {
 /// One request to make.
 struct Job {
     index: usize,
-    url: String,
+    url: Arc<str>,
     uri: Uri,
 }
 
@@ -171,7 +171,7 @@ struct Job {
 #[derive(Default)]
 struct Outcome {
     index: usize,
-    url: String,
+    url: Arc<str>,
     stream_id: Option<u32>,
     status: Option<http::StatusCode>,
     /// Kept for standard output when there are several requests.
@@ -236,7 +236,7 @@ fn create(path: &Path) -> Result<File, String> {
     File::create(path).map_err(|e| format!("{}: {}", path.display(), io_text(&e)))
 }
 
-async fn fetch(shared: Arc<Shared>, client: SendRequest, job: Job, connected: Instant) -> Outcome {
+async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Instant) -> Outcome {
     let mut outcome = Outcome {
         index: job.index,
         url: job.url.clone(),
@@ -522,27 +522,35 @@ fn main() -> ExitCode {
     runtime.block_on(run(Arc::new(shared), start))
 }
 
-/// Runs `jobs` on `client`, at most [`IN_FLIGHT`] at a time; the
-/// outcomes in any order.
+/// Runs `jobs` on `client`, at most [`IN_FLIGHT`] at a time: that many
+/// workers take the next job as they finish one (a task per worker, not
+/// per request). The outcomes in any order.
 async fn fetch_all(
     shared: &Arc<Shared>,
     client: &SendRequest,
     jobs: Vec<Job>,
     connected: Instant,
 ) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut running = tokio::task::JoinSet::new();
-    for job in jobs {
-        if running.len() >= IN_FLIGHT {
-            if let Some(Ok(outcome)) = running.join_next().await {
-                outcomes.push(outcome);
+    let total = jobs.len();
+    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT.min(total) {
+        let (shared, client, queue) = (shared.clone(), client.clone(), queue.clone());
+        workers.spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some(job) = job else {
+                    return outcomes;
+                };
+                outcomes.push(fetch(&shared, &client, job, connected).await);
             }
-        }
-        running.spawn(fetch(shared.clone(), client.clone(), job, connected));
+        });
     }
-    while let Some(done) = running.join_next().await {
-        if let Ok(outcome) = done {
-            outcomes.push(outcome);
+    let mut outcomes = Vec::with_capacity(total);
+    while let Some(done) = workers.join_next().await {
+        if let Ok(mut some) = done {
+            outcomes.append(&mut some);
         }
     }
     outcomes
@@ -555,6 +563,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     let mut order = Vec::new();
     let mut index = 0;
     for url in &args.urls {
+        let url: Arc<str> = Arc::from(url.as_str());
         let uri: Uri = match url.parse() {
             Ok(uri) => uri,
             Err(e) => {
@@ -582,7 +591,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         for _ in 0..args.multiply {
             entry.1.push(Job {
                 index,
-                url: url.clone(),
+                url: Arc::clone(&url),
                 uri: uri.clone(),
             });
             index += 1;
@@ -824,7 +833,7 @@ fn write_har(path: &Path, outcomes: &[Outcome]) -> Result<(), String> {
                 "time": ms(wait + receive) + connect.max(0.0),
                 "request": {
                     "method": o.method,
-                    "url": o.url,
+                    "url": &*o.url,
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],
                     "headers": headers(&o.request_headers),
