@@ -533,3 +533,55 @@ fn what_it_asks_for_is_decoded_byte_exact() {
         assert!(out.stdout == original(), "nghttp does not decode?");
     }
 }
+
+#[test]
+fn get_assets_fetches_what_nghttp_fetches() {
+    let Some(nghttpd) = peer("nghttpd") else {
+        return;
+    };
+    let dir = htdocs();
+    std::fs::write(
+        dir.path().join("page.html"),
+        "<html><head><link rel=\"stylesheet\" href=\"/style.css\">\
+         <link rel=\"alternate\" href=\"/alt.xml\"><script src=\"app.js\"></script></head>\
+         <body><a href=\"/index.html\">a link, not an asset</a><img src=\"/img.png#frag\">\
+         <img src=\"http://elsewhere.example/x.png\"><img src=\"img.png\"></body></html>",
+    )
+    .unwrap();
+    for (name, body) in [
+        ("style.css", "body{}"),
+        ("app.js", "x=1"),
+        ("img.png", "PNG"),
+    ] {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    let server = start_nghttpd(&nghttpd, dir.path(), &[]);
+    let url = format!("http://127.0.0.1:{}/page.html", server.port);
+    let paths = |stdout: &[u8]| {
+        let mut paths: Vec<String> = String::from_utf8_lossy(stdout)
+            .lines()
+            .skip_while(|l| *l != STATS_HEADER)
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+            .collect();
+        paths.sort();
+        paths
+    };
+    let out = run(Command::new(BIN).args(["-ans", &url]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = paths(&out.stdout);
+    assert_eq!(ours, ["/app.js", "/img.png", "/page.html", "/style.css"]);
+    if let Some(nghttp) = peer("nghttp") {
+        let out = run(Command::new(nghttp).args(["-ans", &url]));
+        assert_eq!(paths(&out.stdout), ours);
+    }
+    // Without -n the bodies come out in order: the page, then its assets.
+    let out = run(Command::new(BIN).args(["-a", &url]));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("<html>"), "{stdout}");
+    assert!(stdout.ends_with("</html>body{}x=1PNG"), "{stdout}");
+}

@@ -1,7 +1,7 @@
 //! `h2fetch`: an HTTP/2 client on nghttp2's engine, in the manner of
 //! `nghttp`. Its `-v` trace prints the lines `nghttp -v` prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read as _, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,10 @@ struct Args {
     /// (`index.html` for a path ending in `/`), as nghttp -O.
     #[arg(short = 'O', long = "remote-name")]
     remote_name: bool,
+    /// Also fetch the stylesheets, scripts and images an HTML response
+    /// links to on its own origin (as nghttp -a), on the same connection.
+    #[arg(short = 'a', long = "get-assets")]
+    get_assets: bool,
     /// Discard response bodies.
     #[arg(short = 'n', long = "null-out")]
     null_out: bool,
@@ -190,6 +194,8 @@ struct Outcome {
     request_headers: Vec<(String, String)>,
     response_headers: Vec<(String, String)>,
     method: String,
+    /// With -a: what an HTML response links to.
+    assets: Vec<Uri>,
     error: Option<String>,
 }
 
@@ -291,6 +297,13 @@ async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Insta
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_ascii_lowercase())
             .filter(|v| shared.accepted.iter().any(|a| a == v));
+        let html = shared.args.get_assets
+            && response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        let mut page = Vec::new();
         let (_head, body) = response.into_parts();
         outcome.stream_id = Some(body.stream_id().get());
         let mut body = Incoming::decoding(body, coding.as_deref());
@@ -307,6 +320,9 @@ async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Insta
                 continue;
             };
             outcome.decoded += chunk.len() as u64;
+            if html {
+                page.extend_from_slice(&chunk);
+            }
             let written = match (&shared.sink, file.as_mut()) {
                 (_, Some(file)) => file.write_all(&chunk),
                 (Sink::Collect, _) => {
@@ -323,6 +339,9 @@ async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Insta
             }
         }
         outcome.received = body.received();
+        if html {
+            outcome.assets = asset_links(&page, &job.uri);
+        }
         if shared.progress {
             draw_progress(outcome.received, total);
             eprintln!();
@@ -443,7 +462,7 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         None => None,
     };
     let requests = args.urls.len() as u64 * args.multiply;
-    if args.output.is_some() && requests > 1 {
+    if args.output.is_some() && (requests > 1 || args.get_assets) {
         return Err(format!(
             "-o takes one request, not {requests} (use -O to save each under its own name)"
         ));
@@ -457,7 +476,7 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         Sink::File(path.clone())
     } else if args.remote_name {
         Sink::RemoteName
-    } else if requests == 1 {
+    } else if requests == 1 && !args.get_assets {
         Sink::Stdout
     } else {
         Sink::Collect
@@ -562,8 +581,11 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     let mut origins: BTreeMap<String, (Uri, Vec<Job>)> = BTreeMap::new();
     let mut order = Vec::new();
     let mut index = 0;
+    // Every URL asked for, so that -a fetches an asset once.
+    let mut requested: HashSet<Arc<str>> = HashSet::new();
     for url in &args.urls {
         let url: Arc<str> = Arc::from(url.as_str());
+        requested.insert(url.clone());
         let uri: Uri = match url.parse() {
             Ok(uri) => uri,
             Err(e) => {
@@ -661,6 +683,25 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         };
         let connected = Instant::now();
         let mut results = fetch_all(&shared, &client, jobs, connected).await;
+        if args.get_assets {
+            // The assets of the pages, each once, on the same connection.
+            results.sort_by_key(|o| o.index);
+            let mut assets = Vec::new();
+            for uri in results.iter().flat_map(|o| o.assets.iter()) {
+                let url: Arc<str> = Arc::from(uri.to_string());
+                if requested.insert(url.clone()) {
+                    assets.push(Job {
+                        index,
+                        url,
+                        uri: uri.clone(),
+                    });
+                    index += 1;
+                }
+            }
+            if !assets.is_empty() {
+                results.extend(fetch_all(&shared, &client, assets, connected).await);
+            }
+        }
         if let Some(first) = results.iter_mut().min_by_key(|o| o.index) {
             first.connect = Some(connected - connecting);
         }
@@ -717,6 +758,49 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// What an HTML page links to on its own origin, as nghttp's HtmlParser
+/// finds it: `<link rel=stylesheet href>`, `<link rel="shortcut icon">`,
+/// `<link rel=preload href>`, `<img src>`, `<script src>`; resolved
+/// against the page's URL, without fragments, each once.
+fn asset_links(html: &[u8], page: &Uri) -> Vec<Uri> {
+    let Ok(base) = url::Url::parse(&page.to_string()) else {
+        return Vec::new();
+    };
+    let document = scraper::Html::parse_document(&String::from_utf8_lossy(html));
+    let selector =
+        scraper::Selector::parse("link[href], img[src], script[src]").expect("a valid selector");
+    let mut seen = HashSet::new();
+    let mut links = Vec::new();
+    for element in document.select(&selector) {
+        let element = element.value();
+        let target = match element.name() {
+            "link" => {
+                let rel = element.attr("rel").unwrap_or_default().to_ascii_lowercase();
+                let rel = rel.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !matches!(rel.as_str(), "stylesheet" | "shortcut icon" | "preload") {
+                    continue;
+                }
+                element.attr("href")
+            }
+            _ => element.attr("src"),
+        };
+        let Some(mut url) = target.and_then(|t| base.join(t.trim()).ok()) else {
+            continue;
+        };
+        url.set_fragment(None);
+        let same_origin = url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default();
+        if !same_origin || !seen.insert(url.to_string()) {
+            continue;
+        }
+        if let Ok(uri) = url.as_str().parse::<Uri>() {
+            links.push(uri);
+        }
+    }
+    links
 }
 
 /// nghttp's `util::format_duration`: `us` below a millisecond, then `ms`
