@@ -48,6 +48,10 @@ struct Args {
     /// Print every frame sent and received, in nghttp -v's format.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
+    /// Print what the server sends (decrypted) in hex and ASCII, as
+    /// nghttp --hexdump (`hexdump -C`'s format, each read from offset 0).
+    #[arg(long = "hexdump")]
+    hexdump: bool,
     /// Write one JSON object per frame to FILE.
     #[arg(long = "trace-json", value_name = "FILE")]
     trace_json: Option<PathBuf>,
@@ -652,6 +656,9 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         }
         if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
             builder = builder.client_cert(cert, key);
+        }
+        if args.hexdump {
+            builder = builder.hexdump(io::stdout());
         }
         if args.verbose || json.is_some() {
             let mut tracer = if args.verbose {

@@ -48,6 +48,7 @@ mod body;
 mod conn;
 mod decompress;
 mod duplex;
+mod hexdump;
 mod pool;
 pub mod redirect;
 mod replay;
@@ -131,6 +132,7 @@ pub struct Builder {
     write_high_water: usize,
     read_buffer_size: usize,
     tracer: Option<Tracer>,
+    hexdump: Option<hexdump::Sink>,
 }
 
 impl Default for Builder {
@@ -144,6 +146,7 @@ impl Default for Builder {
             write_high_water: 64 * 1024,
             read_buffer_size: 32 * 1024,
             tracer: None,
+            hexdump: None,
         }
     }
 }
@@ -177,6 +180,14 @@ impl Builder {
     /// error that says so.
     pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.tls.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// Writes every read from the server (decrypted, for TLS) to `out` in
+    /// the canonical hex+ASCII display, as `nghttp --hexdump` does: each
+    /// read from offset 0, ending with its length.
+    pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
+        self.hexdump = Some(hexdump::Sink(Box::new(out)));
         self
     }
 
@@ -249,6 +260,7 @@ impl Builder {
             write_high_water: self.write_high_water,
             read_buffer_size: self.read_buffer_size,
             tracer: None,
+            hexdump: None,
         }
     }
 
@@ -338,9 +350,18 @@ impl Builder {
             tracer.line(&format!("The negotiated protocol: {protocol}"));
         }
         let answer = Answer::default();
-        let io = Sniff::new(io, answer.clone());
-        let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-        tokio::spawn(conn.run());
+        match self.hexdump {
+            Some(sink) => {
+                let io = Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone());
+                let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
+                tokio::spawn(conn.run());
+            }
+            None => {
+                let io = Sniff::new(io, answer.clone());
+                let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
+                tokio::spawn(conn.run());
+            }
+        }
         Ok(SendRequest {
             tx: PollSender::new(tx),
             scheduler,
