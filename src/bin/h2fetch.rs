@@ -887,7 +887,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// The outcomes as HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/).
+/// The outcomes as HAR 1.2 (<http://www.softwareishard.com/blog/har-12-spec/>).
 fn write_har(path: &Path, outcomes: &[Outcome]) -> Result<(), String> {
     use serde_json::json;
     let headers = |list: &[(String, String)]| -> Vec<serde_json::Value> {

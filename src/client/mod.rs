@@ -1,5 +1,20 @@
 //! An HTTP/2 client on nghttp2's engine, on tokio.
 //!
+//! Two levels:
+//!
+//! - [`Client`]: what most users want. A pool of connections, one per
+//!   origin, opened on first use and replaced after a GOAWAY or a close;
+//!   requests the server refused retried once; connect, request and idle
+//!   timeouts; opt-in redirects ([`redirect::Policy`]) and decompression
+//!   (`gzip`, `deflate`, `br`); `client.get(url)`; a `tower::Service`.
+//!   See the [`Client`] docs.
+//! - [`Builder::connect`] and [`SendRequest`]: one connection, as below.
+//!
+//! A server that does not speak HTTP/2 (it answers in HTTP/1.x, or TLS
+//! ALPN chose another protocol) gives an error whose
+//! [`is_not_http2`](crate::Error::is_not_http2) is true and whose text
+//! says what it answered, rather than a protocol error.
+//!
 //! ```no_run
 //! use http_body_util::{BodyExt, Empty};
 //! use nghttp2::client::Builder;

@@ -1,38 +1,5 @@
-//! [`Client`]: an HTTP/2 client over a pool of connections, one per
-//! origin.
-//!
-//! ```no_run
-//! use nghttp2::client::{redirect, Client};
-//! use std::time::Duration;
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = Client::builder()
-//!     .connect_timeout(Duration::from_secs(5))
-//!     .request_timeout(Duration::from_secs(30))
-//!     .redirect(redirect::Policy::limited(10))
-//!     .decompress(true)
-//!     .build();
-//! let response = client.get("https://nghttp2.org/").await?;
-//! println!("{}", response.status());
-//! let body = response.into_body().bytes().await?;
-//! println!("{} bytes", body.len());
-//! # Ok(()) }
-//! ```
-//!
-//! The first request to an origin (scheme, host, port) opens its
-//! connection; later requests, from any clone of the client, share it
-//! (HTTP/2 multiplexes them; requests beyond the server's
-//! SETTINGS_MAX_CONCURRENT_STREAMS wait their turn). Concurrent first
-//! requests wait for the one connection rather than each opening their
-//! own. A connection that closed, or whose server sent GOAWAY, is replaced
-//! by a new one on the next request; one with no request in flight for the
-//! idle timeout is closed.
-//!
-//! A request the server did not process (its stream was above the last
-//! stream id of the server's GOAWAY, or reset with REFUSED_STREAM: RFC 9113
-//! section 8.7) is sent once more, on a new connection, when its body can
-//! be sent again: an empty body always can, a streamed one when no more
-//! than [`ClientBuilder::replay_limit`] bytes of it had been read.
+//! [`Client`] and [`ClientBuilder`]: the pool, retries, timeouts,
+//! redirects and decompression.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -283,8 +250,41 @@ struct Shared {
     pool: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
-/// An HTTP/2 client: a pool of connections, one per origin (see the
-/// [module](self)). Cheap to clone; clones share the pool.
+/// An HTTP/2 client: a pool of connections, one per origin. Cheap to
+/// clone; clones share the pool.
+///
+/// ```no_run
+/// use nghttp2::client::{redirect, Client};
+/// use std::time::Duration;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(30))
+///     .redirect(redirect::Policy::limited(10))
+///     .decompress(true)
+///     .build();
+/// let response = client.get("https://nghttp2.org/").await?;
+/// println!("{}", response.status());
+/// let body = response.into_body().bytes().await?;
+/// println!("{} bytes", body.len());
+/// # Ok(()) }
+/// ```
+///
+/// The first request to an origin (scheme, host, port) opens its
+/// connection; later requests, from any clone of the client, share it
+/// (HTTP/2 multiplexes them; requests beyond the server's
+/// SETTINGS_MAX_CONCURRENT_STREAMS wait their turn). Concurrent first
+/// requests wait for the one connection rather than each opening their
+/// own. A connection that closed, or whose server sent GOAWAY, is replaced
+/// by a new one on the next request; one with no request in flight for the
+/// idle timeout is closed.
+///
+/// A request the server did not process (its stream was above the last
+/// stream id of the server's GOAWAY, or reset with REFUSED_STREAM: RFC 9113
+/// section 8.7) is sent once more, on a new connection, when its body can
+/// be sent again: an empty body always can, a streamed one when no more
+/// than [`ClientBuilder::replay_limit`] bytes of it had been read.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Shared>,
