@@ -21,6 +21,12 @@ done
 
 cargo build --release --quiet --bin h2fetch
 h2fetch=target/release/h2fetch
+rps=$(cargo bench --quiet --bench client_rps --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "client_rps" and m.get("executable"):
+        print(m["executable"])')
 
 docroot=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$docroot"' EXIT
@@ -67,3 +73,5 @@ for round in $(seq "$rounds"); do
 done
 echo "median time ratio h2fetch/nghttp: $(printf '%s\n' "${time_ratios[@]}" | median)"
 echo "median peak RSS ratio h2fetch/nghttp: $(printf '%s\n' "${rss_ratios[@]}" | median)"
+echo
+"$rps" "$url" "${RPS_REQUESTS:-50000}" 100 "$rounds"
