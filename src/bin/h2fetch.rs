@@ -14,9 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use clap::Parser;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body::{Body, Frame};
-use nghttp2::client::{Builder, Incoming, SendRequest};
+use nghttp2::client::{Builder, Incoming, ResponseBody, SendRequest};
 use nghttp2::trace::{SharedWriter, Tracer};
 
 /// How many requests are handed to a connection at once; the rest wait
@@ -48,6 +48,10 @@ struct Args {
     /// Print every frame sent and received, in nghttp -v's format.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
+    /// Ask for HTTP/2 by HTTP/1.1 `Upgrade: h2c` (http:// URLs), as
+    /// nghttp -u: the first request of each origin goes out in HTTP/1.1.
+    #[arg(short = 'u', long = "upgrade")]
+    upgrade: bool,
     /// Print what the server sends (decrypted) in hex and ASCII, as
     /// nghttp --hexdump (`hexdump -C`'s format, each read from offset 0).
     #[arg(long = "hexdump")]
@@ -246,7 +250,15 @@ fn create(path: &Path) -> Result<File, String> {
     File::create(path).map_err(|e| format!("{}: {}", path.display(), io_text(&e)))
 }
 
-async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Instant) -> Outcome {
+/// Makes `job`'s request on `client` (or takes its response from the h2c
+/// upgrade that carried it) and reads the response.
+async fn fetch(
+    shared: &Shared,
+    client: &SendRequest,
+    job: Job,
+    connected: Instant,
+    upgraded: Option<Response<ResponseBody>>,
+) -> Outcome {
     let mut outcome = Outcome {
         index: job.index,
         url: job.url.clone(),
@@ -280,7 +292,10 @@ async fn fetch(shared: &Shared, client: &SendRequest, job: Job, connected: Insta
         }
         outcome.started = Some(SystemTime::now());
         outcome.request_start = connected.elapsed();
-        let response = client.send(request).await.map_err(|e| one_line(&e))?;
+        let response = match upgraded {
+            Some(response) => response,
+            None => client.send(request).await.map_err(|e| one_line(&e))?,
+        };
         outcome.headers_end = connected.elapsed();
         outcome.status = Some(response.status());
         if shared.args.har.is_some() {
@@ -471,6 +486,12 @@ fn build_shared(args: Args) -> Result<Shared, String> {
             "-o takes one request, not {requests} (use -O to save each under its own name)"
         ));
     }
+    if args.upgrade && upload.is_some() {
+        return Err(
+            "-u sends the first request in the HTTP/1.1 upgrade, without a body: not with -d"
+                .into(),
+        );
+    }
     if args.output.is_some() && args.remote_name {
         return Err("-o and -O do not go together".into());
     }
@@ -566,7 +587,7 @@ async fn fetch_all(
                 let Some(job) = job else {
                     return outcomes;
                 };
-                outcomes.push(fetch(&shared, &client, job, connected).await);
+                outcomes.push(fetch(&shared, &client, job, connected, None).await);
             }
         });
     }
@@ -672,7 +693,25 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             builder = builder.tracer(tracer.start(start));
         }
         let connecting = Instant::now();
-        let connect = builder.connect(&origin);
+        let mut jobs = jobs;
+        let upgrading = args.upgrade && origin.scheme_str() == Some("http");
+        let first_uri = jobs[0].uri.clone();
+        let connect = async {
+            if upgrading {
+                // The first request asks for the upgrade.
+                let mut request = Request::get(first_uri);
+                for (name, value) in &shared.fields {
+                    request = request.header(name, value);
+                }
+                let request = request
+                    .body(())
+                    .map_err(|e| nghttp2::Error::user(e.to_string()))?;
+                let (client, response) = builder.connect_upgrade(request).await?;
+                Ok((client, Some(response)))
+            } else {
+                Ok((builder.connect(&origin).await?, None))
+            }
+        };
         let connected = match shared.timeout {
             Some(limit) => match tokio::time::timeout(limit, connect).await {
                 Ok(result) => result.map_err(|e| one_line(&e)),
@@ -680,8 +719,8 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             },
             None => connect.await.map_err(|e| one_line(&e)),
         };
-        let client = match connected {
-            Ok(client) => client,
+        let (client, upgraded) = match connected {
+            Ok(connected) => connected,
             Err(e) => {
                 eprintln!("h2fetch: {key}: {e}");
                 failed = true;
@@ -689,7 +728,18 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             }
         };
         let connected = Instant::now();
-        let mut results = fetch_all(&shared, &client, jobs, connected).await;
+        let mut results = match upgraded {
+            Some(response) => {
+                let first = jobs.remove(0);
+                let (first, mut rest) = tokio::join!(
+                    fetch(&shared, &client, first, connected, Some(response)),
+                    fetch_all(&shared, &client, jobs, connected)
+                );
+                rest.push(first);
+                rest
+            }
+            None => fetch_all(&shared, &client, jobs, connected).await,
+        };
         if args.get_assets {
             // The assets of the pages, each once, on the same connection.
             results.sort_by_key(|o| o.index);

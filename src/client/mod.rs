@@ -69,6 +69,7 @@ pub mod redirect;
 mod replay;
 mod sniff;
 mod tls;
+mod upgrade;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -317,9 +318,80 @@ impl Builder {
         let _ = tcp.set_nodelay(true);
         if origin.tls {
             let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
-            self.start(stream, origin.scheme(), &origin.authority, Some("h2"))
+            Ok(self
+                .start(stream, origin.scheme(), &origin.authority, Some("h2"), None)?
+                .0)
         } else {
-            self.start(tcp, origin.scheme(), &origin.authority, None)
+            Ok(self
+                .start(tcp, origin.scheme(), &origin.authority, None, None)?
+                .0)
+        }
+    }
+
+    /// Connects to an `http://` URI's origin and asks for HTTP/2 by
+    /// HTTP/1.1 `Upgrade: h2c` with `request` (RFC 7540 section 3.2, as
+    /// `nghttp -u`): `request` goes out in HTTP/1.1 with this side's
+    /// SETTINGS in `HTTP2-Settings`; once the server answers `101
+    /// Switching Protocols` the connection is HTTP/2 and the response to
+    /// `request` arrives on stream 1. Returns the connection and that
+    /// response.
+    ///
+    /// `request` has no body (the upgrade request cannot carry one here);
+    /// its method, path and fields are sent as they are. The tracer shows
+    /// nghttp's `HTTP Upgrade request`, `HTTP Upgrade response` and
+    /// `HTTP Upgrade success` lines.
+    ///
+    /// Errors: the URI is not `http://`; connecting failed; the server did
+    /// not switch ([`is_not_http2`](Error::is_not_http2), with what it
+    /// answered).
+    pub async fn connect_upgrade(
+        mut self,
+        request: Request<()>,
+    ) -> Result<(SendRequest, Response<ResponseBody>), Error> {
+        let origin = Origin::from_uri(request.uri())?;
+        if origin.tls {
+            return Err(Error::user(format!(
+                "{}: the h2c upgrade is for http:// URLs (https:// negotiates h2 by ALPN)",
+                request.uri()
+            )));
+        }
+        let mut tcp = TcpStream::connect((origin.host.as_str(), origin.port))
+            .await
+            .map_err(|e| {
+                Error::new(Kind::Io(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
+                )))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let mut tracer = self.tracer.take().unwrap_or_default();
+        tracer.message("Connected");
+        let payload = upgrade::settings_payload(&self.settings());
+        let head = upgrade::request_head(&request, &origin.authority, &payload);
+        tracer.message("HTTP Upgrade request");
+        tracer.line(&head.replace("\r\n", "\n"));
+        let (answer, rest) = upgrade::handshake(&mut tcp, &head, &origin.authority).await?;
+        tracer.message("HTTP Upgrade response");
+        tracer.line(&answer.replace("\r\n", "\n"));
+        tracer.message("HTTP Upgrade success");
+        self.tracer = Some(tracer);
+        let head_request = request.method() == Method::HEAD;
+        let io = upgrade::Prefixed::new(rest, tcp);
+        let (send, response) = self.start(
+            io,
+            origin.scheme(),
+            &origin.authority,
+            None,
+            Some((payload, head_request)),
+        )?;
+        let response = response.expect("an upgrade has a response");
+        match response.await {
+            Ok(result) => Ok((send.clone(), result.map_err(|e| send.explain(e))?)),
+            Err(_) => Err(send.gone()),
         }
     }
 
@@ -335,18 +407,22 @@ impl Builder {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.start(io, scheme, authority, None)
+        Ok(self.start(io, scheme, authority, None, None)?.0)
     }
 
     /// [`handshake`](Builder::handshake), tracing the protocol TLS
     /// negotiated as nghttp does.
+    /// With `upgrade` (the HTTP2-Settings payload sent, and whether the
+    /// request was HEAD), stream 1 is the upgrade request, whose response
+    /// head arrives through the returned receiver.
     fn start<I>(
         self,
         io: I,
         scheme: &str,
         authority: &str,
         alpn: Option<&str>,
-    ) -> Result<SendRequest, Error>
+        upgrade: Option<(Vec<u8>, bool)>,
+    ) -> Result<(SendRequest, Option<ResponseReceiver>), Error>
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -360,24 +436,35 @@ impl Builder {
             read_buffer_size: self.read_buffer_size,
         };
         let mut tracer = self.tracer.unwrap_or_default();
-        tracer.message("Connected");
+        if upgrade.is_none() {
+            tracer.message("Connected");
+        }
         if let Some(protocol) = alpn {
             tracer.line(&format!("The negotiated protocol: {protocol}"));
         }
         let answer = Answer::default();
-        match self.hexdump {
-            Some(sink) => {
-                let io = Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone());
-                let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
+        let upgraded = upgrade.map(|(payload, head)| {
+            let (reply, response) = oneshot::channel();
+            let stream = Stream::new(None, scheduler.clone(), None);
+            (payload, head, stream, reply, response)
+        });
+        let mut response = None;
+        macro_rules! spawn_conn {
+            ($io:expr) => {{
+                let mut conn =
+                    conn::Conn::new($io, rx, scheduler.clone(), end_tx, tracer, &config)?;
+                if let Some((payload, head, stream, reply, receiver)) = upgraded {
+                    conn.upgraded(&payload, head, stream, reply)?;
+                    response = Some(receiver);
+                }
                 tokio::spawn(conn.run());
-            }
-            None => {
-                let io = Sniff::new(io, answer.clone());
-                let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-                tokio::spawn(conn.run());
-            }
+            }};
         }
-        Ok(SendRequest {
+        match self.hexdump {
+            Some(sink) => spawn_conn!(Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone())),
+            None => spawn_conn!(Sniff::new(io, answer.clone())),
+        }
+        let send = SendRequest {
             tx: PollSender::new(tx),
             scheduler,
             end: end_rx,
@@ -386,7 +473,8 @@ impl Builder {
                 authority: authority.to_string(),
                 answer,
             }),
-        })
+        };
+        Ok((send, response))
     }
 }
 
