@@ -114,12 +114,10 @@ where
 fn not_upgraded(authority: &str, answer: &[u8]) -> Error {
     if answer.len() >= 9 && answer[3] == 4 && answer[..3] != *b"HTT" {
         // A SETTINGS frame: HTTP/2, but only with prior knowledge.
-        return Error::new(Kind::NotHttp2 {
-            authority: authority.to_string(),
-            answer: "it answered in HTTP/2 without upgrading (it takes HTTP/2 with prior \
-                     knowledge only: try without the upgrade)"
-                .to_string(),
-        });
+        return Error::user(format!(
+            "{authority} did not upgrade to h2c: it answered in HTTP/2 without upgrading \
+             (it takes HTTP/2 with prior knowledge only: try without the upgrade)"
+        ));
     }
     let line = answer
         .split(|&b| b == b'\r' || b == b'\n')
