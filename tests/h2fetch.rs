@@ -623,3 +623,23 @@ fn hexdump_prints_what_arrives_as_nghttp_does() {
         assert_eq!(head(&ours), head(&theirs));
     }
 }
+
+#[test]
+fn extpri_sets_each_urls_priority_field() {
+    let Some(nghttpd) = peer("nghttpd") else {
+        return;
+    };
+    let dir = htdocs();
+    let server = start_nghttpd(&nghttpd, dir.path(), &[]);
+    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let out = run(Command::new(BIN).args([
+        "-nv", "--extpri", "u=1", "--extpri", "u=5,i", &url, &url, &url,
+    ]));
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let priorities: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("priority: "))
+        .collect();
+    assert_eq!(priorities, ["u=1", "u=5,i", "u=5,i"], "{stdout}");
+}

@@ -111,10 +111,11 @@ struct Args {
     /// (repeatable).
     #[arg(long = "trailer", value_name = "HEADER")]
     trailers: Vec<String>,
-    /// Send the RFC 9218 priority PRI (its wire format, `u=3,i`) with
-    /// every request, in a `priority` field.
+    /// The RFC 9218 priority of a URL, in its wire format (`u=3,i`), sent
+    /// in a `priority` field: the N-th --extpri is for the N-th URL, the
+    /// last one for the URLs after it (as nghttp).
     #[arg(long = "extpri", value_name = "PRI")]
-    extpri: Option<String>,
+    extpri: Vec<String>,
 }
 
 /// A request body known in full, with optional trailers.
@@ -175,6 +176,8 @@ fn parse_field(text: &str) -> Result<(HeaderName, HeaderValue), String> {
 /// One request to make.
 struct Job {
     index: usize,
+    /// Which of the command line's URLs.
+    url_index: usize,
     url: Arc<str>,
     uri: Uri,
 }
@@ -225,6 +228,8 @@ struct Shared {
     args: Args,
     /// The default fields, in nghttp's order, with `-H` applied.
     fields: Vec<(HeaderName, HeaderValue)>,
+    /// --extpri values, the N-th for the N-th URL.
+    extpri: Vec<HeaderValue>,
     /// The content codings asked for (and so decoded).
     accepted: Vec<String>,
     upload: Option<Bytes>,
@@ -274,6 +279,9 @@ async fn fetch(
         let mut builder = Request::builder().method(method).uri(job.uri.clone());
         for (name, value) in &shared.fields {
             builder = builder.header(name, value);
+        }
+        if let Some(pri) = shared.extpri.get(job.url_index).or(shared.extpri.last()) {
+            builder = builder.header("priority", pri);
         }
         if let Some(data) = &shared.upload {
             builder = builder.header(header::CONTENT_LENGTH, data.len());
@@ -434,11 +442,6 @@ fn build_shared(args: Args) -> Result<Shared, String> {
                 .map_err(|e| e.to_string())?,
         ),
     ];
-    if let Some(pri) = &args.extpri {
-        let value =
-            HeaderValue::from_str(pri).map_err(|_| format!("bad --extpri value {pri:?}"))?;
-        fields.push((HeaderName::from_static("priority"), value));
-    }
     for text in &args.headers {
         let (name, value) = parse_field(text)?;
         match fields.iter_mut().find(|(n, _)| *n == name) {
@@ -507,9 +510,15 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         Sink::Collect
     };
     let progress = matches!(sink, Sink::File(_)) && io::stderr().is_terminal();
+    let extpri = args
+        .extpri
+        .iter()
+        .map(|pri| HeaderValue::from_str(pri).map_err(|_| format!("bad --extpri value {pri:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Shared {
         args,
         fields,
+        extpri,
         accepted,
         upload,
         trailers,
@@ -608,7 +617,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     let mut index = 0;
     // Every URL asked for, so that -a fetches an asset once.
     let mut requested: HashSet<Arc<str>> = HashSet::new();
-    for url in &args.urls {
+    for (url_index, url) in args.urls.iter().enumerate() {
         let url: Arc<str> = Arc::from(url.as_str());
         requested.insert(url.clone());
         let uri: Uri = match url.parse() {
@@ -638,6 +647,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         for _ in 0..args.multiply {
             entry.1.push(Job {
                 index,
+                url_index,
                 url: Arc::clone(&url),
                 uri: uri.clone(),
             });
@@ -749,6 +759,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
                 if requested.insert(url.clone()) {
                     assets.push(Job {
                         index,
+                        url_index: usize::MAX,
                         url,
                         uri: uri.clone(),
                     });
