@@ -364,6 +364,35 @@ where
         self.session.handler_mut().inner_mut()
     }
 
+    /// After an HTTP/1.1 `Upgrade: h2c` (RFC 7540 section 3.2): stream 1
+    /// is the request that asked for it, half-closed on this side
+    /// (`nghttp2_session_upgrade2` with the HTTP2-Settings payload sent);
+    /// its response arrives through `reply`, its body through `stream`.
+    pub(crate) fn upgraded(
+        &mut self,
+        settings_payload: &[u8],
+        head_request: bool,
+        stream: Arc<Stream>,
+        reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+    ) -> Result<(), Error> {
+        self.session.upgrade(settings_payload, head_request)?;
+        let id = StreamId::new(1).expect("1 is a stream id");
+        stream.set_id(id);
+        self.handler().streams.insert(
+            id,
+            Entry {
+                stream,
+                reply: Some(reply),
+                status: None,
+                headers: HeaderMap::new(),
+                trailers: None,
+                head_request,
+                cancelled: false,
+            },
+        );
+        Ok(())
+    }
+
     /// Drives the connection to its end, then tells every waiter how it
     /// ended.
     pub(crate) async fn run(mut self) {

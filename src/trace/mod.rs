@@ -373,6 +373,15 @@ impl Tracer {
         self.emit_text(|fmt, out, t| fmt.message(out, t, text));
     }
 
+    /// Writes `text` as a line of its own, without a timestamp, to the
+    /// text output (nghttp's `The negotiated protocol: h2`).
+    pub fn line(&mut self, text: &str) {
+        self.emit_text(|_, out, _| {
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+        });
+    }
+
     /// Flushes both outputs.
     pub fn flush(&mut self) -> io::Result<()> {
         if let Some(text) = self.text.as_mut() {
