@@ -29,6 +29,7 @@
 //! assert_eq!(server.last_proc_stream_id().get(), 1);
 //! ```
 
+pub mod conformance;
 mod data;
 mod frame;
 mod handler;
@@ -58,6 +59,7 @@ pub use stream_id::StreamId;
 
 use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
 use crate::ffi::{shim, sys};
+use conformance::{Answer, Check, Conformance};
 use raw::Inner;
 
 /// One HTTP/2 connection's protocol state, server or client side.
@@ -124,8 +126,11 @@ impl<H: Handler> Session<H> {
     fn new(handler: H, options: &Options, server: bool) -> Result<Session<H>, Error> {
         crate::check_version()?;
         let callbacks = callbacks()?;
+        let conformance = options
+            .conformance_on()
+            .then(|| Conformance::new(server && options.expects_client_magic()));
         let options = options.to_raw()?;
-        let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler))));
+        let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler, conformance))));
         let mut raw = std::ptr::null_mut();
         let user_data = inner.as_ptr() as *mut c_void;
         // SAFETY: `callbacks` and `options` are live; nghttp2 copies both and
@@ -235,6 +240,12 @@ impl<H: Handler> Session<H> {
     /// connection error, when the session already ended with one. A
     /// handler's panic resumes here. Corresponds to
     /// `nghttp2_session_mem_recv2`.
+    ///
+    /// On top of nghttp2, the rules listed in
+    /// [`session::conformance`](crate::session::conformance) are enforced
+    /// here (unless [`Options::conformance`] turned them off): the input is
+    /// handed to nghttp2 up to a frame that breaks one, and the answer
+    /// (GOAWAY or RST_STREAM) is queued before nghttp2 reads that frame.
     #[doc(alias = "nghttp2_session_mem_recv2")]
     pub fn recv(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.check_usable()?;
@@ -244,6 +255,78 @@ impl<H: Handler> Session<H> {
         {
             return Err(err);
         }
+        // `fed`: what nghttp2 has read; `scanned`: what the conformance
+        // scanner has read (it runs ahead, stopping at frames to check).
+        let (mut fed, mut scanned) = (0, 0);
+        loop {
+            let check = match self.inner_mut().conformance.as_mut() {
+                Some(c) => c.scan(&data[scanned..]),
+                None => None,
+            };
+            let stop = match check {
+                Some((stop, _)) => scanned + stop,
+                None => data.len(),
+            };
+            if stop > fed {
+                let n = self.feed(&data[fed..stop])?;
+                fed += n;
+                if fed < stop {
+                    return Ok(fed);
+                }
+            }
+            let Some((_, check)) = check else {
+                return Ok(fed);
+            };
+            scanned = stop + 1;
+            self.answer(check);
+        }
+    }
+
+    /// Heap bytes held by the wrapper's conformance state (see
+    /// [`session::conformance`](crate::session::conformance)): 0 until a
+    /// stream is ended or reset, then a fixed block however many streams
+    /// follow.
+    pub fn conformance_heap_size(&self) -> usize {
+        self.inner()
+            .conformance
+            .as_ref()
+            .map_or(0, Conformance::heap_size)
+    }
+
+    /// Queues the answer to a frame the conformance scanner stopped at;
+    /// nghttp2 has read everything before it and nothing of it yet.
+    fn answer(&mut self, check: Check) {
+        let inner = self.inner_mut();
+        let Some(c) = inner.conformance.as_ref() else {
+            return;
+        };
+        let answer = match check {
+            Check::Stream(hd) => c.judge(&hd),
+            Check::PriorityOnZero => Answer::GoAway(Reason::PROTOCOL_ERROR),
+            // A stream error while nghttp2 knows the stream; otherwise it
+            // would not send the RST_STREAM (and an idle stream must not get
+            // one), so the connection error RFC 9113 section 5.4.1 allows.
+            Check::SelfDependency(id) if inner.state.as_ref().is_stream_open(id) => {
+                Answer::ResetStream(id, Reason::PROTOCOL_ERROR)
+            }
+            Check::SelfDependency(_) => Answer::GoAway(Reason::PROTOCOL_ERROR),
+        };
+        match answer {
+            Answer::Nothing => {}
+            Answer::ResetStream(id, reason) => {
+                let _ = self.submit_rst_stream(id, reason);
+            }
+            Answer::GoAway(reason) => {
+                // nghttp2 ignores all further input once terminating; so does
+                // the scanner.
+                let _ = self.terminate(reason);
+                self.inner_mut().conformance = None;
+            }
+        }
+    }
+
+    /// Hands `data` to `nghttp2_session_mem_recv2`.
+    fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         // SAFETY: `raw` is live; `data` is valid for the call; callbacks
         // reach `inner` through the user data while we hold `&mut self`.
         let rv =

@@ -26,6 +26,7 @@ pub struct Options {
     max_reserved_remote_streams: Option<u32>,
     no_recv_client_magic: Option<bool>,
     builtin_recv_extensions: Vec<FrameType>,
+    conformance: Option<bool>,
 }
 
 impl Options {
@@ -167,6 +168,27 @@ impl Options {
     pub fn recv_extension(mut self, frame_type: FrameType) -> Self {
         self.builtin_recv_extensions.push(frame_type);
         self
+    }
+
+    /// Enforce the RFC 9113 rules nghttp2 1.65+ no longer checks (frames
+    /// on streams the peer ended or reset, PRIORITY on stream 0 or on
+    /// itself): on by default. Not an nghttp2 option: the table of rules,
+    /// their answers and the memory they take is in
+    /// [`session::conformance`](crate::session::conformance).
+    pub fn conformance(mut self, on: bool) -> Self {
+        self.conformance = Some(on);
+        self
+    }
+
+    /// Whether the wrapper's own conformance checks run (default: yes).
+    pub(crate) fn conformance_on(&self) -> bool {
+        self.conformance.unwrap_or(true)
+    }
+
+    /// Whether a server session made with these options reads the client
+    /// connection preface first.
+    pub(crate) fn expects_client_magic(&self) -> bool {
+        !self.no_recv_client_magic.unwrap_or(false)
     }
 
     /// Makes the `nghttp2_option` these settings describe.
