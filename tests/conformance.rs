@@ -157,6 +157,9 @@ const TARGETS: [Target; 4] = [
 type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 async fn site(req: Request<RequestBody>) -> Result<Response<BoxBody>, BoxError> {
+    if req.uri().path() == "/fail" {
+        return Err("fails on purpose: the server resets the stream".into());
+    }
     if req.uri().path() == "/wait" {
         // Reads the whole request body first, so the stream stays open.
         let _ = req.into_body().collect().await;
@@ -639,4 +642,64 @@ fn the_checks_can_be_turned_off() {
     let mut server = answering_server(&Options::new());
     server.recv(&input).unwrap();
     assert_eq!(goaway_out(&mut server), Some(Reason::PROTOCOL_ERROR));
+}
+
+/// A client on a slow, high-latency link: its uploads are reset by the
+/// server (the handler fails at once), but by the time it sees each
+/// RST_STREAM it has already sent more of the body, in small DATA frames,
+/// between many small WINDOW_UPDATEs. nghttp2 1.68.1 counts each such
+/// ignored DATA frame as a glitch and, with its default bucket (burst 1000,
+/// 33/s), ends the connection; the builders' default (10000, 330) does not.
+async fn slow_uploads(builder: Builder) -> Option<Reason> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = builder.build();
+    let _task = AbortOnDrop(tokio::spawn(async move {
+        let _ = server.serve(listener, service_fn(site)).await;
+    }));
+    let mut peer = connect(Target::Library { tls: false }, addr).await;
+    let block = request_block("POST", "/fail", &[]);
+    const STREAMS: u32 = 60;
+    const LATE_FRAMES: usize = 50;
+    for i in 0..STREAMS {
+        let id = 2 * i + 1;
+        peer.send(&headers(id, &block, END_HEADERS)).await;
+        let answer = peer.answer().await;
+        if answer.0 == GOAWAY {
+            return Some(answer.2);
+        }
+        assert_eq!(answer, (RST_STREAM, id, Reason::INTERNAL_ERROR));
+        // What was in flight when the reset arrived.
+        let mut late = Vec::new();
+        for _ in 0..LATE_FRAMES {
+            late.extend(data(id, b"x", false));
+            late.extend(window_update(0, 1));
+        }
+        peer.send(&late).await;
+    }
+    peer.send(&raw_frame(PING, 0, 0, b"stillok!")).await;
+    let f = peer
+        .until("PING ACK or GOAWAY", |f| {
+            f.kind == GOAWAY || (f.kind == PING && f.flags & 1 == 1)
+        })
+        .await;
+    f.error_code()
+}
+
+#[tokio::test]
+async fn slow_link_client_is_not_cut_off_by_the_glitch_limit() {
+    // 3,000 late DATA frames: within the default bucket.
+    let run = async {
+        assert_eq!(slow_uploads(Builder::new()).await, None);
+        // The same client against nghttp2 1.68.1's own default: cut off (the
+        // bucket would take a minute to refill the 2,000 frames over its
+        // burst).
+        assert_eq!(
+            slow_uploads(Builder::new().glitch_rate_limit(1000, 33)).await,
+            Some(Reason::ENHANCE_YOUR_CALM)
+        );
+    };
+    timeout(Duration::from_secs(60), run)
+        .await
+        .expect("timed out");
 }

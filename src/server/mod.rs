@@ -87,7 +87,7 @@
 //! | Frame size | [`max_frame_size`](Builder::max_frame_size) | — | 16 KiB | GOAWAY FRAME_SIZE_ERROR |
 //! | CONTINUATION frames after one HEADERS | [`max_continuations`](Builder::max_continuations) | — | 8 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
 //! | Stream resets by the client (rapid reset) | [`stream_reset_rate_limit`](Builder::stream_reset_rate_limit) | — | burst 1000, then 33/s | GOAWAY INTERNAL_ERROR (nghttp2's code), close once open streams end |
-//! | Glitches: frames that are legal but useless, refused streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 1000, then 33/s | GOAWAY ENHANCE_YOUR_CALM |
+//! | Glitches: frames that are legal but useless, refused streams, DATA on closed streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 10000, then 330/s (nghttp2 1.69's default; 1.68.1's 1000, 33 cuts off slow clients) | GOAWAY ENHANCE_YOUR_CALM |
 //! | Queued SETTINGS and PING ACKs (outbound queue) | [`max_outbound_ack`](Builder::max_outbound_ack) | — | 1000 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
 //! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
 //! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
@@ -199,7 +199,15 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
             stream_reset_rate_limit: None,
-            glitch_rate_limit: None,
+            // nghttp2 1.68.1 (what libnghttp2-sys vendors) defaults to a
+            // burst of 1000 and 33/s, and counts each DATA frame it ignores
+            // on a closed stream: a client on a slow or high-latency link
+            // whose uploads are reset (handler error, refused stream) has a
+            // window's worth of DATA in flight per stream, and a few dozen
+            // such streams end the connection. 1.69 raised the default to
+            // 10000, 330 (and stopped counting ignored DATA); so does this.
+            // See session::options::GLITCH_RATE_LIMIT.
+            glitch_rate_limit: Some(crate::session::GLITCH_RATE_LIMIT),
             max_continuations: None,
             max_outbound_ack: None,
             trace: None,
@@ -364,7 +372,10 @@ impl Builder {
     }
 
     /// nghttp2's token bucket for useless frames (burst, per second;
-    /// nghttp2's default 1000, 33).
+    /// default 10000, 330: nghttp2 1.69's default, in place of the vendored
+    /// 1.68.1's 1000, 33, which cuts off clients on slow links because it
+    /// also counts the DATA a client had in flight on a stream the server
+    /// reset).
     pub fn glitch_rate_limit(mut self, burst: u64, rate: u64) -> Self {
         self.config.glitch_rate_limit = Some((burst, rate));
         self

@@ -53,6 +53,7 @@ pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory
 pub use handler::{CallbackError, CallbackResult, Handler};
 pub use header::Header;
 pub use options::Options;
+pub(crate) use options::GLITCH_RATE_LIMIT;
 pub use session_ref::SessionRef;
 pub use settings::{Setting, SettingId};
 pub use stream_id::StreamId;
