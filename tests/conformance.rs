@@ -14,9 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
-use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody};
+use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::session::{Options, Session, SessionRef, StreamId};
-use nghttp2::Reason;
+use nghttp2::{Initiator, Reason};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{timeout, Instant};
@@ -702,4 +702,199 @@ async fn slow_link_client_is_not_cut_off_by_the_glitch_limit() {
     timeout(Duration::from_secs(60), run)
         .await
         .expect("timed out");
+}
+
+/// A response body that never yields a frame.
+struct Never;
+
+impl http_body::Body for Never {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        std::task::Poll::Pending
+    }
+}
+
+/// A server whose service hands each request's [`StreamOutcome`] to the
+/// test; `/pending` answers 200 with a body that never ends.
+async fn outcome_server() -> (
+    SocketAddr,
+    AbortOnDrop,
+    tokio::sync::mpsc::UnboundedReceiver<StreamOutcome>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let service = service_fn(move |req: Request<RequestBody>| {
+        let tx = tx.clone();
+        async move {
+            let outcome = req.extensions().get::<StreamOutcome>().cloned();
+            let _ = tx.send(outcome.expect("every request carries its outcome"));
+            if req.uri().path() == "/pending" {
+                return Ok::<_, BoxError>(Response::new(Never.boxed_unsync()));
+            }
+            site(req).await
+        }
+    });
+    let server = Builder::new().build();
+    let task = AbortOnDrop(tokio::spawn(async move {
+        let _ = server.serve(listener, service).await;
+    }));
+    (addr, task, rx)
+}
+
+/// Waits (bounded) until the outcome is known.
+async fn ended(outcome: &StreamOutcome) -> StreamEnd {
+    for _ in 0..1000 {
+        if let Some(end) = outcome.get() {
+            return end;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the stream's outcome never came");
+}
+
+#[tokio::test]
+async fn stream_outcomes_say_how_each_stream_ended() {
+    let run = async {
+        let (addr, _task, mut rx) = outcome_server().await;
+        let mut peer = connect(Target::Library { tls: false }, addr).await;
+        // Answered in full.
+        get_answered(&mut peer, 1).await;
+        let complete = rx.recv().await.unwrap();
+        assert_eq!(ended(&complete).await, StreamEnd::Complete);
+        // Reset by the client.
+        peer.send(&headers(
+            3,
+            &request_block("POST", "/wait", &[]),
+            END_HEADERS,
+        ))
+        .await;
+        let reset = rx.recv().await.unwrap();
+        peer.send(&rst_stream(3, Reason::CANCEL)).await;
+        let end = ended(&reset).await;
+        assert_eq!(
+            end,
+            StreamEnd::Reset {
+                reason: Reason::CANCEL,
+                initiator: Initiator::Remote
+            }
+        );
+        assert_eq!(end.to_string(), "reset by the client (CANCEL)");
+        // Reset by the server (the handler failed).
+        peer.send(&headers(
+            5,
+            &request_block("GET", "/fail", &[]),
+            END_HEADERS | END_STREAM,
+        ))
+        .await;
+        let failed = rx.recv().await.unwrap();
+        assert_eq!(
+            ended(&failed).await,
+            StreamEnd::Reset {
+                reason: Reason::INTERNAL_ERROR,
+                initiator: Initiator::Local
+            }
+        );
+        // Cut by the server's GOAWAY: a response whose body never ends,
+        // then a connection error.
+        peer.send(&headers(
+            7,
+            &request_block("GET", "/pending", &[]),
+            END_HEADERS | END_STREAM,
+        ))
+        .await;
+        let cut = rx.recv().await.unwrap();
+        peer.until("the response head", |f| {
+            f.kind == HEADERS && f.stream_id == 7
+        })
+        .await;
+        peer.send(&raw_frame(PRIORITY, 0, 0, &[0, 0, 0, 1, 16]))
+            .await;
+        assert_eq!(peer.answer().await, (GOAWAY, 0, Reason::PROTOCOL_ERROR));
+        drop(peer);
+        let end = ended(&cut).await;
+        assert_eq!(
+            end,
+            StreamEnd::ConnectionEnded {
+                goaway: Some((Reason::PROTOCOL_ERROR, Initiator::Local))
+            }
+        );
+        assert_eq!(
+            end.to_string(),
+            "cut by the server's GOAWAY (PROTOCOL_ERROR)"
+        );
+    };
+    timeout(Duration::from_secs(30), run)
+        .await
+        .expect("timed out");
+}
+
+/// h2serve's access log for a request the connection's GOAWAY cut: not a
+/// plain `GET / 200 0 bytes`, but what happened.
+#[test]
+fn h2serve_logs_a_request_cut_by_goaway_as_such() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2serve"))
+        .args(["--addr", "127.0.0.1:0", "--no-tls"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start h2serve");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let child = Kill(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut peer = connect(Target::H2serve { tls: false }, addr).await;
+        // The request and a connection error in one write: the response is
+        // never sent.
+        let mut bytes = headers(1, &request_block("GET", "/", &[]), END_HEADERS | END_STREAM);
+        bytes.extend(raw_frame(PRIORITY, 0, 0, &[0, 0, 0, 1, 16]));
+        peer.send(&bytes).await;
+        assert_eq!(peer.answer().await, (GOAWAY, 0, Reason::PROTOCOL_ERROR));
+    });
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut seen = Vec::new();
+    let access = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("GET / ") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no access log line; saw {seen:?}"),
+        }
+    };
+    assert!(
+        access.contains("not completed: cut by the server's GOAWAY (PROTOCOL_ERROR)"),
+        "{access}"
+    );
+    drop(child);
 }

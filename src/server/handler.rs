@@ -21,6 +21,7 @@ use crate::proto::stream::{Failure, Stream};
 use crate::server::body::{BodySource, RequestBody, ResponseOwner};
 use crate::server::request::{add_trailer, Head};
 use crate::server::service::HttpService;
+use crate::server::{StreamEnd, StreamOutcome};
 use crate::session::stream_map::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
@@ -59,6 +60,8 @@ pub(crate) struct Entry<F> {
     open: Option<Held>,
     /// Counts a live handler while the service works on the request.
     live: Option<Held>,
+    /// How the stream ended, for the service (a request extension).
+    pub(crate) outcome: StreamOutcome,
 }
 
 /// The session handler of a server connection.
@@ -120,7 +123,8 @@ impl<S: HttpService> ConnHandler<S> {
         }
         let head = std::mem::take(&mut entry.head);
         match head.into_request(&entry.stream) {
-            Ok(request) => {
+            Ok(mut request) => {
+                request.extensions_mut().insert(entry.outcome.clone());
                 entry.is_head = request.method() == Method::HEAD;
                 entry.live = Some(Held::new(&self.stats, Gauge::LiveHandlers, 1));
                 entry.phase = Phase::New(request);
@@ -355,6 +359,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     is_head: false,
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                     live: None,
+                    outcome: StreamOutcome::default(),
                 },
             );
         } else if let Some(entry) = self.streams.get_mut(&id) {
@@ -403,6 +408,14 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     entry.stream.recv_end(None);
                 }
             }
+            FrameType::RST_STREAM => {
+                if let (Some(entry), Some(reason)) = (self.streams.get(&id), frame.error_code()) {
+                    entry.outcome.set(StreamEnd::Reset {
+                        reason,
+                        initiator: Initiator::Remote,
+                    });
+                }
+            }
             FrameType::SETTINGS => {
                 if frame.is_ack() {
                     self.settings_acked = true;
@@ -441,6 +454,15 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         // returns.
         entry.open = None;
         entry.live = None;
+        // A reset by the client was recorded when it arrived.
+        entry.outcome.set(if reason == Reason::NO_ERROR {
+            StreamEnd::Complete
+        } else {
+            StreamEnd::Reset {
+                reason,
+                initiator: Initiator::Local,
+            }
+        });
         if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
             tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
         }

@@ -112,6 +112,7 @@ mod conn;
 mod deadlines;
 pub mod files;
 mod handler;
+mod outcome;
 mod request;
 mod service;
 mod stats;
@@ -131,6 +132,7 @@ use tokio::task::JoinSet;
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
+pub use outcome::{StreamEnd, StreamOutcome};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
 
