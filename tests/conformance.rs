@@ -898,3 +898,47 @@ fn h2serve_logs_a_request_cut_by_goaway_as_such() {
     );
     drop(child);
 }
+
+/// `h2serve -v` shows the broken frame, as nghttpd shows the frames nghttp2
+/// rejects, and the answer.
+#[tokio::test]
+async fn the_trace_shows_the_frame_and_the_answer() {
+    let running = tokio::task::spawn_blocking(|| start_h2serve(&["--no-tls", "-v"]))
+        .await
+        .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], running.port));
+    let mut peer = connect(Target::H2serve { tls: false }, addr).await;
+    let run = async {
+        get_answered(&mut peer, 1).await;
+        peer.send(&data(1, b"late", false)).await;
+        assert_eq!(peer.answer().await, (GOAWAY, 0, Reason::STREAM_CLOSED));
+    };
+    timeout(Duration::from_secs(30), run)
+        .await
+        .expect("timed out");
+    let out = tokio::task::spawn_blocking(move || {
+        running.wait_output("the GOAWAY in the trace", |out| {
+            out.contains("send GOAWAY frame")
+        })
+    })
+    .await
+    .unwrap();
+    let invalid = out
+        .lines()
+        .position(|l| {
+            l.contains("[INVALID; error=Stream was already closed or invalid] recv DATA frame <length=4, flags=0x00, stream_id=1>")
+        })
+        .unwrap_or_else(|| panic!("no INVALID line for the late DATA:\n{out}"));
+    let goaway = out
+        .lines()
+        .position(|l| l.contains("send GOAWAY frame"))
+        .unwrap();
+    assert!(invalid < goaway, "{out}");
+    assert!(
+        out.lines()
+            .skip(goaway)
+            .take(3)
+            .any(|l| l.contains("error_code=STREAM_CLOSED")),
+        "{out}"
+    );
+}

@@ -62,7 +62,7 @@
 //! when a frame touches a stream that was ended or reset.
 
 use crate::error::Reason;
-use crate::session::frame::{Flags, FrameType};
+use crate::session::frame::{Flags, FrameType, Priority};
 use crate::session::stream_id::StreamId;
 
 /// How many stream ids of each parity are remembered.
@@ -215,9 +215,26 @@ pub(crate) enum Check {
     /// [`Conformance::judge`] once nghttp2 has read everything before it.
     Stream(Header),
     /// A PRIORITY frame on stream 0.
-    PriorityOnZero,
+    PriorityOnZero(Header, Priority),
     /// A PRIORITY frame naming its own stream as dependency.
-    SelfDependency(StreamId),
+    SelfDependency(Header, Priority),
+}
+
+impl Check {
+    /// The frame in question.
+    pub(crate) fn header(&self) -> &Header {
+        match self {
+            Check::Stream(hd) | Check::PriorityOnZero(hd, _) | Check::SelfDependency(hd, _) => hd,
+        }
+    }
+
+    /// Its priority, for a PRIORITY frame.
+    pub(crate) fn priority(&self) -> Option<Priority> {
+        match self {
+            Check::Stream(_) => None,
+            Check::PriorityOnZero(_, p) | Check::SelfDependency(_, p) => Some(*p),
+        }
+    }
 }
 
 /// The conformance state of one session: the frame scanner and the marks
@@ -386,10 +403,15 @@ impl Conformance {
                     let dep =
                         u32::from_be_bytes([self.pri[0], self.pri[1], self.pri[2], self.pri[3]])
                             & 0x7fff_ffff;
+                    let priority = Priority {
+                        stream_id: StreamId::from_raw(dep as i32),
+                        weight: self.pri[4] as i32 + 1,
+                        exclusive: self.pri[0] & 0x80 != 0,
+                    };
                     let check = if hd.stream_id.get() == 0 {
-                        Check::PriorityOnZero
+                        Check::PriorityOnZero(hd, priority)
                     } else if dep == hd.stream_id.get() {
-                        Check::SelfDependency(hd.stream_id)
+                        Check::SelfDependency(hd, priority)
                     } else {
                         continue;
                     };
@@ -483,8 +505,10 @@ mod tests {
         while let Some((stop, check)) = c.scan(&input[at..]) {
             let answer = match check {
                 Check::Stream(hd) => c.judge(&hd),
-                Check::PriorityOnZero => Answer::GoAway(Reason::PROTOCOL_ERROR),
-                Check::SelfDependency(id) => Answer::ResetStream(id, Reason::PROTOCOL_ERROR),
+                Check::PriorityOnZero(..) => Answer::GoAway(Reason::PROTOCOL_ERROR),
+                Check::SelfDependency(hd, _) => {
+                    Answer::ResetStream(hd.stream_id, Reason::PROTOCOL_ERROR)
+                }
             };
             out.push((at + stop, check, answer));
             at += stop + 1;
@@ -578,11 +602,14 @@ mod tests {
         let got = run(&mut c, &input);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].0, 9 + 4);
-        assert_eq!(got[0].1, Check::PriorityOnZero);
+        assert!(matches!(got[0].1, Check::PriorityOnZero(..)));
+        let Check::SelfDependency(hd, pri) = got[1].1 else {
+            panic!("{got:?}")
+        };
+        assert_eq!(hd.stream_id, sid(5));
         assert_eq!(
-            got[1].1,
-            Check::SelfDependency(sid(5)),
-            "exclusive bit ignored"
+            (pri.stream_id, pri.weight, pri.exclusive),
+            (sid(5), 17, true)
         );
         // A PRIORITY of the wrong length is left to nghttp2 (FRAME_SIZE_ERROR).
         assert!(run(&mut c, &frame(2, 0, 0, &[0, 0, 0, 1])).is_empty());

@@ -303,25 +303,56 @@ impl<H: Handler> Session<H> {
         };
         let answer = match check {
             Check::Stream(hd) => c.judge(&hd),
-            Check::PriorityOnZero => Answer::GoAway(Reason::PROTOCOL_ERROR),
+            Check::PriorityOnZero(..) => Answer::GoAway(Reason::PROTOCOL_ERROR),
             // A stream error while nghttp2 knows the stream; otherwise it
             // would not send the RST_STREAM (and an idle stream must not get
             // one), so the connection error RFC 9113 section 5.4.1 allows.
-            Check::SelfDependency(id) if inner.state.as_ref().is_stream_open(id) => {
-                Answer::ResetStream(id, Reason::PROTOCOL_ERROR)
+            Check::SelfDependency(hd, _) if inner.state.as_ref().is_stream_open(hd.stream_id) => {
+                Answer::ResetStream(hd.stream_id, Reason::PROTOCOL_ERROR)
             }
-            Check::SelfDependency(_) => Answer::GoAway(Reason::PROTOCOL_ERROR),
+            Check::SelfDependency(..) => Answer::GoAway(Reason::PROTOCOL_ERROR),
         };
-        match answer {
-            Answer::Nothing => {}
+        let reason = match answer {
+            Answer::Nothing => return,
             Answer::ResetStream(id, reason) => {
                 let _ = self.submit_rst_stream(id, reason);
+                reason
             }
             Answer::GoAway(reason) => {
                 // nghttp2 ignores all further input once terminating; so does
                 // the scanner.
                 let _ = self.terminate(reason);
                 self.inner_mut().conformance = None;
+                reason
+            }
+        };
+        // nghttp2 showed no callback for this frame: tell the handler (the
+        // trace prints it as nghttp2's own rejected frames).
+        let error = if reason == Reason::STREAM_CLOSED {
+            LibError::STREAM_CLOSED
+        } else {
+            LibError::PROTO
+        };
+        let hd = check.header();
+        let header = FrameHeader {
+            length: hd.length,
+            frame_type: hd.frame_type,
+            flags: hd.flags,
+            stream_id: hd.stream_id,
+        };
+        let priority = check.priority();
+        let (handler, cx) = self.parts_mut();
+        let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.on_rule_broken(cx, &header, priority, error)
+        }));
+        match told {
+            Ok(Ok(())) | Ok(Err(CallbackError::ResetStream)) => {}
+            Ok(Err(CallbackError::Fatal(e))) => {
+                self.inner_mut().state.error.get_or_insert(e);
+            }
+            Err(payload) => {
+                self.failed = Some(LibError::CALLBACK_FAILURE);
+                std::panic::resume_unwind(payload);
             }
         }
     }
