@@ -942,3 +942,33 @@ async fn the_trace_shows_the_frame_and_the_answer() {
         "{out}"
     );
 }
+
+/// Where nghttp2 1.68 is stricter than RFC 9113 (which allows a stream
+/// error), the wrapper keeps its connection errors.
+#[tokio::test]
+async fn nghttp2_stricter_choices_stay_connection_errors() {
+    // A stream window overflow (section 6.9.1).
+    against_all(|mut peer, target| async move {
+        let mut bytes = headers(1, &request_block("POST", "/wait", &[]), END_HEADERS);
+        bytes.extend(window_update(1, 0x7fff_ffff));
+        peer.send(&bytes).await;
+        assert_eq!(
+            peer.answer().await,
+            (GOAWAY, 0, Reason::FLOW_CONTROL_ERROR),
+            "{target:?}"
+        );
+    })
+    .await;
+    // A WINDOW_UPDATE of 0 on a stream (section 6.9).
+    against_all(|mut peer, target| async move {
+        let mut bytes = headers(1, &request_block("POST", "/wait", &[]), END_HEADERS);
+        bytes.extend(window_update(1, 0));
+        peer.send(&bytes).await;
+        assert_eq!(
+            peer.answer().await,
+            (GOAWAY, 0, Reason::PROTOCOL_ERROR),
+            "{target:?}"
+        );
+    })
+    .await;
+}

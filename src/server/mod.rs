@@ -106,6 +106,30 @@
 //! (CVE-2025-8671). The server adds the check nghttp2 leaves out: a HEADERS
 //! on a stream id the client skipped is a stream id going backwards,
 //! GOAWAY PROTOCOL_ERROR. `tests/hostile.rs` runs each attack.
+//!
+//! # RFC 9113 rules enforced on top of nghttp2
+//!
+//! nghttp2 1.65+ forgets closed streams and RFC 7540 priorities, so the
+//! session layer answers what it no longer does (every connection, server
+//! and client; the table, the choice of connection errors and the memory
+//! bound are in [`session::conformance`](crate::session::conformance)):
+//!
+//! | Client sends | Answer |
+//! |---|---|
+//! | DATA or HEADERS on a stream it ended with END_STREAM | GOAWAY STREAM_CLOSED |
+//! | any frame but PRIORITY on a stream it reset | GOAWAY STREAM_CLOSED |
+//! | anything on a stream the server reset (the client may have sent it first) | ignored |
+//! | PRIORITY on stream 0 | GOAWAY PROTOCOL_ERROR |
+//! | PRIORITY on its own stream as dependency | RST_STREAM PROTOCOL_ERROR (GOAWAY if the stream is idle or closed) |
+//!
+//! # How a stream ended
+//!
+//! Every request carries a [`StreamOutcome`] in its extensions: a service
+//! that keeps it (in its response body, say) learns on drop whether the
+//! response went out in full, was reset (by whom, with what code, refused
+//! included) or was cut by a GOAWAY or the connection closing. `h2serve`'s
+//! access log uses it, so a request whose response was never sent is not
+//! logged as `GET / 200 0 bytes`.
 
 mod body;
 mod conn;

@@ -2,27 +2,55 @@
 //!
 //! nghttp2 1.65 dropped RFC 7540 priorities and stopped keeping closed
 //! streams, so the vendored 1.68.1 silently drops frames that RFC 9113 says
-//! an endpoint must answer. [`Conformance`] is a small, pure state machine
-//! that answers them: [`Session::recv`](crate::session::Session::recv) feeds
-//! it the received bytes (it finds the frame boundaries itself, because
-//! nghttp2 shows no callback at all for a DATA frame on a stream it forgot,
-//! and never shows a PRIORITY payload), the session's trampolines tell it
-//! which streams the peer ended or reset and which ones this side reset, and
-//! it says what to do: nothing, RST_STREAM or GOAWAY, with the code.
+//! an endpoint must answer. A small, pure state machine in this module
+//! answers them, in every [`Session`](crate::session::Session) (server,
+//! client, and so the tokio server and client) unless
+//! [`Options::conformance`](crate::session::Options::conformance) turns it
+//! off:
+//!
+//! - [`Session::recv`](crate::session::Session::recv) runs a frame scanner
+//!   over the received bytes: nghttp2 shows no callback at all for a DATA
+//!   frame on a stream it forgot, and never shows a PRIORITY payload, so
+//!   frame boundaries are found here (9-byte headers, lengths; the 5-byte
+//!   PRIORITY payload is read, everything else skipped);
+//! - the session's trampolines tell it which streams the peer ended
+//!   (`on_frame_recv` of DATA or HEADERS with END_STREAM) or reset
+//!   (`on_frame_recv` of RST_STREAM), and which ones this side reset
+//!   (`on_frame_send` of RST_STREAM);
+//! - when a frame touches such a stream, or is a PRIORITY to check, `recv`
+//!   hands nghttp2 the input only up to that frame (so its state, and the
+//!   marks, are exactly those the frame meets), decides, queues the answer
+//!   with `nghttp2_session_terminate_session` or `nghttp2_submit_rst_stream`
+//!   (between nghttp2 calls, never inside a callback), then hands nghttp2
+//!   the rest. Once terminating, nghttp2 ignores all further input, so it
+//!   never acts on the frame against the answer; a PRIORITY frame it only
+//!   ignores.
+//!
+//! The frame and the answer reach the handler
+//! ([`Handler::on_rule_broken`](crate::session::Handler::on_rule_broken)),
+//! and the `-v` trace prints them as nghttpd prints the frames nghttp2
+//! rejects: `[INVALID; error=Stream was already closed or invalid] recv
+//! DATA frame <length=4, flags=0x00, stream_id=1>`, then the GOAWAY sent.
 //!
 //! # What is enforced, and the test that proves it
 //!
-//! | Rule | RFC | Answer | Test (tests/conformance.rs) |
-//! |---|---|---|---|
-//! | DATA or HEADERS on a stream the peer ended with END_STREAM (half-closed (remote) or closed) | 9113 §5.1 | GOAWAY STREAM_CLOSED | `data_after_end_stream_*`, `headers_after_end_stream_*`, `client_rejects_data_after_end_stream` |
-//! | any frame but PRIORITY on a stream after the peer's RST_STREAM | 9113 §5.1 (7540 §5.1) | GOAWAY STREAM_CLOSED | `data_after_peer_reset_*`, `headers_after_peer_reset_*`, `window_update_after_peer_reset` |
-//! | frames on a stream after *this side* sent RST_STREAM | 9113 §5.1 | ignored (MUST) | `data_after_our_reset_is_ignored` |
-//! | PRIORITY on stream 0 | 9113 §6.3 | GOAWAY PROTOCOL_ERROR | `priority_on_stream_zero_*` |
-//! | PRIORITY naming its own stream as dependency | 7540 §5.3.1 | RST_STREAM PROTOCOL_ERROR on a stream nghttp2 still knows, else GOAWAY PROTOCOL_ERROR | `priority_self_dependency_*` |
-//! | memory: at most [`WINDOW`] stream ids of each parity are remembered | — | past it, nghttp2's behaviour (ignore) | `conformance::tests::window_is_bounded`, `old_streams_past_the_window_are_ignored` |
+//! Tests are in tests/conformance.rs; each socket test runs against the
+//! library server over h2c and TLS and against h2serve over h2c and TLS.
+//!
+//! | Rule (RFC) | Answer | Tests |
+//! |---|---|---|
+//! | DATA or HEADERS on a stream the peer ended with END_STREAM, half-closed (remote) or closed (9113 §5.1) | GOAWAY STREAM_CLOSED | `data_after_end_stream_is_a_connection_error`, `headers_after_end_stream_is_a_connection_error`, `data_after_end_stream_in_the_same_write`, client side: `client_rejects_data_after_end_stream` |
+//! | WINDOW_UPDATE, RST_STREAM and PRIORITY after the peer's END_STREAM stay allowed (9113 §5.1) | none | `frames_allowed_after_end_stream_pass` |
+//! | any frame but PRIORITY after the peer's RST_STREAM (9113 §5.1, 7540 §5.1) | GOAWAY STREAM_CLOSED | `data_after_peer_reset_is_a_connection_error`, `headers_after_peer_reset_in_one_write_is_a_connection_error`, `window_update_after_peer_reset_is_a_connection_error`, client side: `client_rejects_data_after_server_reset` |
+//! | frames arriving after *this side* sent RST_STREAM are ignored (9113 §5.1, MUST) | none | `data_after_our_reset_is_ignored` |
+//! | PRIORITY on stream 0 (9113 §6.3) | GOAWAY PROTOCOL_ERROR | `priority_on_stream_zero_is_a_connection_error`, client side: `client_rejects_priority_on_stream_zero` |
+//! | PRIORITY naming its own stream as dependency (7540 §5.3.1) | RST_STREAM PROTOCOL_ERROR on a stream nghttp2 knows, else GOAWAY PROTOCOL_ERROR | `priority_self_dependency_on_an_open_stream_resets_it`, `priority_self_dependency_on_an_idle_stream_is_a_connection_error` |
+//! | bounded memory; past the window, nghttp2's behaviour (ignore) | — | `old_streams_past_the_window_are_ignored_and_memory_stays_bounded`, unit tests `window_is_bounded`, `no_memory_until_a_stream_ends` |
+//! | the switch | — | `the_checks_can_be_turned_off` |
+//! | the trace shows frame and answer | — | `the_trace_shows_the_frame_and_the_answer` |
 //!
 //! HEADERS naming its own stream as dependency is still caught by nghttp2
-//! 1.68 itself (stream error PROTOCOL_ERROR).
+//! 1.68 itself (a connection error PROTOCOL_ERROR since 1.67).
 //!
 //! # Stream error or connection error
 //!
@@ -30,36 +58,40 @@
 //! (remote) and after a received RST_STREAM, and allows a connection error
 //! on a closed stream; §5.4.1 lets any stream error be treated as a
 //! connection error. These frames are answered with a connection error
-//! (GOAWAY STREAM_CLOSED), for two reasons: it is what nghttp2 itself does
+//! (GOAWAY STREAM_CLOSED), because that is what nghttp2 1.68 itself does
 //! for DATA and HEADERS on a half-closed (remote) stream it still knows
 //! (`"DATA: stream in half-closed(remote)"`, `"HEADERS: stream closed"`: "we
-//! go further, and make it connection error"), and what nghttp2 up to 1.64
-//! did for closed streams it kept; and `nghttp2_submit_rst_stream` silently
-//! drops an RST_STREAM for a stream nghttp2 no longer knows, so a stream
-//! error could not be sent at all. For the same reason a self-dependent
-//! PRIORITY is a stream error only while nghttp2 knows the stream (an
-//! RST_STREAM on an idle stream would itself break §6.4).
+//! go further, and make it connection error"), and what earlier nghttp2
+//! did for the closed streams it kept; and because
+//! `nghttp2_submit_rst_stream` silently drops an RST_STREAM for a stream
+//! nghttp2 no longer knows, so a stream error could not even be sent. For
+//! the same reason a self-dependent PRIORITY is a stream error only while
+//! nghttp2 knows the stream (an RST_STREAM on an idle stream would itself
+//! break §6.4).
 //!
 //! # Where nghttp2 is stricter, and stays so
 //!
 //! nghttp2 1.68 treats a stream flow-control window overflow (a
-//! WINDOW_UPDATE past 2^31-1 on a stream) and a WINDOW_UPDATE with an
-//! increment of 0 on a stream as connection errors (FLOW_CONTROL_ERROR,
-//! PROTOCOL_ERROR), where RFC 9113 §6.9 allows a stream error; 1.67 promoted
-//! these (and others) to connection errors against the "MadeYouReset"
-//! attack. They are left as nghttp2 decides.
+//! WINDOW_UPDATE taking a stream's window past 2^31-1) and a WINDOW_UPDATE
+//! with an increment of 0 on a stream as connection errors
+//! (FLOW_CONTROL_ERROR, PROTOCOL_ERROR), where RFC 9113 §6.9 and §6.9.1
+//! allow a stream error; 1.67 promoted these and other stream errors to
+//! connection errors against the "MadeYouReset" attack (CVE-2025-8671).
+//! They are left as nghttp2 decides (`nghttp2_stricter_choices_stay_connection_errors`).
 //!
 //! # Bounded memory
 //!
-//! What is remembered is two bits per stream id, in a window of the
+//! What is remembered is two bits per stream id, in a ring covering the
 //! [`WINDOW`] most recent ids of each parity (client- and server-initiated),
-//! allocated on the first stream that ends: a connection that never ended a
-//! stream owns no memory here, and a connection past the first costs at most
-//! 2 × `WINDOW` / 4 bytes (2 KiB) however many streams the peer opens. A
-//! frame for a stream older than the window is left to nghttp2, which ignores
-//! it (the behaviour without this module). The splitting of input that lets
-//! decisions see nghttp2's state exactly at the offending frame only happens
-//! when a frame touches a stream that was ended or reset.
+//! allocated when the first stream is ended or reset: a connection that
+//! never ended a stream owns nothing here, and any other owns one fixed
+//! block of 2 × `WINDOW` / 4 bytes (2 KiB, plus 32 bytes of ring heads),
+//! however many streams the peer opens (`Session::conformance_heap_size`).
+//! A frame for a stream older than the window is left to nghttp2, which
+//! ignores it, as without this module. The per-connection state outside
+//! the heap is a few dozen bytes. The input is split (one more
+//! `nghttp2_session_mem_recv2` call) only at frames that touch an ended or
+//! reset stream, or at a PRIORITY frame to check.
 
 use crate::error::Reason;
 use crate::session::frame::{Flags, FrameType, Priority};
@@ -449,17 +481,24 @@ impl Conformance {
         if !watched {
             return None;
         }
-        let check = (self.mark_of(hd.stream_id) != Mark::None || self.is_pending(hd.stream_id))
-            .then_some(Check::Stream(hd));
+        // Only what `judge` could answer is a check (each one costs an
+        // extra nghttp2 call): DATA and HEADERS after the peer's end, any
+        // of these after its reset, and whatever a frame earlier in the
+        // input (not yet read by nghttp2) may turn into either.
+        let data_or_headers = t == FrameType::DATA || t == FrameType::HEADERS;
+        let worth = match self.mark_of(hd.stream_id) {
+            Mark::PeerEnded => data_or_headers,
+            Mark::PeerReset => true,
+            Mark::WeReset => false,
+            Mark::None => self.is_pending(hd.stream_id),
+        };
+        let check = worth.then_some(Check::Stream(hd));
         if check.is_some() {
             // nghttp2 reads every frame before this one before the check:
             // their marks will be in place.
             self.pending_len = 0;
         }
-        if t == FrameType::RST_STREAM
-            || ((t == FrameType::DATA || t == FrameType::HEADERS)
-                && hd.flags.contains(Flags::END_STREAM))
-        {
+        if t == FrameType::RST_STREAM || (data_or_headers && hd.flags.contains(Flags::END_STREAM)) {
             self.note_pending(hd.stream_id);
         }
         check
