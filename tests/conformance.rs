@@ -972,3 +972,22 @@ async fn nghttp2_stricter_choices_stay_connection_errors() {
     })
     .await;
 }
+
+/// After an h2c upgrade, stream 1 (the HTTP/1.1 request) counts as ended
+/// by the client: DATA on it once it closed is answered too.
+#[test]
+fn upgraded_stream_one_counts_as_ended_by_the_client() {
+    let mut server = answering_server(&Options::new());
+    server.upgrade(&[], false).unwrap();
+    let mut input = PREFACE.to_vec();
+    input.extend(settings(&[]));
+    server.recv(&input).unwrap();
+    let status = [nghttp2::session::HeaderRef::new(b":status", b"200")];
+    server
+        .submit_response(StreamId::new(1).unwrap(), status, None)
+        .unwrap();
+    assert_eq!(goaway_out(&mut server), None);
+    assert!(!server.is_stream_open(StreamId::new(1).unwrap()));
+    server.recv(&data(1, b"late", false)).unwrap();
+    assert_eq!(goaway_out(&mut server), Some(Reason::STREAM_CLOSED));
+}

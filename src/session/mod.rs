@@ -536,6 +536,10 @@ impl<H: Handler> Session<H> {
                 std::ptr::null_mut(),
             )
         })?;
+        // Stream 1 is the HTTP/1.1 request, which the client ended.
+        if let Some(c) = self.inner_mut().conformance.as_mut() {
+            c.frame_received(FrameType::HEADERS, Flags::END_STREAM, StreamId::from_raw(1));
+        }
         Ok(())
     }
 
