@@ -656,6 +656,9 @@ mod tests {
 
     #[test]
     fn no_memory_until_a_stream_ends() {
+        // What every session carries inline (inside its existing user data).
+        let inline = std::mem::size_of::<Conformance>();
+        assert!(inline <= 128, "{inline} bytes");
         let mut c = Conformance::new(true);
         assert_eq!(c.heap_size(), 0);
         c.frame_received(FrameType::HEADERS, Flags(4), sid(1));
