@@ -4,7 +4,7 @@
 //! Run: `cargo run --example session_in_memory`
 
 use nghttp2::session::{
-    CallbackResult, Context, DataSource, Flags, Frame, HeaderRef, Options, Session,
+    CallbackResult, DataSource, Flags, Frame, HeaderRef, Options, Session, SessionRef,
 };
 
 /// Prints the frames one side sends and receives.
@@ -37,7 +37,7 @@ impl Printer {
 impl nghttp2::session::Handler for Printer {
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         h: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -51,7 +51,7 @@ impl nghttp2::session::Handler for Printer {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.print("recv", frame);
         if self.server && frame.is_end_stream() {
             let body: Box<dyn DataSource> = Box::new(&b"hello from nghttp2\n"[..]);
@@ -70,8 +70,8 @@ impl nghttp2::session::Handler for Printer {
 
     fn on_data_chunk_recv(
         &mut self,
-        _cx: &mut Context,
-        stream_id: i32,
+        _cx: &mut SessionRef,
+        stream_id: nghttp2::session::StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
@@ -83,7 +83,7 @@ impl nghttp2::session::Handler for Printer {
         Ok(())
     }
 
-    fn on_frame_send(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.print("send", frame);
         Ok(())
     }

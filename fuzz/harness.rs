@@ -34,8 +34,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use nghttp2::hpack::{Deflater, HeaderField, Inflater};
 use nghttp2::session::{
-    CallbackError, CallbackResult, Context, DataSource, Flags, Frame, FrameType, Handler, Header,
-    HeaderRef, HeadersCategory, Options, Read, Session, Setting, SettingId,
+    CallbackError, CallbackResult, Chunk, DataSource, Flags, Frame, FrameType, Handler, Header,
+    HeaderRef, HeadersCategory, Options, Session, SessionRef, Setting, SettingId, StreamId,
 };
 use nghttp2::{Error, Kind, Reason};
 
@@ -106,14 +106,14 @@ pub fn chunked(config: u8, blocks: &[&[u8]]) -> Vec<u8> {
 
 /// Which bodies are alive, by stream id, for one session.
 #[derive(Clone, Default)]
-pub struct Tracker(Arc<Mutex<BTreeMap<i32, usize>>>);
+pub struct Tracker(Arc<Mutex<BTreeMap<StreamId, usize>>>);
 
 impl Tracker {
-    fn add(&self, stream_id: i32) {
+    fn add(&self, stream_id: StreamId) {
         *self.0.lock().unwrap().entry(stream_id).or_default() += 1;
     }
 
-    fn remove(&self, stream_id: i32) {
+    fn remove(&self, stream_id: StreamId) {
         let mut live = self.0.lock().unwrap();
         let n = live.get_mut(&stream_id).expect("body dropped twice");
         *n -= 1;
@@ -123,7 +123,7 @@ impl Tracker {
     }
 
     /// True while a body of `stream_id` is alive.
-    pub fn is_live(&self, stream_id: i32) -> bool {
+    pub fn is_live(&self, stream_id: StreamId) -> bool {
         self.0.lock().unwrap().contains_key(&stream_id)
     }
 
@@ -133,7 +133,7 @@ impl Tracker {
     }
 
     /// The streams that have a live body.
-    pub fn live_streams(&self) -> Vec<i32> {
+    pub fn live_streams(&self) -> Vec<StreamId> {
         self.0.lock().unwrap().keys().copied().collect()
     }
 }
@@ -142,7 +142,7 @@ impl Tracker {
 #[derive(Clone, Debug)]
 pub enum Step {
     Data(Bytes),
-    /// `Read::Data` of nothing (the wrapper defers after 16 in a row).
+    /// `Chunk::Data` of nothing (the wrapper defers after 16 in a row).
     Empty,
     Pending,
     End(Option<Vec<Header>>),
@@ -152,12 +152,12 @@ pub enum Step {
 /// A body that plays a fixed list of steps, then ends.
 pub struct Body {
     steps: VecDeque<Step>,
-    stream_id: i32,
+    stream_id: StreamId,
     tracker: Tracker,
 }
 
 impl Body {
-    pub fn new(stream_id: i32, steps: Vec<Step>, tracker: &Tracker) -> Body {
+    pub fn new(stream_id: StreamId, steps: Vec<Step>, tracker: &Tracker) -> Body {
         tracker.add(stream_id);
         Body {
             steps: steps.into(),
@@ -174,17 +174,17 @@ impl Drop for Body {
 }
 
 impl DataSource for Body {
-    fn read(&mut self, _max_len: usize) -> Read {
+    fn read(&mut self, _max_len: usize) -> Chunk {
         match self.steps.pop_front() {
-            None => Read::end(),
-            Some(Step::Data(b)) => Read::Data(b),
-            Some(Step::Empty) => Read::Data(Bytes::new()),
-            Some(Step::Pending) => Read::Pending,
-            Some(Step::End(trailers)) => Read::End {
+            None => Chunk::end(),
+            Some(Step::Data(b)) => Chunk::Data(b),
+            Some(Step::Empty) => Chunk::Data(Bytes::new()),
+            Some(Step::Pending) => Chunk::Pending,
+            Some(Step::End(trailers)) => Chunk::End {
                 last: Bytes::new(),
                 trailers,
             },
-            Some(Step::Reset(reason)) => Read::Reset(reason),
+            Some(Step::Reset(reason)) => Chunk::Reset(reason),
         }
     }
 }
@@ -265,18 +265,20 @@ struct Stream {
 pub struct Fuzzer {
     server: bool,
     tracker: Tracker,
-    streams: BTreeMap<i32, Stream>,
+    streams: BTreeMap<StreamId, Stream>,
     /// Streams whose body may be waiting on `resume_data`.
-    bodies: BTreeSet<i32>,
+    bodies: BTreeSet<StreamId>,
     /// Streams nghttp2 has opened (or reserved): requests received, request
     /// HEADERS and PUSH_PROMISE sent or received. A body submitted before
     /// that (a request queued behind the peer's stream limit) waits.
-    opened: BTreeSet<i32>,
+    opened: BTreeSet<StreamId>,
     /// Body bytes each stream this side sends on must carry, in order.
-    expected: BTreeMap<i32, Vec<u8>>,
+    expected: BTreeMap<StreamId, Vec<u8>>,
     /// Received DATA to give back to the windows after the `recv`, as the
     /// library server does once its handler read it.
-    to_consume: Vec<(i32, usize)>,
+    to_consume: Vec<(StreamId, usize)>,
+    /// Streams closed during the session call under way.
+    closed: Vec<StreamId>,
     consume_now: bool,
     consume_later: bool,
     push: bool,
@@ -292,6 +294,7 @@ impl Fuzzer {
             opened: BTreeSet::new(),
             expected: BTreeMap::new(),
             to_consume: Vec::new(),
+            closed: Vec::new(),
             consume_now: false,
             consume_later: false,
             push: false,
@@ -299,20 +302,20 @@ impl Fuzzer {
     }
 
     /// Attaches `plan` as the body of `stream_id`, remembering its bytes.
-    fn body(&mut self, stream_id: i32, plan: Vec<Step>) -> Box<dyn DataSource> {
+    fn body(&mut self, stream_id: StreamId, plan: Vec<Step>) -> Box<dyn DataSource> {
         self.expected.insert(stream_id, body_bytes(&plan));
         self.bodies.insert(stream_id);
         Box::new(Body::new(stream_id, plan, &self.tracker))
     }
 
-    fn answer(&mut self, cx: &mut Context, stream_id: i32) {
+    fn answer(&mut self, cx: &mut SessionRef, stream_id: StreamId) {
         let Some(stream) = self.streams.get_mut(&stream_id) else {
             return;
         };
         if std::mem::replace(&mut stream.answered, true) {
             return;
         }
-        let kind = stream_id as usize / 2 + stream.path.len();
+        let kind = stream_id.get() as usize / 2 + stream.path.len();
         let push = self.push && stream.path == b"/push";
         let request_body = std::mem::take(&mut stream.body);
         let plan = response_plan(kind, &request_body);
@@ -355,14 +358,14 @@ impl Fuzzer {
     }
 
     /// A body that was never attached (its submit failed).
-    fn forget(&mut self, stream_id: i32) {
+    fn forget(&mut self, stream_id: StreamId) {
         self.expected.remove(&stream_id);
         self.bodies.remove(&stream_id);
     }
 }
 
 impl Handler for Fuzzer {
-    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.streams.entry(frame.stream_id()).or_default();
         self.opened.insert(frame.stream_id());
         if let Some(promised) = frame.promised_stream_id() {
@@ -371,7 +374,7 @@ impl Handler for Fuzzer {
         Ok(())
     }
 
-    fn on_frame_send(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         match frame.frame_type() {
             FrameType::HEADERS => {
                 self.opened.insert(frame.stream_id());
@@ -386,7 +389,7 @@ impl Handler for Fuzzer {
 
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         header: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -404,8 +407,8 @@ impl Handler for Fuzzer {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
@@ -421,7 +424,7 @@ impl Handler for Fuzzer {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if self.server
             && frame.is_end_stream()
             && matches!(frame.frame_type(), FrameType::HEADERS | FrameType::DATA)
@@ -429,7 +432,7 @@ impl Handler for Fuzzer {
             self.answer(cx, frame.stream_id());
         }
         if frame.headers_category() == Some(HeadersCategory::PushResponse)
-            && frame.stream_id() % 4 == 0
+            && frame.stream_id().get() % 4 == 0
         {
             // A client refusing some pushed streams.
             let _ = cx.submit_rst_stream(frame.stream_id(), Reason::REFUSED_STREAM);
@@ -439,15 +442,14 @@ impl Handler for Fuzzer {
 
     fn on_stream_close(
         &mut self,
-        _cx: &mut Context,
-        stream_id: i32,
+        _cx: &mut SessionRef,
+        stream_id: StreamId,
         _reason: Reason,
     ) -> CallbackResult {
-        // The wrapper promises a stream's body is dropped by now.
-        assert!(
-            !self.tracker.is_live(stream_id),
-            "body of stream {stream_id} outlived its close"
-        );
+        // The wrapper promises a stream's body is dropped once the C call
+        // that closed it returned (not inside the callback: its Drop is
+        // user code); `check_closed` looks after each call.
+        self.closed.push(stream_id);
         self.bodies.remove(&stream_id);
         self.streams.remove(&stream_id);
         Ok(())
@@ -474,6 +476,7 @@ fn drive(
             before_chunk(session, i);
         }
         let result = session.recv(chunk);
+        check_closed(session);
         *max_frame_size = (*max_frame_size).max(session.remote_setting(SettingId::MAX_FRAME_SIZE));
         after_recv(session);
         let failed = match result {
@@ -512,11 +515,15 @@ fn flush(
     max_frame_size: u32,
 ) -> Result<(), Error> {
     let Some(limit) = write_limit else {
-        return session.send(wire).map(drop);
+        let sent = session.send(wire).map(drop);
+        check_closed(session);
+        return sent;
     };
     for _ in 0..1_000_000 {
         let before = wire.len();
-        if session.send_up_to(wire, before + limit)? == 0 {
+        let sent = session.send_up_to(wire, before + limit);
+        check_closed(session);
+        if sent? == 0 {
             return Ok(());
         }
         let overshoot = (wire.len() - before).saturating_sub(limit);
@@ -526,6 +533,18 @@ fn flush(
         );
     }
     panic!("send_up_to never ran dry");
+}
+
+/// Checks that the bodies of the streams closed during the last session
+/// call were dropped by the time it returned.
+fn check_closed(session: &mut Session<Fuzzer>) {
+    let handler = session.handler_mut();
+    for id in handler.closed.drain(..) {
+        assert!(
+            !handler.tracker.is_live(id),
+            "body of stream {id} outlived the call that closed it"
+        );
+    }
 }
 
 /// What a connection does between reading and writing: give back window
@@ -543,16 +562,17 @@ pub fn after_recv(session: &mut Session<Fuzzer>) {
 /// Checks `wire` is whole frames, none over `max_frame_size`, and that the
 /// DATA of each stream is the body its handler gave: a prefix of it while
 /// the stream is open, all of it once the stream ended.
-fn check_wire(mut wire: &[u8], max_frame_size: u32, expected: &BTreeMap<i32, Vec<u8>>) {
+fn check_wire(mut wire: &[u8], max_frame_size: u32, expected: &BTreeMap<StreamId, Vec<u8>>) {
     let trace = tracing();
-    let mut data: BTreeMap<i32, Vec<u8>> = BTreeMap::new();
+    let mut data: BTreeMap<StreamId, Vec<u8>> = BTreeMap::new();
     let mut ended = BTreeSet::new();
     while !wire.is_empty() {
         assert!(wire.len() >= 9, "output ends inside a frame header");
         let len = (wire[0] as usize) << 16 | (wire[1] as usize) << 8 | wire[2] as usize;
         let (frame_type, flags) = (wire[3], wire[4]);
         let stream_id =
-            (u32::from_be_bytes([wire[5], wire[6], wire[7], wire[8]]) & 0x7fff_ffff) as i32;
+            StreamId::new(u32::from_be_bytes([wire[5], wire[6], wire[7], wire[8]]) & 0x7fff_ffff)
+                .unwrap();
         assert!(
             len <= max_frame_size as usize,
             "frame of {len} bytes over the peer's {max_frame_size}"
@@ -740,7 +760,7 @@ fn submit_request(
     client: &mut Session<Fuzzer>,
     (method, path, plan): (&str, &str, Option<Vec<Step>>),
 ) {
-    let id = client.next_stream_id() as i32;
+    let id = StreamId::new(client.next_stream_id()).unwrap();
     let (handler, cx) = client.parts_mut();
     let body = plan.map(|plan| handler.body(id, plan));
     let with_body = body.is_some();
@@ -790,7 +810,7 @@ pub fn client(data: &[u8]) {
                     let plan = vec![Step::Data(pattern(50, 4)), Step::End(None)];
                     submit_request(client, ("POST", "/late", Some(plan)));
                     let _ = client.submit_ping(false, *b"fuzzping");
-                    let _ = client.submit_priority_update(1, b"u=1, i");
+                    let _ = client.submit_priority_update(StreamId::new(1).unwrap(), b"u=1, i");
                 }
             },
         );

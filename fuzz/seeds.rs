@@ -6,8 +6,8 @@
 //! (re)writes them as `fuzz/corpus/<target>/seed-<name>`.
 
 use nghttp2::hpack::{Deflater, HeaderField};
-use nghttp2::session::{FnSource, Handler, Header, HeaderRef, Options, Read, Session};
-use nghttp2::session::{Setting, SettingId};
+use nghttp2::session::{Chunk, FnSource, Handler, Header, HeaderRef, Options, Session};
+use nghttp2::session::{Setting, SettingId, StreamId};
 use nghttp2::Reason;
 
 use crate::harness::{after_recv, chunked, new_client, new_server, one_chunk, Tracker, PREFACE};
@@ -117,11 +117,11 @@ fn request_fields<'a>(method: &'a str, path: &'a str) -> Vec<HeaderRef<'a>> {
 }
 
 /// A body of `len` bytes followed by trailers.
-fn body_with_trailers(len: usize) -> FnSource<impl FnMut(usize) -> Read + Send> {
+fn body_with_trailers(len: usize) -> FnSource<impl FnMut(usize) -> Chunk + Send> {
     let mut body = Some(vec![b'x'; len]);
     FnSource(move |_| match body.take() {
-        Some(b) => Read::Data(b.into()),
-        None => Read::End {
+        Some(b) => Chunk::Data(b.into()),
+        None => Chunk::End {
             last: Default::default(),
             trailers: Some(vec![Header::new("x-trailer", "done")]),
         },
@@ -217,15 +217,18 @@ fn server_seeds() -> Vec<Seed> {
         ])
         .unwrap();
         c.submit_ping(false, *b"pingpong").unwrap();
-        c.submit_window_update(0, 100_000).unwrap();
+        c.submit_window_update(StreamId::CONNECTION, 100_000)
+            .unwrap();
         let id = c
             .submit_request(request_fields("GET", "/abc"), None)
             .unwrap();
         c.submit_rst_stream(id, Reason::CANCEL).unwrap();
-        c.submit_priority_update(id + 2, b"u=2").unwrap();
+        c.submit_priority_update(StreamId::new(id.get() + 2).unwrap(), b"u=2")
+            .unwrap();
         c.submit_request(request_fields("GET", "/ab"), None)
             .unwrap();
-        c.submit_goaway(0, Reason::NO_ERROR, b"bye").unwrap();
+        c.submit_goaway(StreamId::CONNECTION, Reason::NO_ERROR, b"bye")
+            .unwrap();
     });
     seeds.push(seed(target, "control", one_chunk(0, &control)));
     let reset = client_transcript(0, |c| {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::os::raw::c_int;
 
 use crate::ffi::sys;
+use crate::session::StreamId;
 
 /// An HTTP/2 error code (RFC 9113 section 7), as carried by RST_STREAM and
 /// GOAWAY.
@@ -109,6 +110,10 @@ impl LibError {
     /// `NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE`.
     pub const STREAM_ID_NOT_AVAILABLE: LibError =
         LibError(sys::NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE);
+    /// `NGHTTP2_ERR_START_STREAM_NOT_ALLOWED`: no new stream may be opened
+    /// (a GOAWAY was sent or received).
+    pub const START_STREAM_NOT_ALLOWED: LibError =
+        LibError(sys::NGHTTP2_ERR_START_STREAM_NOT_ALLOWED);
     /// `NGHTTP2_ERR_STREAM_CLOSED`.
     pub const STREAM_CLOSED: LibError = LibError(sys::NGHTTP2_ERR_STREAM_CLOSED);
     /// `NGHTTP2_ERR_DATA_EXIST`.
@@ -195,11 +200,11 @@ pub enum Kind {
     /// nghttp2 returned an error code.
     Lib(LibError),
     /// A stream was reset with RST_STREAM.
-    Reset(i32, Reason, Initiator),
+    Reset(StreamId, Reason, Initiator),
     /// The connection was ended with GOAWAY.
     GoAway {
         /// The last stream id the sender of GOAWAY may have processed.
-        last_stream_id: i32,
+        last_stream_id: StreamId,
         /// The error code of the GOAWAY.
         reason: Reason,
         /// Who sent it.
@@ -215,9 +220,9 @@ pub enum Kind {
     /// new connection.
     Refused {
         /// The request's stream id, when one was assigned.
-        stream_id: Option<i32>,
+        stream_id: Option<StreamId>,
         /// The last stream id of the peer's GOAWAY, when there was one.
-        last_stream_id: Option<i32>,
+        last_stream_id: Option<StreamId>,
     },
 }
 

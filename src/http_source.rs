@@ -2,11 +2,11 @@
 //! way both the server (response bodies) and the client (request bodies)
 //! send a body.
 //!
-//! The body is polled inside nghttp2's data callback, with the stream's
-//! waker, exactly when nghttp2 can send: a body is pulled only as the peer's
-//! window allows, and nothing but the chunk under way is held. A body that
-//! is not ready answers `Read::Pending`; its waker then asks the connection
-//! task to resume the stream.
+//! The session polls the body, with the stream's waker, before it writes
+//! frames (never inside nghttp2's callbacks) and only as far as the peer's
+//! windows let the body go. A body that is not ready answers
+//! `Chunk::Pending`; its waker then asks the connection task to resume the
+//! stream.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -17,7 +17,8 @@ use http::HeaderMap;
 use http_body::Body;
 
 use crate::error::Reason;
-use crate::session::{DataSource, Header, Read};
+use crate::session::StreamId;
+use crate::session::{Chunk, DataSource, Header};
 
 /// How many empty DATA frames in a row a body may yield before the source
 /// yields to the connection task.
@@ -26,10 +27,10 @@ const EMPTY_FRAMES_BEFORE_YIELD: usize = 16;
 /// What a [`HttpBodySource`] reports to the side that owns the stream.
 pub(crate) trait SourceOwner: Send + 'static {
     /// The stream id, for log lines.
-    fn stream_id(&self) -> i32;
+    fn stream_id(&self) -> StreamId;
 
     /// `delta` bytes more (or fewer) of the body are held, not yet sent.
-    fn held(&self, delta: isize) {
+    fn held(&mut self, delta: isize) {
         let _ = delta;
     }
 }
@@ -66,7 +67,7 @@ impl<B, O: SourceOwner> HttpBodySource<B, O> {
         }
     }
 
-    fn take_held(&mut self, max_len: usize) -> Read {
+    fn take_held(&mut self, max_len: usize) -> Chunk {
         let chunk = if self.held.len() > max_len {
             self.held.split_to(max_len)
         } else {
@@ -74,12 +75,12 @@ impl<B, O: SourceOwner> HttpBodySource<B, O> {
         };
         self.owner.held(-(chunk.len() as isize));
         if self.ended && self.held.is_empty() {
-            Read::End {
+            Chunk::End {
                 last: chunk,
                 trailers: None,
             }
         } else {
-            Read::Data(chunk)
+            Chunk::Data(chunk)
         }
     }
 }
@@ -108,12 +109,12 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     O: SourceOwner,
 {
-    fn read(&mut self, max_len: usize) -> Read {
+    fn read(&mut self, max_len: usize) -> Chunk {
         if !self.held.is_empty() {
             return self.take_held(max_len);
         }
         if self.ended {
-            return Read::end();
+            return Chunk::end();
         }
         let mut cx = TaskContext::from_waker(&self.waker);
         for _ in 0..EMPTY_FRAMES_BEFORE_YIELD {
@@ -121,18 +122,18 @@ where
             let polled = catch_unwind(AssertUnwindSafe(|| body.poll_frame(&mut cx)));
             let frame = match polled {
                 Err(_) => {
-                    tracing::warn!(stream = self.owner.stream_id(), "{} panicked", self.what);
-                    return Read::Reset(Reason::INTERNAL_ERROR);
+                    tracing::warn!(stream = %self.owner.stream_id(), "{} panicked", self.what);
+                    return Chunk::Reset(Reason::INTERNAL_ERROR);
                 }
-                Ok(Poll::Pending) => return Read::Pending,
+                Ok(Poll::Pending) => return Chunk::Pending,
                 Ok(Poll::Ready(None)) => {
                     self.ended = true;
-                    return Read::end();
+                    return Chunk::end();
                 }
                 Ok(Poll::Ready(Some(Err(e)))) => {
                     let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-                    tracing::debug!(stream = self.owner.stream_id(), error = %e, "{} failed", self.what);
-                    return Read::Reset(Reason::INTERNAL_ERROR);
+                    tracing::debug!(stream = %self.owner.stream_id(), error = %e, "{} failed", self.what);
+                    return Chunk::Reset(Reason::INTERNAL_ERROR);
                 }
                 Ok(Poll::Ready(Some(Ok(frame)))) => frame,
             };
@@ -147,7 +148,7 @@ where
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {
                         self.ended = true;
-                        return Read::trailers(trailers_to_headers(&trailers));
+                        return Chunk::trailers(trailers_to_headers(&trailers));
                     }
                     // An unknown kind of frame: skip it.
                 }
@@ -155,6 +156,6 @@ where
         }
         // A body that keeps yielding nothing: let others run, come back.
         self.waker.wake_by_ref();
-        Read::Pending
+        Chunk::Pending
     }
 }

@@ -71,10 +71,12 @@
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
-pub mod ffi;
+mod ffi;
 pub mod hpack;
 #[cfg(any(feature = "server", feature = "client"))]
 mod http_source;
+#[cfg(any(feature = "server", feature = "client"))]
+mod proto;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod session;

@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Empty, Full};
 use nghttp2::client::{body_channel, Builder, SendRequest};
 use nghttp2::server::{self, service_fn, RequestBody};
 use nghttp2::session::{
-    CallbackResult, Context, Frame, HeaderRef, HeadersCategory, Options, Session, Setting,
+    CallbackResult, Frame, HeaderRef, HeadersCategory, Options, Session, SessionRef, Setting,
     SettingId,
 };
 use nghttp2::Reason;
@@ -444,11 +444,11 @@ async fn full_duplex_echo_over_one_stream() {
 /// with last_stream_id of the first and answers only that one.
 #[derive(Default)]
 struct GoawayServer {
-    requests: Vec<i32>,
+    requests: Vec<nghttp2::session::StreamId>,
 }
 
 impl nghttp2::session::Handler for GoawayServer {
-    fn on_frame_recv(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if frame.headers_category() == Some(HeadersCategory::Request) {
             self.requests.push(frame.stream_id());
         }

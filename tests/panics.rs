@@ -5,13 +5,13 @@ mod support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use nghttp2::session::{CallbackResult, Context, Frame, FrameType, Handler, Options, Session};
+use nghttp2::session::{CallbackResult, Frame, FrameType, Handler, Options, Session, SessionRef};
 use support::request_headers;
 
 struct PanicOnRequest;
 
 impl Handler for PanicOnRequest {
-    fn on_frame_recv(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if frame.frame_type() == FrameType::HEADERS {
             panic!("boom in on_frame_recv");
         }
@@ -58,7 +58,7 @@ fn after_a_panic_the_session_drops_cleanly() {
 struct PanickingBody;
 
 impl nghttp2::session::DataSource for PanickingBody {
-    fn read(&mut self, _max_len: usize) -> nghttp2::session::Read {
+    fn read(&mut self, _max_len: usize) -> nghttp2::session::Chunk {
         panic!("boom in read");
     }
 }

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use nghttp2::session::{
-    Context, DataSource, FnSource, FrameType, Header, HeaderRef, Options, Read, Session, Setting,
-    SettingId,
+    Chunk, DataSource, FnSource, FrameType, Header, HeaderRef, Options, Session, SessionRef,
+    Setting, SettingId, StreamId,
 };
 use nghttp2::{Initiator, Kind, LibError, Reason};
-use support::{goaway_code, pump, raw_frame, request_headers, Recorder, StreamRecord, PREFACE};
+use support::{
+    goaway_code, pump, raw_frame, request_headers, sid, Recorder, StreamRecord, PREFACE,
+};
 
 /// A body of `len` bytes whose content depends on the position.
 fn pattern(len: usize) -> Vec<u8> {
@@ -21,7 +23,7 @@ fn pattern(len: usize) -> Vec<u8> {
 
 /// A server that echoes each request body back with status 200.
 fn echo_server(options: &Options) -> Session<Recorder> {
-    let handler = Recorder::answering(|cx: &mut Context, id, req: &StreamRecord| {
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, req: &StreamRecord| {
         let body: Box<dyn DataSource> = Box::new(req.body.clone());
         cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
             .expect("submit_response");
@@ -96,19 +98,19 @@ fn chunked_with_trailers(
     let mut trailers = Some(trailers);
     Box::new(FnSource(move |_max| {
         if rest.is_empty() {
-            return Read::End {
+            return Chunk::End {
                 last: Bytes::new(),
                 trailers: trailers.take(),
             };
         }
         let n = chunk.min(rest.len());
-        Read::Data(rest.split_to(n))
+        Chunk::Data(rest.split_to(n))
     }))
 }
 
 #[test]
 fn trailers_travel_both_ways() {
-    let handler = Recorder::answering(|cx: &mut Context, id, req: &StreamRecord| {
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, req: &StreamRecord| {
         let body = chunked_with_trailers(
             req.body.clone(),
             1000,
@@ -154,7 +156,7 @@ fn trailers_travel_both_ways() {
 
 #[test]
 fn a_thousand_streams_against_a_limit_of_a_hundred_all_complete() {
-    let handler = Recorder::answering(|cx: &mut Context, id, _req: &StreamRecord| {
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, _req: &StreamRecord| {
         let body: Box<dyn DataSource> = Box::new(Bytes::from(format!("stream {id}")));
         cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
             .unwrap();
@@ -171,7 +173,7 @@ fn a_thousand_streams_against_a_limit_of_a_hundred_all_complete() {
         100
     );
 
-    let ids: Vec<i32> = (0..1000)
+    let ids: Vec<StreamId> = (0..1000)
         .map(|i| {
             client
                 .submit_request(request_headers("GET", &format!("/{i}")), None)
@@ -243,14 +245,14 @@ fn a_deferred_body_resumes_when_data_arrives() {
     type Queue = Arc<Mutex<(VecDeque<Bytes>, bool)>>;
     let queue: Queue = Arc::default();
     let source_queue = queue.clone();
-    let handler = Recorder::answering(move |cx: &mut Context, id, _req: &StreamRecord| {
+    let handler = Recorder::answering(move |cx: &mut SessionRef, id, _req: &StreamRecord| {
         let q = source_queue.clone();
         let body = FnSource(move |_max| {
             let mut q = q.lock().unwrap();
             match q.0.pop_front() {
-                Some(chunk) => Read::Data(chunk),
-                None if q.1 => Read::end(),
-                None => Read::Pending,
+                Some(chunk) => Chunk::Data(chunk),
+                None if q.1 => Chunk::end(),
+                None => Chunk::Pending,
             }
         });
         cx.submit_response(
@@ -305,7 +307,7 @@ fn rst_stream_reaches_the_peer_with_its_code() {
     let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
     server.submit_settings(&[]).unwrap();
     let mut client = client(&Options::new());
-    let body = FnSource(|_max| Read::Pending);
+    let body = FnSource(|_max| Chunk::Pending);
     let id = client
         .submit_request(request_headers("POST", "/"), Some(Box::new(body)))
         .unwrap();
@@ -326,7 +328,7 @@ fn goaway_honours_the_last_stream_id() {
     let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
     server.submit_settings(&[]).unwrap();
     let mut client = client(&Options::new());
-    let ids: Vec<i32> = (0..3)
+    let ids: Vec<StreamId> = (0..3)
         .map(|_| {
             client
                 .submit_request(request_headers("GET", "/"), None)
@@ -334,13 +336,15 @@ fn goaway_honours_the_last_stream_id() {
         })
         .collect();
     pump(&mut client, &mut server).unwrap();
-    assert_eq!(ids, vec![1, 3, 5]);
+    assert_eq!(ids, vec![sid(1), sid(3), sid(5)]);
 
     // Stream 1 is processed; 3 and 5 are not.
-    server.submit_goaway(1, Reason::NO_ERROR, b"bye").unwrap();
+    server
+        .submit_goaway(sid(1), Reason::NO_ERROR, b"bye")
+        .unwrap();
     pump(&mut client, &mut server).unwrap();
-    assert_eq!(client.handler().goaway, Some((1, Reason::NO_ERROR)));
-    assert_eq!(client.remote_goaway(), Some((1, Reason::NO_ERROR)));
+    assert_eq!(client.handler().goaway, Some((sid(1), Reason::NO_ERROR)));
+    assert_eq!(client.remote_goaway(), Some((sid(1), Reason::NO_ERROR)));
     assert_eq!(
         client.handler().stream(3).closed,
         Some(Reason::REFUSED_STREAM)
@@ -353,14 +357,14 @@ fn goaway_honours_the_last_stream_id() {
         client
             .handler()
             .streams
-            .get(&1)
+            .get(&sid(1))
             .is_none_or(|s| s.closed.is_none()),
         "stream 1 still open"
     );
 
     // Stream 1 finishes normally.
     server
-        .submit_response(1, [HeaderRef::new(b":status", b"204")], None)
+        .submit_response(sid(1), [HeaderRef::new(b":status", b"204")], None)
         .unwrap();
     pump(&mut client, &mut server).unwrap();
     assert_eq!(client.handler().stream(1).closed, Some(Reason::NO_ERROR));
@@ -511,8 +515,8 @@ impl Tracked {
 }
 
 impl DataSource for Tracked {
-    fn read(&mut self, _max_len: usize) -> Read {
-        Read::Pending
+    fn read(&mut self, _max_len: usize) -> Chunk {
+        Chunk::Pending
     }
 }
 
@@ -541,7 +545,7 @@ fn bodies_of_streams_still_open_are_freed_exactly_once_on_drop() {
         }
         pump(&mut client, &mut server).unwrap();
         // One stream closes normally: its body goes with it.
-        client.submit_rst_stream(1, Reason::CANCEL).unwrap();
+        client.submit_rst_stream(sid(1), Reason::CANCEL).unwrap();
         pump(&mut client, &mut server).unwrap();
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
         assert_eq!(live.load(Ordering::SeqCst), 9);
@@ -566,7 +570,7 @@ fn a_handler_error_resets_only_its_stream() {
     impl nghttp2::session::Handler for RefuseSecret {
         fn on_header(
             &mut self,
-            cx: &mut Context,
+            cx: &mut SessionRef,
             frame: &nghttp2::session::Frame<'_>,
             h: HeaderRef<'_>,
         ) -> nghttp2::session::CallbackResult {
@@ -600,7 +604,7 @@ fn a_fatal_handler_error_surfaces_from_recv() {
     impl nghttp2::session::Handler for Fail {
         fn on_frame_recv(
             &mut self,
-            _cx: &mut Context,
+            _cx: &mut SessionRef,
             frame: &nghttp2::session::Frame<'_>,
         ) -> nghttp2::session::CallbackResult {
             if frame.frame_type() == FrameType::HEADERS {
@@ -629,9 +633,9 @@ fn chunk_boundaries_of_a_body_do_not_cut_data_frames_short() {
     let mut rest = Bytes::from(pattern(100_000));
     let source = FnSource(move |_max| {
         if rest.is_empty() {
-            return Read::end();
+            return Chunk::end();
         }
-        Read::Data(rest.split_to(1000.min(rest.len())))
+        Chunk::Data(rest.split_to(1000.min(rest.len())))
     });
     let mut client = client(&Options::new());
     client
@@ -651,7 +655,7 @@ fn chunk_boundaries_of_a_body_do_not_cut_data_frames_short() {
 fn send_up_to_stays_bounded_whatever_the_window() {
     // The server opens its windows wide (1 GiB, as h2load does); a 4 MiB
     // response must still come out in bounded slices.
-    let handler = Recorder::answering(|cx: &mut Context, id, _req: &StreamRecord| {
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, _req: &StreamRecord| {
         let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(4 << 20)));
         cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
             .unwrap();
@@ -662,7 +666,9 @@ fn send_up_to_stays_bounded_whatever_the_window() {
     client
         .submit_settings(&[Setting::new(SettingId::INITIAL_WINDOW_SIZE, (1 << 30) - 1)])
         .unwrap();
-    client.set_local_window_size(0, (1 << 30) - 1).unwrap();
+    client
+        .set_local_window_size(StreamId::CONNECTION, (1 << 30) - 1)
+        .unwrap();
     let id = client
         .submit_request(request_headers("GET", "/"), None)
         .unwrap();

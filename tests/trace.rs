@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nghttp2::session::{
-    CallbackError, CallbackResult, Context, Frame, HeaderRef, HeadersCategory, Options, Session,
+    CallbackError, CallbackResult, Frame, HeaderRef, HeadersCategory, Options, Session, SessionRef,
     Setting, SettingId,
 };
 use nghttp2::trace::{Traced, Tracer};
@@ -51,7 +51,7 @@ struct FileServer {
 }
 
 impl nghttp2::session::Handler for FileServer {
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if frame.headers_category() == Some(HeadersCategory::Request) && frame.is_end_stream() {
             let len = self.body.len().to_string();
             let fields: [(&str, &str); 7] = [
@@ -86,8 +86,8 @@ struct Fetcher {
 impl nghttp2::session::Handler for Fetcher {
     fn on_data_chunk_recv(
         &mut self,
-        _cx: &mut Context,
-        _stream_id: i32,
+        _cx: &mut SessionRef,
+        _stream_id: nghttp2::session::StreamId,
         data: &[u8],
         _flags: nghttp2::session::Flags,
     ) -> CallbackResult {
@@ -97,8 +97,8 @@ impl nghttp2::session::Handler for Fetcher {
 
     fn on_stream_close(
         &mut self,
-        _cx: &mut Context,
-        _stream_id: i32,
+        _cx: &mut SessionRef,
+        _stream_id: nghttp2::session::StreamId,
         _reason: Reason,
     ) -> CallbackResult {
         self.closed += 1;
@@ -207,7 +207,13 @@ fn in_memory_exchange_prints_nghttp_lines() {
             to_client.clear();
         }
         if client.handler().inner().closed == 1 && !said_goaway {
-            client.submit_goaway(0, Reason::NO_ERROR, b"").unwrap();
+            client
+                .submit_goaway(
+                    nghttp2::session::StreamId::CONNECTION,
+                    Reason::NO_ERROR,
+                    b"",
+                )
+                .unwrap();
             said_goaway = true;
             continue;
         }

@@ -7,7 +7,6 @@ use std::future::poll_fn;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
@@ -17,14 +16,16 @@ use http::{HeaderMap, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::client::body::{Failure, ResponseBody, Stream};
+use crate::client::body::ResponseBody;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
-use crate::ffi::sys;
-use crate::session::StreamMap;
+use crate::proto::scheduler::Scheduler;
+use crate::proto::stream::{Failure, Stream};
+use crate::session::stream_map::StreamMap;
+use crate::session::StreamId;
 use crate::session::{
-    CallbackError, CallbackResult, Context, Flags, Frame, FrameType, Handler, HeaderRef,
-    HeadersCategory, Options, Session, Setting,
+    CallbackError, CallbackResult, Flags, Frame, FrameType, Handler, HeaderRef, HeadersCategory,
+    Options, Session, SessionRef, Setting,
 };
 use crate::trace::{Traced, Tracer};
 use crate::write_buf::WriteBuf;
@@ -75,7 +76,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 impl ConnHandler {
     /// The failure of a stream that closed with `reason` before its end.
-    fn failure(cx: &Context, entry: &Entry, id: i32, reason: Reason) -> Failure {
+    fn failure(cx: &SessionRef, entry: &Entry, id: StreamId, reason: Reason) -> Failure {
         let goaway_last = cx.remote_goaway().map(|(last, _)| last);
         if reason == Reason::REFUSED_STREAM || goaway_last.is_some_and(|last| id > last) {
             return Failure::Refused {
@@ -97,7 +98,7 @@ impl ConnHandler {
     }
 
     /// A response head is complete: hand it over.
-    fn respond(&mut self, cx: &mut Context, id: i32, end_stream: bool) {
+    fn respond(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
@@ -112,7 +113,7 @@ impl ConnHandler {
             return;
         }
         if end_stream {
-            entry.stream.state().end = true;
+            entry.stream.recv_end(None);
         }
         let length = if entry.head_request {
             None
@@ -127,14 +128,14 @@ impl ConnHandler {
             if reply.send(Ok(response)).is_err() {
                 // Nobody waits for it any more: the body was dropped with
                 // the response, which cancels the stream.
-                tracing::debug!(stream = id, "response not wanted");
+                tracing::debug!(stream = %id, "response not wanted");
             }
         }
     }
 }
 
 impl Handler for ConnHandler {
-    fn on_begin_headers(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         if let Some(entry) = self.streams.get_mut(&id) {
             if entry.reply.is_none() {
@@ -149,7 +150,7 @@ impl Handler for ConnHandler {
 
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -177,7 +178,7 @@ impl Handler for ConnHandler {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::SETTINGS if !frame.is_ack() => self.got_settings = true,
@@ -187,19 +188,7 @@ impl Handler for ConnHandler {
                     .get_mut(&id)
                     .and_then(|entry| entry.trailers.take().map(|t| (t, entry.stream.clone())));
                 match trailers {
-                    Some((trailers, stream)) => {
-                        let reader = {
-                            let mut st = stream.state();
-                            st.trailers = Some(trailers);
-                            if frame.is_end_stream() {
-                                st.end = true;
-                            }
-                            st.reader.take()
-                        };
-                        if let Some(w) = reader {
-                            w.wake();
-                        }
-                    }
+                    Some((trailers, stream)) => stream.recv_end(Some(trailers)),
                     None if matches!(
                         frame.headers_category(),
                         Some(HeadersCategory::Response | HeadersCategory::Headers)
@@ -212,14 +201,7 @@ impl Handler for ConnHandler {
             }
             FrameType::DATA if frame.is_end_stream() => {
                 if let Some(entry) = self.streams.get(&id) {
-                    let reader = {
-                        let mut st = entry.stream.state();
-                        st.end = true;
-                        st.reader.take()
-                    };
-                    if let Some(w) = reader {
-                        w.wake();
-                    }
+                    entry.stream.recv_end(None);
                 }
             }
             FrameType::PING if frame.is_ack() => {
@@ -238,33 +220,17 @@ impl Handler for ConnHandler {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get(&stream_id) else {
-            let _ = cx.consume(stream_id, data.len());
-            return Ok(());
-        };
-        let reader = {
-            let mut st = entry.stream.state();
-            if st.body_dropped || st.failure.is_some() {
-                drop(st);
-                let _ = cx.consume(stream_id, data.len());
-                return Ok(());
-            }
-            st.chunks.push_back(bytes::Bytes::copy_from_slice(data));
-            st.buffered += data.len();
-            st.reader.take()
-        };
-        if let Some(w) = reader {
-            w.wake();
-        }
+        let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
+        Stream::recv_data_on(stream, cx, stream_id, data);
         Ok(())
     }
 
-    fn on_frame_send(&mut self, _cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         if frame.frame_type() == FrameType::PING && !frame.is_ack() {
             if let Some(data) = frame.ping_data() {
                 if let Some(ping) = self.pings.iter_mut().find(|p| p.data == data) {
@@ -277,7 +243,7 @@ impl Handler for ConnHandler {
 
     fn on_frame_not_send(
         &mut self,
-        cx: &mut Context,
+        cx: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
@@ -289,15 +255,14 @@ impl Handler for ConnHandler {
             return Ok(());
         };
         let goaway_last = cx.remote_goaway().map(|(last, _)| last);
-        let failure =
-            if goaway_last.is_some() || error.code() == sys::NGHTTP2_ERR_START_STREAM_NOT_ALLOWED {
-                Failure::Refused {
-                    stream_id: Some(id),
-                    last_stream_id: goaway_last,
-                }
-            } else {
-                Failure::Connection(format!("the request could not be sent: {error}"))
-            };
+        let failure = if goaway_last.is_some() || error == LibError::START_STREAM_NOT_ALLOWED {
+            Failure::Refused {
+                stream_id: Some(id),
+                last_stream_id: goaway_last,
+            }
+        } else {
+            Failure::Connection(format!("the request could not be sent: {error}"))
+        };
         match entry.reply.take() {
             Some(reply) => {
                 let _ = reply.send(Err(failure.to_error()));
@@ -309,36 +274,20 @@ impl Handler for ConnHandler {
 
     fn on_stream_close(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
         let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };
-        let (complete, unconsumed) = {
-            let mut st = entry.stream.state();
-            let mut unconsumed = std::mem::take(&mut st.to_consume);
-            if !st.detached {
-                unconsumed += st.buffered;
-            }
-            (st.end && entry.reply.is_none(), unconsumed)
-        };
-        if unconsumed > 0 {
-            // The stream is gone; this gives back the connection window.
-            let _ = cx.consume(stream_id, unconsumed);
-        }
-        if complete {
-            entry.stream.state().detached = true;
-            return Ok(());
-        }
         let failure = Self::failure(cx, &entry, stream_id, reason);
         match entry.reply.take() {
             Some(reply) => {
-                entry.stream.state().detached = true;
+                entry.stream.close(cx, None);
                 let _ = reply.send(Err(failure.to_error()));
             }
-            None => entry.stream.fail(failure),
+            None => entry.stream.close(cx, Some(failure)),
         }
         Ok(())
     }
@@ -350,7 +299,10 @@ type ClientSession = Session<Traced<ConnHandler>>;
 pub(crate) struct Conn<I> {
     io: I,
     session: ClientSession,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: mpsc::Receiver<Msg>,
+    scheduler: Arc<Scheduler>,
+    /// Streams taken off the scheduler, kept to reuse the allocation.
+    dirty: Vec<Arc<Stream>>,
     end: watch::Sender<Option<End>>,
     rbuf: Box<[u8]>,
     wbuf: WriteBuf,
@@ -373,7 +325,8 @@ where
 {
     pub(crate) fn new(
         io: I,
-        rx: mpsc::UnboundedReceiver<Msg>,
+        rx: mpsc::Receiver<Msg>,
+        scheduler: Arc<Scheduler>,
         end: watch::Sender<Option<End>>,
         tracer: Tracer,
         config: &Config,
@@ -387,12 +340,14 @@ where
         let mut session = Session::client(Traced::new(handler, tracer), &options)?;
         session.submit_settings(&config.settings)?;
         if let Some(size) = config.connection_window_size {
-            session.set_local_window_size(0, size as i32)?;
+            session.set_local_window_size(StreamId::CONNECTION, size as i32)?;
         }
         Ok(Conn {
             io,
             session,
             rx,
+            scheduler,
+            dirty: Vec::new(),
             end,
             rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
             wbuf: WriteBuf::new(config.write_high_water),
@@ -429,6 +384,8 @@ where
         }
         let _ = self.session.handler_mut().tracer_mut().flush();
         self.fail_all(failure.clone());
+        // Streams queued for the task hold the scheduler, which holds them.
+        self.scheduler.close();
         let _ = self.end.send(Some(match (result, goaway) {
             (Ok(()), Some(last)) => End::GoneAway(last),
             (Ok(()), None) => End::Clean,
@@ -443,7 +400,7 @@ where
             Failure::Connection("the connection closed before the response was complete".into())
         });
         let handler = self.handler();
-        let streams: Vec<(i32, Entry)> = handler.streams.drain().collect();
+        let streams: Vec<(StreamId, Entry)> = handler.streams.drain().collect();
         let pings: Vec<Ping> = handler.pings.drain(..).collect();
         for (id, mut entry) in streams {
             let failure = match goaway_last {
@@ -475,7 +432,7 @@ where
                 Msg::Ping(reply) => {
                     let _ = reply.send(Err(why.to_error()));
                 }
-                Msg::Wake(_) | Msg::Close => {}
+                Msg::Close => {}
             }
         }
     }
@@ -523,7 +480,6 @@ where
                     self.submit(*submit);
                 }
             }
-            Msg::Wake(stream) => self.wake(&stream),
             Msg::Ping(reply) => {
                 self.ping_seq += 1;
                 let data = self.ping_seq.to_be_bytes();
@@ -555,7 +511,7 @@ where
             .submit_request(headers.iter().map(|h| h.as_ref()), body)
         {
             Ok(id) => {
-                stream.id.store(id, Ordering::Release);
+                stream.set_id(id);
                 self.handler().streams.insert(
                     id,
                     Entry {
@@ -575,19 +531,30 @@ where
         }
     }
 
+    /// Serves the streams that woke: their response bodies were read or
+    /// dropped, or their request bodies have more to send.
+    fn process_dirty(&mut self) -> bool {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        self.scheduler.take_dirty(&mut dirty);
+        let progress = !dirty.is_empty();
+        for stream in dirty.drain(..) {
+            self.wake(&stream);
+        }
+        self.dirty = dirty;
+        progress
+    }
+
     /// A stream's body was read or dropped, or its request body woke.
     fn wake(&mut self, stream: &Arc<Stream>) {
-        let resume = stream.take_resume();
+        let resume = stream.take_poll_needed();
         let id = stream.id();
-        if id == 0 {
+        if id.is_connection() {
             return;
         }
-        let (to_consume, cancel) = {
-            let mut st = stream.state();
-            (
-                std::mem::take(&mut st.to_consume),
-                st.body_dropped && !st.end && !st.detached,
-            )
+        let to_consume = stream.take_consumed();
+        let cancel = {
+            let st = stream.state();
+            st.body_dropped && !st.end && !st.is_detached()
         };
         if to_consume > 0 {
             let _ = self.session.consume(id, to_consume);
@@ -634,6 +601,7 @@ where
     fn poll_pump(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Error>> {
         loop {
             let mut progress = self.poll_messages(cx);
+            progress |= self.process_dirty();
             self.housekeeping();
             if let Err(e) = self.fill() {
                 return Poll::Ready(Err(e));
@@ -665,7 +633,7 @@ where
                     Poll::Pending => {}
                 }
             }
-            if !progress {
+            if !progress && self.scheduler.park(cx.waker()) {
                 return Poll::Pending;
             }
         }

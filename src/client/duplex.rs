@@ -9,6 +9,7 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::client::body::{BodySender, ResponseBody};
+use crate::session::StreamId;
 
 /// A full-duplex HTTP/2 stream, like Go's `h2conn.Conn`: reads return the
 /// response body, writes become the request body, and `shutdown` ends the
@@ -33,7 +34,7 @@ impl Duplex {
     }
 
     /// The HTTP/2 stream id.
-    pub fn stream_id(&self) -> i32 {
+    pub fn stream_id(&self) -> StreamId {
         self.body.stream_id()
     }
 

@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
 use crate::error::Error;
+use crate::proto::stats::{Gauge, Held};
 use crate::server::conn::{self, Setup, Upgrade};
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::service::{BoxError, HttpService};
@@ -490,7 +491,7 @@ where
         .with_upgrades();
     let mut connection = pin!(connection);
     let stats = &server.stats;
-    stats.add_connections(1);
+    let connected = Held::new(stats, Gauge::Connections, 1);
     let mut shutdown = server.shutdown.subscribe();
     let result = tokio::select! {
         result = connection.as_mut() => result,
@@ -503,7 +504,7 @@ where
             }
         }
     };
-    stats.sub_connections(1);
+    drop(connected);
     let (pending, tracer) = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         (state.upgrade.take(), state.tracer.take())

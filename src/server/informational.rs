@@ -7,10 +7,7 @@ use std::sync::Arc;
 use http::{HeaderMap, StatusCode};
 
 use crate::error::Error;
-use crate::server::body::Stream;
-
-/// How many informational responses may wait for the connection task.
-const MAX_QUEUED: usize = 16;
+use crate::server::asks::Asks;
 
 /// Sends informational (1xx) responses, such as `103 Early Hints`, ahead of
 /// the final response. The server puts one into the extensions of every
@@ -29,12 +26,12 @@ const MAX_QUEUED: usize = 16;
 /// ```
 #[derive(Clone)]
 pub struct Informational {
-    stream: Arc<Stream>,
+    asks: Arc<Asks>,
 }
 
 impl Informational {
-    pub(crate) fn new(stream: Arc<Stream>) -> Informational {
-        Informational { stream }
+    pub(crate) fn new(asks: Arc<Asks>) -> Informational {
+        Informational { asks }
     }
 
     /// Queues a HEADERS frame with this 1xx `status` and `headers` on the
@@ -48,26 +45,14 @@ impl Informational {
                 "{status} is not an informational status HTTP/2 allows"
             )));
         }
-        let mut st = self.stream.state();
-        if st.responded || st.detached {
-            return Err(Error::user(
-                "the final response was sent already, or the stream is closed",
-            ));
-        }
-        if st.informational.len() >= MAX_QUEUED {
-            return Err(Error::user("too many informational responses queued"));
-        }
-        st.informational.push((status, headers));
-        drop(st);
-        self.stream.schedule();
-        Ok(())
+        self.asks.informational(status, headers)
     }
 }
 
 impl fmt::Debug for Informational {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Informational")
-            .field("stream_id", &self.stream.id)
+            .field("stream_id", &self.asks.stream().id())
             .finish()
     }
 }

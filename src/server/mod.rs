@@ -95,10 +95,12 @@
 //!   of the pump that read it: no task spawn, no cross-task wake-up, no
 //!   channel per request, which is what a small-response benchmark
 //!   measures;
-//! - a response body is pulled *inside* nghttp2's data callback, with
-//!   exactly the window nghttp2 has for it, so at most one frame's worth of
-//!   a body is ever held by the server, and nothing is copied on the way
-//!   (the `Bytes` go into the write buffer through `NO_COPY`);
+//! - a response body is polled by the same pump, right before the
+//!   session writes frames (never inside one of nghttp2's callbacks), and
+//!   only as far as the client's windows let it go: at most two frames'
+//!   worth (32 KiB) of a body is held per stream, and its `Bytes` go into
+//!   the write buffer through `NO_COPY` without passing through nghttp2's
+//!   frame buffer;
 //! - cancelling a stream is dropping its future, synchronously, when the
 //!   RST_STREAM is processed.
 //!
@@ -168,13 +170,17 @@
 //! on a stream id the client skipped is a stream id going backwards,
 //! GOAWAY PROTOCOL_ERROR. `tests/hostile.rs` runs each attack.
 
+mod asks;
 mod body;
 mod conn;
 mod connect_info;
 mod date;
+mod deadlines;
 pub mod files;
+mod handler;
 mod http1;
 mod informational;
+mod request;
 mod serve;
 mod service;
 mod stats;
@@ -209,9 +215,9 @@ pub use stats::Stats;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Reason};
+use crate::proto::stats::StatsInner;
 use crate::session::{Options, Setting, SettingId};
 use crate::trace::Tracer;
-use stats::StatsInner;
 
 /// The settings of a server, made by [`Builder`].
 #[derive(Clone, Debug)]
@@ -694,7 +700,7 @@ async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, why: &str) 
 impl Server {
     /// The server's counters now.
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        Stats::of(&self.stats)
     }
 
     /// Starts a graceful shutdown: listeners stop accepting, every

@@ -7,7 +7,7 @@ use crate::session::header::Header;
 
 /// What a [`DataSource`] answers when nghttp2 asks for body bytes.
 #[derive(Debug)]
-pub enum Read {
+pub enum Chunk {
     /// Bytes to send; more follow later. Bytes beyond what the window and
     /// frame size allow now are kept and sent in later frames.
     Data(Bytes),
@@ -19,26 +19,25 @@ pub enum Read {
         /// Trailer fields to send after the body.
         trailers: Option<Vec<Header>>,
     },
-    /// Nothing ready yet: the stream waits until
-    /// [`Context::resume_data`](crate::session::Context::resume_data)
-    /// (nghttp2's `NGHTTP2_ERR_DEFERRED`).
+    /// Nothing ready yet: the source is not asked again until
+    /// [`SessionRef::resume_data`](crate::session::SessionRef::resume_data).
     Pending,
     /// Give up: the stream is reset with this code.
     Reset(Reason),
 }
 
-impl Read {
+impl Chunk {
     /// The end of the body, with nothing more to send.
-    pub fn end() -> Read {
-        Read::End {
+    pub fn end() -> Chunk {
+        Chunk::End {
             last: Bytes::new(),
             trailers: None,
         }
     }
 
     /// The end of the body, followed by trailer fields.
-    pub fn trailers(trailers: Vec<Header>) -> Read {
-        Read::End {
+    pub fn trailers(trailers: Vec<Header>) -> Chunk {
+        Chunk::End {
             last: Bytes::new(),
             trailers: Some(trailers),
         }
@@ -48,20 +47,26 @@ impl Read {
 /// Produces a stream's outgoing body on demand, as the peer's flow-control
 /// window opens.
 ///
-/// The bytes are written straight into the session's output through
-/// nghttp2's `NGHTTP2_DATA_FLAG_NO_COPY` and `send_data_callback`, so a
-/// large [`Bytes`] is sent without being copied through nghttp2's frame
-/// buffer. A source is dropped exactly once: when its stream closes, or when
-/// the session is dropped.
+/// The session asks the source for more before it writes frames
+/// ([`Session::send`](crate::session::Session::send)), never from inside
+/// one of nghttp2's callbacks, and holds at most about two DATA frames of
+/// its bytes (32 KiB) at a time: a body is pulled only as fast as the peer
+/// takes it. The bytes are written straight into the session's output
+/// through nghttp2's `NGHTTP2_DATA_FLAG_NO_COPY` and `send_data_callback`,
+/// so a large [`Bytes`] is not copied through nghttp2's frame buffer.
+///
+/// A source is dropped exactly once, never inside a callback: after the
+/// session call in which its stream closed, or when the session is dropped.
 pub trait DataSource: Send {
-    /// The next part of the body; `max_len` is what nghttp2 can send now.
-    fn read(&mut self, max_len: usize) -> Read;
+    /// The next part of the body; `max_len` is how many more bytes the
+    /// session would hold now (a hint: more is kept for later frames).
+    fn read(&mut self, max_len: usize) -> Chunk;
 }
 
 /// A body known in full.
 impl DataSource for Bytes {
-    fn read(&mut self, _max_len: usize) -> Read {
-        Read::End {
+    fn read(&mut self, _max_len: usize) -> Chunk {
+        Chunk::End {
             last: std::mem::take(self),
             trailers: None,
         }
@@ -70,8 +75,8 @@ impl DataSource for Bytes {
 
 /// A body known in full.
 impl DataSource for Vec<u8> {
-    fn read(&mut self, _max_len: usize) -> Read {
-        Read::End {
+    fn read(&mut self, _max_len: usize) -> Chunk {
+        Chunk::End {
             last: Bytes::from(std::mem::take(self)),
             trailers: None,
         }
@@ -80,8 +85,8 @@ impl DataSource for Vec<u8> {
 
 /// A body known in full.
 impl DataSource for &'static [u8] {
-    fn read(&mut self, _max_len: usize) -> Read {
-        Read::End {
+    fn read(&mut self, _max_len: usize) -> Chunk {
+        Chunk::End {
             last: Bytes::from_static(std::mem::take(self)),
             trailers: None,
         }
@@ -92,8 +97,8 @@ impl DataSource for &'static [u8] {
 #[derive(Debug)]
 pub struct FnSource<F>(pub F);
 
-impl<F: FnMut(usize) -> Read + Send> DataSource for FnSource<F> {
-    fn read(&mut self, max_len: usize) -> Read {
+impl<F: FnMut(usize) -> Chunk + Send> DataSource for FnSource<F> {
+    fn read(&mut self, max_len: usize) -> Chunk {
         (self.0)(max_len)
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use crate::error::Reason;
 use crate::ffi::shim;
 use crate::session::settings::{Setting, SettingId};
+use crate::session::stream_id::StreamId;
 
 /// A frame type (RFC 9113 section 6, plus the extensions nghttp2 knows).
 /// Open: unknown types are kept as they are.
@@ -115,8 +116,8 @@ pub struct FrameHeader {
     pub frame_type: FrameType,
     /// The flags.
     pub flags: Flags,
-    /// The stream id (0 for the connection).
-    pub stream_id: i32,
+    /// The stream id ([`StreamId::CONNECTION`] for the connection).
+    pub stream_id: StreamId,
 }
 
 impl FrameHeader {
@@ -125,7 +126,7 @@ impl FrameHeader {
             length: hd.length,
             frame_type: FrameType(hd.type_),
             flags: Flags(hd.flags),
-            stream_id: hd.stream_id,
+            stream_id: StreamId::from_raw(hd.stream_id),
         }
     }
 }
@@ -158,7 +159,7 @@ impl HeadersCategory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Priority {
     /// The stream this one depends on.
-    pub stream_id: i32,
+    pub stream_id: StreamId,
     /// The weight, 1 to 256.
     pub weight: i32,
     /// The exclusive bit.
@@ -240,8 +241,8 @@ impl<'a> Frame<'a> {
     }
 
     /// The stream id.
-    pub fn stream_id(&self) -> i32 {
-        self.raw.hd.stream_id
+    pub fn stream_id(&self) -> StreamId {
+        StreamId::from_raw(self.raw.hd.stream_id)
     }
 
     /// The payload length.
@@ -281,7 +282,7 @@ impl<'a> Frame<'a> {
             _ => false,
         };
         has.then_some(Priority {
-            stream_id: self.raw.pri_stream_id,
+            stream_id: StreamId::from_raw(self.raw.pri_stream_id),
             weight: self.raw.pri_weight,
             exclusive: self.raw.pri_exclusive != 0,
         })
@@ -294,8 +295,9 @@ impl<'a> Frame<'a> {
     }
 
     /// GOAWAY: the last stream id.
-    pub fn last_stream_id(&self) -> Option<i32> {
-        (self.frame_type() == FrameType::GOAWAY).then_some(self.raw.last_stream_id)
+    pub fn last_stream_id(&self) -> Option<StreamId> {
+        (self.frame_type() == FrameType::GOAWAY)
+            .then_some(StreamId::from_raw(self.raw.last_stream_id))
     }
 
     /// GOAWAY: the opaque (debug) data.
@@ -309,8 +311,9 @@ impl<'a> Frame<'a> {
     }
 
     /// PUSH_PROMISE: the promised stream id.
-    pub fn promised_stream_id(&self) -> Option<i32> {
-        (self.frame_type() == FrameType::PUSH_PROMISE).then_some(self.raw.promised_stream_id)
+    pub fn promised_stream_id(&self) -> Option<StreamId> {
+        (self.frame_type() == FrameType::PUSH_PROMISE)
+            .then_some(StreamId::from_raw(self.raw.promised_stream_id))
     }
 
     /// PING: the 8 opaque bytes.
@@ -360,9 +363,9 @@ impl<'a> Frame<'a> {
     }
 
     /// PRIORITY_UPDATE: the prioritized stream and the Priority field value.
-    pub fn priority_update(&self) -> Option<(i32, &'a [u8])> {
+    pub fn priority_update(&self) -> Option<(StreamId, &'a [u8])> {
         (self.frame_type() == FrameType::PRIORITY_UPDATE)
-            .then(|| (self.raw.promised_stream_id, self.data()))
+            .then(|| (StreamId::from_raw(self.raw.promised_stream_id), self.data()))
     }
 
     /// HEADERS and PUSH_PROMISE that this side sends: the header fields.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, LibError, Reason};
 use crate::session::frame::{Flags, Frame, FrameHeader, HeaderRef};
-use crate::session::Context;
+use crate::session::{SessionRef, StreamId};
 
 /// What a handler method answers when it cannot go on.
 #[derive(Debug)]
@@ -25,25 +25,29 @@ pub type CallbackResult = Result<(), CallbackError>;
 /// Receives a session's events. Every method has a no-op default; implement
 /// the ones you need.
 ///
-/// Methods run inside nghttp2's callbacks. They get the session's
-/// [`Context`], through which they may submit frames, attach bodies and give
-/// back flow-control window; submitted frames go out on the next
-/// [`Session::send`](crate::session::Session::send). A panic in a method is
-/// caught at the C boundary, fails the C call, and resumes from the
-/// `Session` method that made it.
+/// Methods run inside nghttp2's callbacks: they are the one place where
+/// code of the crate's user runs inside a C frame, so they should only
+/// record what happened and queue frames. They get a [`SessionRef`],
+/// through which they may submit frames, attach bodies and give back
+/// flow-control window; submitted frames go out on the next
+/// [`Session::send`](crate::session::Session::send). A body's
+/// [`DataSource`](crate::session::DataSource) is not read here but before
+/// frames are written, and dropped after the session call returns. A panic
+/// in a method is caught at the C boundary, fails the C call, and resumes
+/// from the `Session` method that made it.
 pub trait Handler {
     /// A frame header arrived (before its payload). Corresponds to
     /// `on_begin_frame_callback`.
-    fn on_begin_frame(&mut self, cx: &mut Context, header: &FrameHeader) -> CallbackResult {
-        let _ = (cx, header);
+    fn on_begin_frame(&mut self, session: &mut SessionRef, header: &FrameHeader) -> CallbackResult {
+        let _ = (session, header);
         Ok(())
     }
 
     /// A HEADERS or PUSH_PROMISE block begins; its fields follow through
     /// [`on_header`](Handler::on_header). Corresponds to
     /// `on_begin_headers_callback`.
-    fn on_begin_headers(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
-        let _ = (cx, frame);
+    fn on_begin_headers(&mut self, session: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        let _ = (session, frame);
         Ok(())
     }
 
@@ -51,11 +55,11 @@ pub trait Handler {
     /// `on_header_callback2`; the bytes are borrowed for this call only.
     fn on_header(
         &mut self,
-        cx: &mut Context,
+        session: &mut SessionRef,
         frame: &Frame<'_>,
         header: HeaderRef<'_>,
     ) -> CallbackResult {
-        let _ = (cx, frame, header);
+        let _ = (session, frame, header);
         Ok(())
     }
 
@@ -64,18 +68,18 @@ pub trait Handler {
     /// Corresponds to `on_invalid_header_callback2`.
     fn on_invalid_header(
         &mut self,
-        cx: &mut Context,
+        session: &mut SessionRef,
         frame: &Frame<'_>,
         header: HeaderRef<'_>,
     ) -> CallbackResult {
-        let _ = (cx, frame, header);
+        let _ = (session, frame, header);
         Ok(())
     }
 
     /// A whole frame arrived (HEADERS with all its CONTINUATIONs; DATA after
     /// its chunks). Corresponds to `on_frame_recv_callback`.
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
-        let _ = (cx, frame);
+    fn on_frame_recv(&mut self, session: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        let _ = (session, frame);
         Ok(())
     }
 
@@ -83,34 +87,34 @@ pub trait Handler {
     /// GOAWAY. Corresponds to `on_invalid_frame_recv_callback`.
     fn on_invalid_frame_recv(
         &mut self,
-        cx: &mut Context,
+        session: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
-        let _ = (cx, frame, error);
+        let _ = (session, frame, error);
         Ok(())
     }
 
     /// A chunk of a DATA frame's payload, borrowed for this call only. With
     /// [`Options::no_auto_window_update`](crate::session::Options::no_auto_window_update)
     /// the chunk counts against the windows until
-    /// [`Context::consume`] gives it back. Corresponds to
+    /// [`SessionRef::consume`] gives it back. Corresponds to
     /// `on_data_chunk_recv_callback`.
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        session: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         flags: Flags,
     ) -> CallbackResult {
-        let _ = (cx, stream_id, data, flags);
+        let _ = (session, stream_id, data, flags);
         Ok(())
     }
 
     /// A frame was written to the output. Corresponds to
     /// `on_frame_send_callback`.
-    fn on_frame_send(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
-        let _ = (cx, frame);
+    fn on_frame_send(&mut self, session: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        let _ = (session, frame);
         Ok(())
     }
 
@@ -118,31 +122,37 @@ pub trait Handler {
     /// closed). Corresponds to `on_frame_not_send_callback`.
     fn on_frame_not_send(
         &mut self,
-        cx: &mut Context,
+        session: &mut SessionRef,
         frame: &Frame<'_>,
         error: LibError,
     ) -> CallbackResult {
-        let _ = (cx, frame, error);
+        let _ = (session, frame, error);
         Ok(())
     }
 
     /// A stream closed; `reason` is NO_ERROR for a clean close. Any body
-    /// attached to the stream has been dropped when this runs. Corresponds to
-    /// `on_stream_close_callback`.
+    /// attached to the stream is detached from it now and dropped once the
+    /// session call under way returns (never inside the callback).
+    /// Corresponds to `on_stream_close_callback`.
     fn on_stream_close(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        session: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
-        let _ = (cx, stream_id, reason);
+        let _ = (session, stream_id, reason);
         Ok(())
     }
 
     /// nghttp2 explains an error it is about to act on (a connection error,
     /// usually). Corresponds to `error_callback2`.
-    fn on_error(&mut self, cx: &mut Context, error: LibError, message: &str) -> CallbackResult {
-        let _ = (cx, error, message);
+    fn on_error(
+        &mut self,
+        session: &mut SessionRef,
+        error: LibError,
+        message: &str,
+    ) -> CallbackResult {
+        let _ = (session, error, message);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Bytes from the peer go in through [`Session::recv`]; bytes for the peer
 //! come out of [`Session::send`]; events reach a [`Handler`]; frames are
-//! queued through the [`Context`] the session dereferences to. No socket and
+//! queued through the [`SessionRef`] the session dereferences to. No socket and
 //! no runtime: two sessions wired back to back in memory speak HTTP/2.
 //!
 //! ```
@@ -26,10 +26,9 @@
 //! let mut wire = Vec::new();
 //! client.send(&mut wire).unwrap();
 //! server.recv(&wire).unwrap();
-//! assert_eq!(server.last_proc_stream_id(), 1);
+//! assert_eq!(server.last_proc_stream_id().get(), 1);
 //! ```
 
-mod context;
 mod data;
 mod frame;
 mod handler;
@@ -37,8 +36,10 @@ mod header;
 mod options;
 mod raw;
 pub(crate) use raw::set_debug_sink;
+mod session_ref;
 mod settings;
-mod stream_map;
+mod stream_id;
+pub(crate) mod stream_map;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -46,14 +47,14 @@ use std::os::raw::c_void;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 
-pub use context::Context;
-pub use data::{DataSource, FnSource, Read};
+pub use data::{Chunk, DataSource, FnSource};
 pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory, Priority};
 pub use handler::{CallbackError, CallbackResult, Handler};
 pub use header::Header;
 pub use options::Options;
+pub use session_ref::SessionRef;
 pub use settings::{Setting, SettingId};
-pub use stream_map::{StreamIdHasher, StreamMap};
+pub use stream_id::StreamId;
 
 use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
 use crate::ffi::{shim, sys};
@@ -145,7 +146,7 @@ impl<H: Handler> Session<H> {
             }
         };
         // SAFETY: `inner` is live and no C call is under way.
-        unsafe { (*inner.as_ptr()).cx.set_raw(raw.as_ptr()) };
+        unsafe { (*inner.as_ptr()).state.set_raw(raw.as_ptr()) };
         Ok(Session {
             raw,
             inner,
@@ -175,10 +176,11 @@ impl<H: Handler> Session<H> {
         &mut self.inner_mut().handler
     }
 
-    /// The handler and the context together, for code that drives both.
-    pub fn parts_mut(&mut self) -> (&mut H, &mut Context) {
+    /// The handler and the session view together, for code that drives
+    /// both.
+    pub fn parts_mut(&mut self) -> (&mut H, &mut SessionRef) {
         let inner = self.inner_mut();
-        (&mut inner.handler, &mut inner.cx)
+        (&mut inner.handler, inner.state.as_mut())
     }
 
     /// Resumes a panic caught in a callback of the C call that just returned.
@@ -196,7 +198,7 @@ impl<H: Handler> Session<H> {
             self.failed = Some(code);
         }
         self.inner_mut()
-            .cx
+            .state
             .error
             .take()
             .unwrap_or_else(|| code.into())
@@ -247,6 +249,7 @@ impl<H: Handler> Session<H> {
         let rv =
             unsafe { sys::nghttp2_session_mem_recv2(self.raw.as_ptr(), data.as_ptr(), data.len()) };
         self.resume_panic();
+        self.drop_reaped();
         let n = match cvt_ssize(rv) {
             Ok(n) => n,
             Err(code) => {
@@ -279,7 +282,7 @@ impl<H: Handler> Session<H> {
     /// oversized frame) or, failing that, the one the peer sent. `None`
     /// while no GOAWAY was exchanged. Fatal unless the code is NO_ERROR.
     pub fn close_reason(&self) -> Option<Error> {
-        let cx = &self.inner().cx;
+        let cx = &self.inner().state;
         let goaway = |(last_stream_id, reason), initiator| {
             Error::new(Kind::GoAway {
                 last_stream_id,
@@ -334,16 +337,24 @@ impl<H: Handler> Session<H> {
 
     fn drain_into(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
         while out.len() < limit {
-            self.inner_mut().cx.out = out;
-            self.inner_mut().cx.out_limit = limit;
+            self.fill_bodies();
+            let state = &mut self.inner_mut().state;
+            state.out = out;
+            state.out_limit = limit;
             let mut chunk = std::ptr::null();
-            // SAFETY: `raw` is live; `cx.out` points at `out`, borrowed
+            // SAFETY: `raw` is live; `state.out` points at `out`, borrowed
             // mutably for this call only and reset right after it.
             let rv = unsafe { sys::nghttp2_session_mem_send2(self.raw.as_ptr(), &mut chunk) };
-            self.inner_mut().cx.out = std::ptr::null_mut();
+            self.inner_mut().state.out = std::ptr::null_mut();
             self.resume_panic();
+            self.drop_reaped();
             let n = cvt_ssize(rv).map_err(|code| self.failure(code))?;
             if n == 0 {
+                // A body nghttp2 asked for had nothing ready: pull it and
+                // go again; otherwise everything is out.
+                if self.inner().state.as_ref().has_bodies_to_fill() {
+                    continue;
+                }
                 break;
             }
             if chunk.is_null() {
@@ -354,6 +365,33 @@ impl<H: Handler> Session<H> {
             out.extend_from_slice(unsafe { std::slice::from_raw_parts(chunk, n) });
         }
         Ok(())
+    }
+
+    /// Pulls the bodies that need bytes from their sources (user code, run
+    /// here rather than inside a callback). A source's panic fails the
+    /// session and resumes from here.
+    fn fill_bodies(&mut self) {
+        let state = &mut self.inner_mut().state;
+        if !state.as_ref().has_bodies_to_fill() {
+            return;
+        }
+        let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            state.as_mut().fill_bodies()
+        }));
+        self.drop_reaped();
+        if let Err(payload) = filled {
+            self.failed = Some(LibError::CALLBACK_FAILURE);
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// Drops the bodies of streams that closed during the C call that just
+    /// returned: their `Drop` is user code, kept out of callbacks.
+    fn drop_reaped(&mut self) {
+        let reaped = self.inner_mut().state.take_reaped();
+        if !reaped.is_empty() {
+            drop(reaped);
+        }
     }
 
     /// True when this side has nothing more to do: it neither wants to read
@@ -372,7 +410,7 @@ impl<H: Handler> Session<H> {
     /// `HTTP2-Settings` header, and stream 1 is the upgraded request (a HEAD
     /// when `head_request`). Corresponds to `nghttp2_session_upgrade2`.
     #[doc(alias = "nghttp2_session_upgrade2")]
-    pub fn upgrade2(&mut self, settings_payload: &[u8], head_request: bool) -> Result<(), Error> {
+    pub fn upgrade(&mut self, settings_payload: &[u8], head_request: bool) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 parses the payload during the call.
         cvt(unsafe {
             sys::nghttp2_session_upgrade2(
@@ -386,24 +424,25 @@ impl<H: Handler> Session<H> {
         Ok(())
     }
 
-    /// The raw `nghttp2_session`, for calls this crate does not wrap. Do not
-    /// delete it, and do not call into it while a callback runs.
+    /// The raw `nghttp2_session`, for calls this crate does not wrap. Using
+    /// it is `unsafe`: do not delete it, do not keep it past the `Session`,
+    /// and do not call into it while a callback runs.
     pub fn as_raw(&self) -> *mut sys::nghttp2_session {
         self.raw.as_ptr()
     }
 }
 
 impl<H: Handler> Deref for Session<H> {
-    type Target = Context;
+    type Target = SessionRef;
 
-    fn deref(&self) -> &Context {
-        &self.inner().cx
+    fn deref(&self) -> &SessionRef {
+        self.inner().state.as_ref()
     }
 }
 
 impl<H: Handler> DerefMut for Session<H> {
-    fn deref_mut(&mut self) -> &mut Context {
-        &mut self.inner_mut().cx
+    fn deref_mut(&mut self) -> &mut SessionRef {
+        self.inner_mut().state.as_mut()
     }
 }
 
@@ -424,7 +463,7 @@ impl<H: Handler + fmt::Debug> fmt::Debug for Session<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("handler", self.handler())
-            .field("context", &self.inner().cx)
+            .field("session", &self.inner().state.as_ref())
             .finish()
     }
 }

@@ -15,7 +15,9 @@ use crate::session::frame::{
     c_slice, Flags, Frame, FrameHeader, FrameType, HeaderRef, NV_FLAG_NO_INDEX,
 };
 use crate::session::handler::{CallbackError, CallbackResult};
-use crate::session::{Context, Handler};
+use crate::session::session_ref::State;
+use crate::session::stream_id::StreamId;
+use crate::session::{Handler, SessionRef};
 
 /// The session's user data. `repr(C)` with the table first: C finds the
 /// table by reading the first pointer of the user data.
@@ -25,7 +27,7 @@ pub(crate) struct Inner<H> {
     /// A panic caught in a callback, resumed by the `Session` method that
     /// made the C call.
     pub(crate) panic: Option<Box<dyn Any + Send>>,
-    pub(crate) cx: Context,
+    pub(crate) state: State,
     pub(crate) handler: H,
 }
 
@@ -50,23 +52,26 @@ impl<H: Handler> Inner<H> {
         Inner {
             table: Self::TABLE,
             panic: None,
-            cx: Context::new(),
+            state: State::new(),
             handler,
         }
     }
 
     /// Runs a handler method under `catch` and turns its answer into the
     /// callback's return code.
-    fn dispatch(&mut self, f: impl FnOnce(&mut H, &mut Context) -> CallbackResult) -> c_int {
+    fn dispatch(&mut self, f: impl FnOnce(&mut H, &mut SessionRef) -> CallbackResult) -> c_int {
         let Inner {
-            panic, cx, handler, ..
+            panic,
+            state,
+            handler,
+            ..
         } = self;
-        match catch(panic, || f(handler, cx)) {
+        match catch(panic, || f(handler, state.as_mut())) {
             None => sys::NGHTTP2_ERR_CALLBACK_FAILURE,
             Some(Ok(())) => 0,
             Some(Err(CallbackError::ResetStream)) => sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE,
             Some(Err(CallbackError::Fatal(e))) => {
-                cx.error.get_or_insert(e);
+                state.error.get_or_insert(e);
                 sys::NGHTTP2_ERR_CALLBACK_FAILURE
             }
         }
@@ -111,6 +116,14 @@ unsafe fn frame<'a>(frame: *const shim::h2shim_frame) -> Option<Frame<'a>> {
 
 const FAIL: c_int = sys::NGHTTP2_ERR_CALLBACK_FAILURE;
 
+/// The Rust side of nghttp2's `on_begin_frame_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_begin_frame<H: Handler>(
     user_data: *mut c_void,
     hd: *const shim::h2shim_frame_hd,
@@ -124,6 +137,14 @@ unsafe extern "C" fn on_begin_frame<H: Handler>(
     inner.dispatch(|h, cx| h.on_begin_frame(cx, &hd))
 }
 
+/// The Rust side of nghttp2's `on_begin_headers_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_begin_headers<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -170,7 +191,7 @@ unsafe fn dispatch_header<H: Handler>(
     value: *const u8,
     valuelen: usize,
     flags: u8,
-    call: impl FnOnce(&mut H, &mut Context, &Frame<'_>, HeaderRef<'_>) -> CallbackResult,
+    call: impl FnOnce(&mut H, &mut SessionRef, &Frame<'_>, HeaderRef<'_>) -> CallbackResult,
 ) -> c_int {
     // SAFETY: user data and frame as the callback contract gives them.
     let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
@@ -181,6 +202,14 @@ unsafe fn dispatch_header<H: Handler>(
     inner.dispatch(|h, cx| call(h, cx, &f, field))
 }
 
+/// The Rust side of nghttp2's `on_header_callback2`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_header<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -205,6 +234,14 @@ unsafe extern "C" fn on_header<H: Handler>(
     }
 }
 
+/// The Rust side of nghttp2's `on_invalid_header_callback2`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_invalid_header<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -229,6 +266,14 @@ unsafe extern "C" fn on_invalid_header<H: Handler>(
     }
 }
 
+/// The Rust side of nghttp2's `on_frame_recv_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_frame_recv<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -238,14 +283,22 @@ unsafe extern "C" fn on_frame_recv<H: Handler>(
         return FAIL;
     };
     if f.frame_type() == FrameType::GOAWAY {
-        inner.cx.remote_goaway = Some((
-            f.last_stream_id().unwrap_or(0),
+        inner.state.remote_goaway = Some((
+            f.last_stream_id().unwrap_or_default(),
             f.error_code().unwrap_or(Reason::NO_ERROR),
         ));
     }
     inner.dispatch(|h, cx| h.on_frame_recv(cx, &f))
 }
 
+/// The Rust side of nghttp2's `on_invalid_frame_recv_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_invalid_frame_recv<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -258,6 +311,14 @@ unsafe extern "C" fn on_invalid_frame_recv<H: Handler>(
     inner.dispatch(|h, cx| h.on_invalid_frame_recv(cx, &f, LibError::from_code(lib_error_code)))
 }
 
+/// The Rust side of nghttp2's `on_data_chunk_recv_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_data_chunk_recv<H: Handler>(
     user_data: *mut c_void,
     flags: u8,
@@ -274,9 +335,18 @@ unsafe extern "C" fn on_data_chunk_recv<H: Handler>(
     }
     // SAFETY: nghttp2 lends `len` bytes until the callback returns.
     let data = unsafe { c_slice(data, len) };
+    let stream_id = StreamId::from_raw(stream_id);
     inner.dispatch(|h, cx| h.on_data_chunk_recv(cx, stream_id, data, Flags(flags)))
 }
 
+/// The Rust side of nghttp2's `on_frame_send_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_frame_send<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -286,14 +356,22 @@ unsafe extern "C" fn on_frame_send<H: Handler>(
         return FAIL;
     };
     if f.frame_type() == FrameType::GOAWAY {
-        inner.cx.local_goaway = Some((
-            f.last_stream_id().unwrap_or(0),
+        inner.state.local_goaway = Some((
+            f.last_stream_id().unwrap_or_default(),
             f.error_code().unwrap_or(Reason::NO_ERROR),
         ));
     }
     inner.dispatch(|h, cx| h.on_frame_send(cx, &f))
 }
 
+/// The Rust side of nghttp2's `on_frame_not_send_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_frame_not_send<H: Handler>(
     user_data: *mut c_void,
     f: *const shim::h2shim_frame,
@@ -314,6 +392,14 @@ unsafe extern "C" fn on_frame_not_send<H: Handler>(
     })
 }
 
+/// The Rust side of nghttp2's `on_stream_close_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_stream_close<H: Handler>(
     user_data: *mut c_void,
     stream_id: i32,
@@ -323,12 +409,21 @@ unsafe extern "C" fn on_stream_close<H: Handler>(
     let Some(inner) = (unsafe { inner::<H>(user_data) }) else {
         return FAIL;
     };
+    let stream_id = StreamId::from_raw(stream_id);
     inner.dispatch(|h, cx| {
         cx.detach_body(stream_id);
         h.on_stream_close(cx, stream_id, Reason(error_code))
     })
 }
 
+/// The Rust side of nghttp2's `error_callback2`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn on_error<H: Handler>(
     user_data: *mut c_void,
     lib_error_code: c_int,
@@ -345,6 +440,14 @@ unsafe extern "C" fn on_error<H: Handler>(
     inner.dispatch(|h, cx| h.on_error(cx, LibError::from_code(lib_error_code), &msg))
 }
 
+/// The Rust side of nghttp2's `the data provider's read_callback2`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn read_data<H: Handler>(
     user_data: *mut c_void,
     stream_id: i32,
@@ -357,8 +460,9 @@ unsafe extern "C" fn read_data<H: Handler>(
     }) else {
         return FAIL as sys::nghttp2_ssize;
     };
-    let Inner { panic, cx, .. } = inner;
-    match catch(panic, || cx.read_body(stream_id, length)) {
+    let Inner { panic, state, .. } = inner;
+    let stream_id = StreamId::from_raw(stream_id);
+    match catch(panic, || state.as_mut().read_body(stream_id, length)) {
         None => FAIL as sys::nghttp2_ssize,
         Some(Ok((n, flags))) => {
             *data_flags |= flags;
@@ -368,6 +472,14 @@ unsafe extern "C" fn read_data<H: Handler>(
     }
 }
 
+/// The Rust side of nghttp2's `send_data_callback`, reached through shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only, with the arguments nghttp2 gave the callback:
+/// `user_data` is the `Inner<H>` the session was made with (no other
+/// reference to it is live during the call), and every pointer is null
+/// or valid, for the length given, until the callback returns.
 unsafe extern "C" fn send_data<H: Handler>(
     user_data: *mut c_void,
     stream_id: i32,
@@ -385,9 +497,12 @@ unsafe extern "C" fn send_data<H: Handler>(
     }
     // SAFETY: nghttp2 passes the 9-byte frame header it built for this frame.
     let framehd = unsafe { c_slice(framehd, FRAME_HEADER_LEN) };
-    let Inner { panic, cx, .. } = inner;
+    let Inner { panic, state, .. } = inner;
+    let stream_id = StreamId::from_raw(stream_id);
     catch(panic, || {
-        cx.write_data_frame(stream_id, framehd, length, padlen)
+        state
+            .as_mut()
+            .write_data_frame(stream_id, framehd, length, padlen)
     })
     .unwrap_or(FAIL)
 }
@@ -395,6 +510,11 @@ unsafe extern "C" fn send_data<H: Handler>(
 /// Where nghttp2's debug output goes (see [`crate::set_debug_output`]).
 static DEBUG_SINK: std::sync::RwLock<Option<fn(&str)>> = std::sync::RwLock::new(None);
 
+/// Receives one line of nghttp2's debug output, formatted by shim.c.
+///
+/// # Safety
+///
+/// Called by shim.c only: `msg` points at `len` bytes valid for the call.
 unsafe extern "C" fn debug_sink(msg: *const c_char, len: usize) {
     // SAFETY: shim.c formats into a buffer of `len` bytes valid for the call.
     let msg = unsafe { c_slice(msg as *const u8, len) };

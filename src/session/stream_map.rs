@@ -9,13 +9,15 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::session::StreamId;
+
 /// A `HashMap` from stream id to `V`.
-pub type StreamMap<V> = HashMap<i32, V, BuildHasherDefault<StreamIdHasher>>;
+pub(crate) type StreamMap<V> = HashMap<StreamId, V, BuildHasherDefault<StreamIdHasher>>;
 
 /// Hashes one `i32` stream id by multiplying it with a large odd constant
 /// and folding the halves (so low and high bits both vary).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct StreamIdHasher(u64);
+pub(crate) struct StreamIdHasher(u64);
 
 impl Hasher for StreamIdHasher {
     fn finish(&self) -> u64 {

@@ -9,11 +9,34 @@ pub mod wire;
 use std::collections::BTreeMap;
 
 use nghttp2::session::{
-    CallbackResult, Context, Flags, Frame, FrameType, HeaderRef, HeadersCategory, Session,
+    CallbackResult, Flags, Frame, FrameType, HeaderRef, HeadersCategory, Session, SessionRef,
+    StreamId,
 };
 use nghttp2::{Error, Reason};
 
 pub use nghttp2::session::Handler;
+
+/// Stream `n`, for tests that name streams by number.
+pub fn sid(n: u32) -> StreamId {
+    StreamId::new(n).expect("a 31-bit stream id")
+}
+
+/// A stream id, or a number standing for one.
+pub trait IntoStreamId {
+    fn into_stream_id(self) -> StreamId;
+}
+
+impl IntoStreamId for StreamId {
+    fn into_stream_id(self) -> StreamId {
+        self
+    }
+}
+
+impl IntoStreamId for i32 {
+    fn into_stream_id(self) -> StreamId {
+        sid(u32::try_from(self).expect("a stream id is not negative"))
+    }
+}
 
 /// What one side saw of one stream.
 #[derive(Debug, Default, Clone)]
@@ -36,15 +59,15 @@ impl StreamRecord {
     }
 }
 
-type OnRequest = Box<dyn FnMut(&mut Context, i32, &StreamRecord) + Send>;
+type OnRequest = Box<dyn FnMut(&mut SessionRef, StreamId, &StreamRecord) + Send>;
 
 /// A handler that records everything and, on a server, answers each
 /// complete request through `on_request`.
 #[derive(Default)]
 pub struct Recorder {
-    pub streams: BTreeMap<i32, StreamRecord>,
-    pub frames: Vec<(FrameType, Flags, i32)>,
-    pub goaway: Option<(i32, Reason)>,
+    pub streams: BTreeMap<StreamId, StreamRecord>,
+    pub frames: Vec<(FrameType, Flags, StreamId)>,
+    pub goaway: Option<(StreamId, Reason)>,
     pub pings: Vec<([u8; 8], bool)>,
     pub settings: Vec<(i32, u32)>,
     /// Give received DATA back to the windows at once (only matters with
@@ -63,7 +86,7 @@ impl std::fmt::Debug for Recorder {
 
 impl Recorder {
     pub fn answering(
-        on_request: impl FnMut(&mut Context, i32, &StreamRecord) + Send + 'static,
+        on_request: impl FnMut(&mut SessionRef, StreamId, &StreamRecord) + Send + 'static,
     ) -> Self {
         Recorder {
             on_request: Some(Box::new(on_request)),
@@ -71,7 +94,8 @@ impl Recorder {
         }
     }
 
-    pub fn stream(&self, id: i32) -> &StreamRecord {
+    pub fn stream(&self, id: impl IntoStreamId) -> &StreamRecord {
+        let id = id.into_stream_id();
         self.streams
             .get(&id)
             .unwrap_or_else(|| panic!("no record of stream {id}"))
@@ -88,7 +112,7 @@ impl Recorder {
 impl Handler for Recorder {
     fn on_header(
         &mut self,
-        _cx: &mut Context,
+        _cx: &mut SessionRef,
         frame: &Frame<'_>,
         h: HeaderRef<'_>,
     ) -> CallbackResult {
@@ -105,8 +129,8 @@ impl Handler for Recorder {
 
     fn on_data_chunk_recv(
         &mut self,
-        cx: &mut Context,
-        stream_id: i32,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
@@ -121,7 +145,7 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    fn on_frame_recv(&mut self, cx: &mut Context, frame: &Frame<'_>) -> CallbackResult {
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         self.frames
             .push((frame.frame_type(), frame.flags(), frame.stream_id()));
         match frame.frame_type() {
@@ -151,8 +175,8 @@ impl Handler for Recorder {
 
     fn on_stream_close(
         &mut self,
-        _cx: &mut Context,
-        stream_id: i32,
+        _cx: &mut SessionRef,
+        stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
         self.streams.entry(stream_id).or_default().closed = Some(reason);

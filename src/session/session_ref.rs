@@ -1,6 +1,34 @@
-//! [`Context`]: the part of a session a handler may act on, inside and
+//! [`SessionRef`]: the part of a session a handler may act on, inside and
 //! outside callbacks: submitting frames, attaching bodies, flow control and
 //! queries.
+//!
+//! `SessionRef` is a borrowed view: it only exists behind `&` or `&mut`
+//! (it is unsized, like `str` or `Path`), so safe code cannot move, swap
+//! or replace the state that belongs to one `nghttp2_session` and put it
+//! under another.
+//!
+//! ```compile_fail,E0277
+//! use nghttp2::session::{Options, Session};
+//! let mut a = Session::client((), &Options::default()).unwrap();
+//! let mut b = Session::client((), &Options::default()).unwrap();
+//! std::mem::swap(&mut *a, &mut *b); // `SessionRef` is not `Sized`
+//! ```
+//!
+//! ```compile_fail,E0277
+//! use nghttp2::session::{Options, Session};
+//! let mut a = Session::client((), &Options::default()).unwrap();
+//! let b = Session::client((), &Options::default()).unwrap();
+//! let _ = std::mem::replace(&mut *a, *b); // cannot move out of a view
+//! ```
+//!
+//! ```compile_fail,E0277
+//! use nghttp2::session::{Options, Session};
+//! let mut a = Session::client((), &Options::default()).unwrap();
+//! let mut b = Session::client((), &Options::default()).unwrap();
+//! let (_, cx_a) = a.parts_mut();
+//! let (_, cx_b) = b.parts_mut();
+//! std::mem::swap(cx_a, cx_b); // the same inside a handler's callback
+//! ```
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -11,11 +39,18 @@ use bytes::{Buf, Bytes};
 
 use crate::error::{cvt, Error, Reason};
 use crate::ffi::{shim, sys};
-use crate::session::data::{DataSource, Read};
+use crate::session::data::{Chunk, DataSource};
 use crate::session::frame::HeaderRef;
 use crate::session::header::{fill_nva, Header};
 use crate::session::settings::{Setting, SettingId};
+use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
+
+/// How many body bytes a stream holds ready for nghttp2: two DATA frames of
+/// nghttp2's default payload size, so that a frame can always be filled
+/// while the next is pulled, and a body is never read far ahead of the
+/// peer's window.
+const FILL_TARGET: usize = 2 * 16_384;
 
 /// A body being sent on one stream.
 struct OutgoingBody {
@@ -24,8 +59,16 @@ struct OutgoingBody {
     pending: VecDeque<Bytes>,
     /// The number of bytes in `pending`.
     pending_len: usize,
-    /// The source answered `Read::End`.
+    /// The source answered `Chunk::End`.
     finished: bool,
+    /// The source answered `Chunk::Pending`: it is not asked again until
+    /// [`SessionRef::resume_data`].
+    source_waiting: bool,
+    /// nghttp2 was answered `NGHTTP2_ERR_DEFERRED` and waits for
+    /// `nghttp2_session_resume_data`.
+    deferred: bool,
+    /// The stream is in `State::to_fill`.
+    queued: bool,
     trailers: Option<Vec<Header>>,
 }
 
@@ -56,19 +99,22 @@ impl OutgoingBody {
     }
 }
 
-/// The session as a handler sees it: submit frames, attach bodies, give back
-/// window, ask about streams and settings.
-///
-/// Reached through [`Session`](crate::session::Session) (which dereferences
-/// to it) and as the `cx` argument of every [`Handler`](crate::session::Handler)
-/// method. Submitted frames are queued and go out on the next
-/// [`Session::send`](crate::session::Session::send).
-pub struct Context {
+/// What a session keeps beside nghttp2's own state: the bodies being sent
+/// and the bookkeeping of the C call under way. Owned by the session's
+/// user data; users only see it as a [`SessionRef`].
+pub(crate) struct State {
     raw: *mut sys::nghttp2_session,
     /// Per-stream outgoing bodies. Keyed by stream id, which a session never
     /// reuses; entries leave on stream close, or when the session drops
     /// (nghttp2_session_del does not report closes).
     bodies: StreamMap<OutgoingBody>,
+    /// Streams whose body is to be pulled from its source before the next
+    /// `mem_send2` (sources are user code, so they are never read inside
+    /// nghttp2's callbacks).
+    to_fill: Vec<StreamId>,
+    /// Bodies of streams that closed during a C call, dropped once it
+    /// returned (a source's `Drop` is user code too).
+    reap: Vec<Box<dyn DataSource>>,
     /// Scratch space for nghttp2_nv arrays; cleared after every submit so no
     /// pointer outlives the call.
     nva: Vec<sys::nghttp2_nv>,
@@ -82,30 +128,20 @@ pub struct Context {
     /// `Session` call it interrupted.
     pub(crate) error: Option<Error>,
     /// The GOAWAY this side sent: (last stream id, code).
-    pub(crate) local_goaway: Option<(i32, Reason)>,
+    pub(crate) local_goaway: Option<(StreamId, Reason)>,
     /// The GOAWAY the peer sent: (last stream id, code).
-    pub(crate) remote_goaway: Option<(i32, Reason)>,
+    pub(crate) remote_goaway: Option<(StreamId, Reason)>,
     /// The application itself asked to end the session.
     pub(crate) terminated_locally: bool,
 }
 
-impl fmt::Debug for Context {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
-            .field("bodies", &self.bodies.len())
-            .field("local_goaway", &self.local_goaway)
-            .field("remote_goaway", &self.remote_goaway)
-            .finish()
-    }
-}
-
-const NO_FLAGS: u8 = 0;
-
-impl Context {
-    pub(crate) fn new() -> Context {
-        Context {
+impl State {
+    pub(crate) fn new() -> State {
+        State {
             raw: ptr::null_mut(),
             bodies: StreamMap::default(),
+            to_fill: Vec::new(),
+            reap: Vec::new(),
             nva: Vec::new(),
             out: ptr::null_mut(),
             out_limit: usize::MAX,
@@ -121,31 +157,91 @@ impl Context {
         self.raw = raw;
     }
 
+    /// The view handlers and users get.
+    pub(crate) fn as_ref(&self) -> &SessionRef {
+        let view = ptr::slice_from_raw_parts(self as *const State as *const (), 0);
+        // SAFETY: `SessionRef` is `repr(C)` with `State` first and a
+        // zero-length tail of `()`, so a pointer to a `State` with slice
+        // length 0 points at a valid `SessionRef` of the same size; the
+        // borrow of `self` bounds its lifetime.
+        unsafe { &*(view as *const SessionRef) }
+    }
+
+    /// The view handlers and users get, mutably.
+    pub(crate) fn as_mut(&mut self) -> &mut SessionRef {
+        let view = ptr::slice_from_raw_parts_mut(self as *mut State as *mut (), 0);
+        // SAFETY: as in `as_ref`, and the unique borrow of `self` makes the
+        // view unique.
+        unsafe { &mut *(view as *mut SessionRef) }
+    }
+
+    /// Takes the bodies of streams that closed during the last C call, to
+    /// be dropped now that it returned.
+    pub(crate) fn take_reaped(&mut self) -> Vec<Box<dyn DataSource>> {
+        std::mem::take(&mut self.reap)
+    }
+}
+
+/// The session as a handler sees it: submit frames, attach bodies, give back
+/// window, ask about streams and settings.
+///
+/// Reached through [`Session`](crate::session::Session) (which dereferences
+/// to it) and as the `session` argument of every
+/// [`Handler`](crate::session::Handler) method. Submitted frames are queued
+/// and go out on the next [`Session::send`](crate::session::Session::send).
+///
+/// It only exists behind a reference: it is unsized, so it cannot be moved
+/// out of, swapped or replaced (see the [module docs](self)).
+#[repr(C)]
+pub struct SessionRef {
+    state: State,
+    /// Makes the type unsized: no `SessionRef` can exist by value.
+    _unsized: [()],
+}
+
+impl fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRef")
+            .field("bodies", &self.state.bodies.len())
+            .field("local_goaway", &self.state.local_goaway)
+            .field("remote_goaway", &self.state.remote_goaway)
+            .finish()
+    }
+}
+
+const NO_FLAGS: u8 = 0;
+
+impl SessionRef {
     /// Runs `f` with the nghttp2_nv array of `headers`, then clears it.
     fn with_nva<'h, R>(
         &mut self,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
         f: impl FnOnce(*mut sys::nghttp2_session, &[sys::nghttp2_nv]) -> R,
     ) -> R {
-        let mut nva = std::mem::take(&mut self.nva);
+        let mut nva = std::mem::take(&mut self.state.nva);
         fill_nva(&mut nva, headers);
-        let result = f(self.raw, &nva);
+        let result = f(self.state.raw, &nva);
         nva.clear();
-        self.nva = nva;
+        self.state.nva = nva;
         result
     }
 
-    fn attach_body(&mut self, stream_id: i32, source: Box<dyn DataSource>) {
-        self.bodies.insert(
+    fn attach_body(&mut self, stream_id: StreamId, source: Box<dyn DataSource>) {
+        let replaced = self.state.bodies.insert(
             stream_id,
             OutgoingBody {
                 source,
                 pending: VecDeque::new(),
                 pending_len: 0,
                 finished: false,
+                source_waiting: false,
+                deferred: false,
+                queued: true,
                 trailers: None,
             },
         );
+        self.state.reap.extend(replaced.map(|b| b.source));
+        self.state.to_fill.push(stream_id);
     }
 
     /// Queues a SETTINGS frame. Corresponds to `nghttp2_submit_settings`.
@@ -159,7 +255,9 @@ impl Context {
             })
             .collect();
         // SAFETY: `raw` is live; nghttp2 copies the `iv` array.
-        cvt(unsafe { sys::nghttp2_submit_settings(self.raw, NO_FLAGS, iv.as_ptr(), iv.len()) })?;
+        cvt(unsafe {
+            sys::nghttp2_submit_settings(self.state.raw, NO_FLAGS, iv.as_ptr(), iv.len())
+        })?;
         Ok(())
     }
 
@@ -171,23 +269,25 @@ impl Context {
         &mut self,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
         body: Option<Box<dyn DataSource>>,
-    ) -> Result<i32, Error> {
+    ) -> Result<StreamId, Error> {
         // SAFETY: h2shim_data_provider returns a plain struct by value.
         let provider = unsafe { shim::h2shim_data_provider() };
         let with_body = body.is_some();
-        let stream_id = self.with_nva(headers, |raw, nva| {
-            // SAFETY: `raw` is live; nghttp2 copies `nva` and `provider`.
-            cvt(unsafe {
-                sys::nghttp2_submit_request2(
-                    raw,
-                    ptr::null(),
-                    nva.as_ptr(),
-                    nva.len(),
-                    if with_body { &provider } else { ptr::null() },
-                    ptr::null_mut(),
-                )
+        let stream_id = self
+            .with_nva(headers, |raw, nva| {
+                // SAFETY: `raw` is live; nghttp2 copies `nva` and `provider`.
+                cvt(unsafe {
+                    sys::nghttp2_submit_request2(
+                        raw,
+                        ptr::null(),
+                        nva.as_ptr(),
+                        nva.len(),
+                        if with_body { &provider } else { ptr::null() },
+                        ptr::null_mut(),
+                    )
+                })
             })
-        })?;
+            .map(StreamId::from_raw)?;
         if let Some(body) = body {
             self.attach_body(stream_id, body);
         }
@@ -199,7 +299,7 @@ impl Context {
     #[doc(alias = "nghttp2_submit_response2")]
     pub fn submit_response<'h>(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
         body: Option<Box<dyn DataSource>>,
     ) -> Result<(), Error> {
@@ -211,7 +311,7 @@ impl Context {
             cvt(unsafe {
                 sys::nghttp2_submit_response2(
                     raw,
-                    stream_id,
+                    stream_id.raw(),
                     nva.as_ptr(),
                     nva.len(),
                     if with_body { &provider } else { ptr::null() },
@@ -224,17 +324,18 @@ impl Context {
         Ok(())
     }
 
-    /// Queues a HEADERS frame: on `stream_id`, or on a new stream when it is
-    /// -1 (the new id is returned). Use it for 1xx responses and for headers
-    /// whose body follows through [`submit_data`](Context::submit_data).
+    /// Queues a HEADERS frame: on the stream `stream_id` names, or on a new
+    /// stream when it is `None`; returns the stream's id. Use it for 1xx
+    /// responses, and for headers whose body follows through
+    /// [`submit_data`](SessionRef::submit_data).
     /// Corresponds to `nghttp2_submit_headers`.
     #[doc(alias = "nghttp2_submit_headers")]
     pub fn submit_headers<'h>(
         &mut self,
-        stream_id: i32,
+        stream_id: Option<StreamId>,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
         end_stream: bool,
-    ) -> Result<i32, Error> {
+    ) -> Result<StreamId, Error> {
         let flags = if end_stream {
             sys::NGHTTP2_FLAG_END_STREAM as u8
         } else {
@@ -246,7 +347,7 @@ impl Context {
                 sys::nghttp2_submit_headers(
                     raw,
                     flags,
-                    stream_id,
+                    stream_id.map_or(-1, StreamId::raw),
                     ptr::null(),
                     nva.as_ptr(),
                     nva.len(),
@@ -254,7 +355,7 @@ impl Context {
                 )
             })
         })?;
-        Ok(if stream_id == -1 { id } else { stream_id })
+        Ok(stream_id.unwrap_or(StreamId::from_raw(id)))
     }
 
     /// Queues trailer fields, ending the stream. Corresponds to
@@ -262,12 +363,14 @@ impl Context {
     #[doc(alias = "nghttp2_submit_trailer")]
     pub fn submit_trailer<'h>(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
     ) -> Result<(), Error> {
         self.with_nva(headers, |raw, nva| {
             // SAFETY: `raw` is live; nghttp2 copies `nva`.
-            cvt(unsafe { sys::nghttp2_submit_trailer(raw, stream_id, nva.as_ptr(), nva.len()) })
+            cvt(unsafe {
+                sys::nghttp2_submit_trailer(raw, stream_id.raw(), nva.as_ptr(), nva.len())
+            })
         })?;
         Ok(())
     }
@@ -278,7 +381,7 @@ impl Context {
     #[doc(alias = "nghttp2_submit_data2")]
     pub fn submit_data(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         end_stream: bool,
         body: Box<dyn DataSource>,
     ) -> Result<(), Error> {
@@ -290,25 +393,37 @@ impl Context {
             NO_FLAGS
         };
         // SAFETY: `raw` is live; nghttp2 copies the provider.
-        cvt(unsafe { sys::nghttp2_submit_data2(self.raw, flags, stream_id, &provider) })?;
+        cvt(unsafe {
+            sys::nghttp2_submit_data2(self.state.raw, flags, stream_id.raw(), &provider)
+        })?;
         self.attach_body(stream_id, body);
         Ok(())
     }
 
-    /// Wakes a body that answered [`Read::Pending`]. Corresponds to
-    /// `nghttp2_session_resume_data`.
+    /// Wakes a body whose source answered [`Chunk::Pending`]: the source is
+    /// asked again before the next frames are written, outside nghttp2's
+    /// callbacks, and nghttp2 is told to resume the stream
+    /// (`nghttp2_session_resume_data`) once it has bytes or its end.
     #[doc(alias = "nghttp2_session_resume_data")]
-    pub fn resume_data(&mut self, stream_id: i32) -> Result<(), Error> {
-        // SAFETY: `raw` is live.
-        cvt(unsafe { sys::nghttp2_session_resume_data(self.raw, stream_id) })?;
+    pub fn resume_data(&mut self, stream_id: StreamId) -> Result<(), Error> {
+        let Some(body) = self.state.bodies.get_mut(&stream_id) else {
+            return Err(crate::error::LibError::INVALID_ARGUMENT.into());
+        };
+        body.source_waiting = false;
+        if !body.queued {
+            body.queued = true;
+            self.state.to_fill.push(stream_id);
+        }
         Ok(())
     }
 
     /// Queues RST_STREAM. Corresponds to `nghttp2_submit_rst_stream`.
     #[doc(alias = "nghttp2_submit_rst_stream")]
-    pub fn submit_rst_stream(&mut self, stream_id: i32, reason: Reason) -> Result<(), Error> {
+    pub fn submit_rst_stream(&mut self, stream_id: StreamId, reason: Reason) -> Result<(), Error> {
         // SAFETY: `raw` is live.
-        cvt(unsafe { sys::nghttp2_submit_rst_stream(self.raw, NO_FLAGS, stream_id, reason.0) })?;
+        cvt(unsafe {
+            sys::nghttp2_submit_rst_stream(self.state.raw, NO_FLAGS, stream_id.raw(), reason.0)
+        })?;
         Ok(())
     }
 
@@ -322,7 +437,7 @@ impl Context {
             NO_FLAGS
         };
         // SAFETY: `raw` is live; nghttp2 copies the 8 bytes.
-        cvt(unsafe { sys::nghttp2_submit_ping(self.raw, flags, data.as_ptr()) })?;
+        cvt(unsafe { sys::nghttp2_submit_ping(self.state.raw, flags, data.as_ptr()) })?;
         Ok(())
     }
 
@@ -332,16 +447,16 @@ impl Context {
     #[doc(alias = "nghttp2_submit_goaway")]
     pub fn submit_goaway(
         &mut self,
-        last_stream_id: i32,
+        last_stream_id: StreamId,
         reason: Reason,
         debug_data: &[u8],
     ) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 copies the debug data.
         cvt(unsafe {
             sys::nghttp2_submit_goaway(
-                self.raw,
+                self.state.raw,
                 NO_FLAGS,
-                last_stream_id,
+                last_stream_id.raw(),
                 reason.0,
                 debug_data.as_ptr(),
                 debug_data.len(),
@@ -356,7 +471,7 @@ impl Context {
     #[doc(alias = "nghttp2_submit_shutdown_notice")]
     pub fn submit_shutdown_notice(&mut self) -> Result<(), Error> {
         // SAFETY: `raw` is live.
-        cvt(unsafe { sys::nghttp2_submit_shutdown_notice(self.raw) })?;
+        cvt(unsafe { sys::nghttp2_submit_shutdown_notice(self.state.raw) })?;
         Ok(())
     }
 
@@ -365,19 +480,23 @@ impl Context {
     /// `nghttp2_session_terminate_session`.
     #[doc(alias = "nghttp2_session_terminate_session")]
     pub fn terminate(&mut self, reason: Reason) -> Result<(), Error> {
-        self.terminated_locally = true;
+        self.state.terminated_locally = true;
         // SAFETY: `raw` is live.
-        cvt(unsafe { sys::nghttp2_session_terminate_session(self.raw, reason.0) })?;
+        cvt(unsafe { sys::nghttp2_session_terminate_session(self.state.raw, reason.0) })?;
         Ok(())
     }
 
     /// Queues WINDOW_UPDATE for a stream (or 0 for the connection).
     /// Corresponds to `nghttp2_submit_window_update`.
     #[doc(alias = "nghttp2_submit_window_update")]
-    pub fn submit_window_update(&mut self, stream_id: i32, increment: i32) -> Result<(), Error> {
+    pub fn submit_window_update(
+        &mut self,
+        stream_id: StreamId,
+        increment: i32,
+    ) -> Result<(), Error> {
         // SAFETY: `raw` is live.
         cvt(unsafe {
-            sys::nghttp2_submit_window_update(self.raw, NO_FLAGS, stream_id, increment)
+            sys::nghttp2_submit_window_update(self.state.raw, NO_FLAGS, stream_id.raw(), increment)
         })?;
         Ok(())
     }
@@ -386,10 +505,15 @@ impl Context {
     /// to `size`, sending WINDOW_UPDATE as needed. Corresponds to
     /// `nghttp2_session_set_local_window_size`.
     #[doc(alias = "nghttp2_session_set_local_window_size")]
-    pub fn set_local_window_size(&mut self, stream_id: i32, size: i32) -> Result<(), Error> {
+    pub fn set_local_window_size(&mut self, stream_id: StreamId, size: i32) -> Result<(), Error> {
         // SAFETY: `raw` is live.
         cvt(unsafe {
-            sys::nghttp2_session_set_local_window_size(self.raw, NO_FLAGS, stream_id, size)
+            sys::nghttp2_session_set_local_window_size(
+                self.state.raw,
+                NO_FLAGS,
+                stream_id.raw(),
+                size,
+            )
         })?;
         Ok(())
     }
@@ -398,9 +522,9 @@ impl Context {
     /// connection's windows (with `no_auto_window_update`). Corresponds to
     /// `nghttp2_session_consume`.
     #[doc(alias = "nghttp2_session_consume")]
-    pub fn consume(&mut self, stream_id: i32, n: usize) -> Result<(), Error> {
+    pub fn consume(&mut self, stream_id: StreamId, n: usize) -> Result<(), Error> {
         // SAFETY: `raw` is live.
-        cvt(unsafe { sys::nghttp2_session_consume(self.raw, stream_id, n) })?;
+        cvt(unsafe { sys::nghttp2_session_consume(self.state.raw, stream_id.raw(), n) })?;
         Ok(())
     }
 
@@ -409,23 +533,23 @@ impl Context {
     #[doc(alias = "nghttp2_submit_push_promise")]
     pub fn submit_push_promise<'h>(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         headers: impl IntoIterator<Item = HeaderRef<'h>>,
-    ) -> Result<i32, Error> {
+    ) -> Result<StreamId, Error> {
         let id = self.with_nva(headers, |raw, nva| {
             // SAFETY: `raw` is live; nghttp2 copies `nva`.
             cvt(unsafe {
                 sys::nghttp2_submit_push_promise(
                     raw,
                     NO_FLAGS,
-                    stream_id,
+                    stream_id.raw(),
                     nva.as_ptr(),
                     nva.len(),
                     ptr::null_mut(),
                 )
             })
         })?;
-        Ok(id)
+        Ok(StreamId::from_raw(id))
     }
 
     /// Queues PRIORITY_UPDATE (RFC 9218) with a Priority field value such as
@@ -433,15 +557,15 @@ impl Context {
     #[doc(alias = "nghttp2_submit_priority_update")]
     pub fn submit_priority_update(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         field_value: &[u8],
     ) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 copies the value.
         cvt(unsafe {
             sys::nghttp2_submit_priority_update(
-                self.raw,
+                self.state.raw,
                 NO_FLAGS,
-                stream_id,
+                stream_id.raw(),
                 field_value.as_ptr(),
                 field_value.len(),
             )
@@ -454,16 +578,16 @@ impl Context {
     #[doc(alias = "nghttp2_submit_altsvc")]
     pub fn submit_altsvc(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         origin: &[u8],
         field_value: &[u8],
     ) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 copies both buffers.
         cvt(unsafe {
             sys::nghttp2_submit_altsvc(
-                self.raw,
+                self.state.raw,
                 NO_FLAGS,
-                stream_id,
+                stream_id.raw(),
                 origin.as_ptr(),
                 origin.len(),
                 field_value.as_ptr(),
@@ -485,7 +609,9 @@ impl Context {
             })
             .collect();
         // SAFETY: `raw` is live; nghttp2 copies the entries and bytes.
-        cvt(unsafe { sys::nghttp2_submit_origin(self.raw, NO_FLAGS, ov.as_ptr(), ov.len()) })?;
+        cvt(unsafe {
+            sys::nghttp2_submit_origin(self.state.raw, NO_FLAGS, ov.as_ptr(), ov.len())
+        })?;
         Ok(())
     }
 
@@ -494,7 +620,7 @@ impl Context {
     #[doc(alias = "nghttp2_session_want_read")]
     pub fn want_read(&self) -> bool {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_want_read(self.raw) != 0 }
+        unsafe { sys::nghttp2_session_want_read(self.state.raw) != 0 }
     }
 
     /// True while the session has something to send. Corresponds to
@@ -502,26 +628,26 @@ impl Context {
     #[doc(alias = "nghttp2_session_want_write")]
     pub fn want_write(&self) -> bool {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_want_write(self.raw) != 0 }
+        unsafe { sys::nghttp2_session_want_write(self.state.raw) != 0 }
     }
 
     /// How many bytes the peer lets this side send on the stream now.
     /// Corresponds to `nghttp2_session_get_stream_remote_window_size`.
     #[doc(alias = "nghttp2_session_get_stream_remote_window_size")]
-    pub fn stream_remote_window_size(&self, stream_id: i32) -> Result<i32, Error> {
+    pub fn stream_remote_window_size(&self, stream_id: StreamId) -> Result<i32, Error> {
         // SAFETY: `raw` is live.
         Ok(cvt(unsafe {
-            sys::nghttp2_session_get_stream_remote_window_size(self.raw, stream_id)
+            sys::nghttp2_session_get_stream_remote_window_size(self.state.raw, stream_id.raw())
         })?)
     }
 
     /// How many bytes the peer may still send on the stream. Corresponds to
     /// `nghttp2_session_get_stream_local_window_size`.
     #[doc(alias = "nghttp2_session_get_stream_local_window_size")]
-    pub fn stream_local_window_size(&self, stream_id: i32) -> Result<i32, Error> {
+    pub fn stream_local_window_size(&self, stream_id: StreamId) -> Result<i32, Error> {
         // SAFETY: `raw` is live.
         Ok(cvt(unsafe {
-            sys::nghttp2_session_get_stream_local_window_size(self.raw, stream_id)
+            sys::nghttp2_session_get_stream_local_window_size(self.state.raw, stream_id.raw())
         })?)
     }
 
@@ -530,7 +656,7 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_remote_window_size")]
     pub fn remote_window_size(&self) -> i32 {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_get_remote_window_size(self.raw) }
+        unsafe { sys::nghttp2_session_get_remote_window_size(self.state.raw) }
     }
 
     /// How many bytes the peer may still send on the connection.
@@ -538,20 +664,23 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_local_window_size")]
     pub fn local_window_size(&self) -> i32 {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_get_local_window_size(self.raw) }
+        unsafe { sys::nghttp2_session_get_local_window_size(self.state.raw) }
     }
 
     /// Received DATA not yet given back with `consume`, for the stream (or 0
     /// for the connection). Corresponds to
     /// `nghttp2_session_get_stream_effective_recv_data_length`.
     #[doc(alias = "nghttp2_session_get_stream_effective_recv_data_length")]
-    pub fn unconsumed(&self, stream_id: i32) -> Result<i32, Error> {
+    pub fn unconsumed(&self, stream_id: StreamId) -> Result<i32, Error> {
         // SAFETY: `raw` is live.
         let n = unsafe {
-            if stream_id == 0 {
-                sys::nghttp2_session_get_effective_recv_data_length(self.raw)
+            if stream_id.is_connection() {
+                sys::nghttp2_session_get_effective_recv_data_length(self.state.raw)
             } else {
-                sys::nghttp2_session_get_stream_effective_recv_data_length(self.raw, stream_id)
+                sys::nghttp2_session_get_stream_effective_recv_data_length(
+                    self.state.raw,
+                    stream_id.raw(),
+                )
             }
         };
         Ok(cvt(n)?)
@@ -562,7 +691,7 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_local_settings")]
     pub fn local_setting(&self, id: SettingId) -> u32 {
         // SAFETY: `raw` is live; unknown ids give 0.
-        unsafe { sys::nghttp2_session_get_local_settings(self.raw, id.0 as _) }
+        unsafe { sys::nghttp2_session_get_local_settings(self.state.raw, id.0 as _) }
     }
 
     /// The value of a setting the peer sent. Corresponds to
@@ -570,15 +699,15 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_remote_settings")]
     pub fn remote_setting(&self, id: SettingId) -> u32 {
         // SAFETY: `raw` is live; unknown ids give 0.
-        unsafe { sys::nghttp2_session_get_remote_settings(self.raw, id.0 as _) }
+        unsafe { sys::nghttp2_session_get_remote_settings(self.state.raw, id.0 as _) }
     }
 
     /// The largest stream id the peer opened that this side processed.
     /// Corresponds to `nghttp2_session_get_last_proc_stream_id`.
     #[doc(alias = "nghttp2_session_get_last_proc_stream_id")]
-    pub fn last_proc_stream_id(&self) -> i32 {
+    pub fn last_proc_stream_id(&self) -> StreamId {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_get_last_proc_stream_id(self.raw) }
+        StreamId::from_raw(unsafe { sys::nghttp2_session_get_last_proc_stream_id(self.state.raw) })
     }
 
     /// The id the next locally opened stream will get. Corresponds to
@@ -586,7 +715,7 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_next_stream_id")]
     pub fn next_stream_id(&self) -> u32 {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_get_next_stream_id(self.raw) }
+        unsafe { sys::nghttp2_session_get_next_stream_id(self.state.raw) }
     }
 
     /// Frames waiting in nghttp2's outbound queue. Corresponds to
@@ -594,87 +723,165 @@ impl Context {
     #[doc(alias = "nghttp2_session_get_outbound_queue_size")]
     pub fn outbound_queue_size(&self) -> usize {
         // SAFETY: `raw` is live.
-        unsafe { sys::nghttp2_session_get_outbound_queue_size(self.raw) }
+        unsafe { sys::nghttp2_session_get_outbound_queue_size(self.state.raw) }
     }
 
     /// True while nghttp2 knows the stream as open (or half closed).
     /// Corresponds to `nghttp2_session_find_stream`.
     #[doc(alias = "nghttp2_session_find_stream")]
-    pub fn is_stream_open(&self, stream_id: i32) -> bool {
+    pub fn is_stream_open(&self, stream_id: StreamId) -> bool {
         // SAFETY: `raw` is live; the returned pointer is only compared.
-        !unsafe { sys::nghttp2_session_find_stream(self.raw, stream_id) }.is_null()
+        !unsafe { sys::nghttp2_session_find_stream(self.state.raw, stream_id.raw()) }.is_null()
     }
 
     /// How many streams have a body attached that has not finished sending.
     pub fn sending_bodies(&self) -> usize {
-        self.bodies.len()
+        self.state.bodies.len()
     }
 
     /// True while the stream has a body attached whose source has not yet
-    /// answered [`Read::End`] (so more of it is still to come from the
+    /// answered [`Chunk::End`] (so more of it is still to come from the
     /// source, as opposed to only waiting for the peer's window).
-    pub fn body_unfinished(&self, stream_id: i32) -> bool {
-        self.bodies.get(&stream_id).is_some_and(|b| !b.finished)
+    pub fn body_unfinished(&self, stream_id: StreamId) -> bool {
+        self.state
+            .bodies
+            .get(&stream_id)
+            .is_some_and(|b| !b.finished)
     }
 
     /// The GOAWAY the peer sent, if any: (last stream id, code).
-    pub fn remote_goaway(&self) -> Option<(i32, Reason)> {
-        self.remote_goaway
+    pub fn remote_goaway(&self) -> Option<(StreamId, Reason)> {
+        self.state.remote_goaway
     }
 
     /// The GOAWAY this side sent, if any: (last stream id, code).
-    pub fn local_goaway(&self) -> Option<(i32, Reason)> {
-        self.local_goaway
+    pub fn local_goaway(&self) -> Option<(StreamId, Reason)> {
+        self.state.local_goaway
     }
 
-    /// Drops the body of a closed stream.
-    pub(crate) fn detach_body(&mut self, stream_id: i32) {
-        self.bodies.remove(&stream_id);
+    /// Takes the body of a closed stream off the session; it is dropped
+    /// once the C call under way returned.
+    pub(crate) fn detach_body(&mut self, stream_id: StreamId) {
+        if let Some(body) = self.state.bodies.remove(&stream_id) {
+            self.state.reap.push(body.source);
+        }
     }
 
-    /// The read callback of every body: pulls from the stream's source and
-    /// answers nghttp2 with (length, data flags) or an nghttp2 error code.
-    /// Bytes are not copied here: every non-empty read is NO_COPY and
-    /// written by [`Context::write_data_frame`].
+    /// True when a body waits to be pulled from its source.
+    pub(crate) fn has_bodies_to_fill(&self) -> bool {
+        !self.state.to_fill.is_empty()
+    }
+
+    /// Pulls every body that needs bytes from its source, up to
+    /// [`FILL_TARGET`] bytes held per stream and no more than the peer's
+    /// windows allow now, and resumes in nghttp2 the
+    /// streams it had deferred that now have something to send. Runs
+    /// outside nghttp2's callbacks: sources are user code.
     ///
-    /// The source is asked again while the frame is not full and it has
-    /// more ready, so chunk boundaries of the source never cut a DATA frame
-    /// short (the frame is gathered from several chunks when written).
-    pub(crate) fn read_body(
-        &mut self,
-        stream_id: i32,
-        max_len: usize,
-    ) -> Result<(usize, u32), c_int> {
+    /// A source's panic propagates to the caller, which fails the session.
+    pub(crate) fn fill_bodies(&mut self) {
         const EMPTY_READS_BEFORE_PENDING: usize = 16;
-        let Some(body) = self.bodies.get_mut(&stream_id) else {
-            return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
-        };
-        let mut empty_reads = 0;
-        while body.pending_len < max_len && !body.finished {
-            match body.source.read(max_len - body.pending_len) {
-                Read::Data(bytes) if bytes.is_empty() => {
-                    empty_reads += 1;
-                    if empty_reads == EMPTY_READS_BEFORE_PENDING {
+        let mut to_fill = std::mem::take(&mut self.state.to_fill);
+        for stream_id in to_fill.drain(..) {
+            let Some(body) = self.state.bodies.get_mut(&stream_id) else {
+                continue;
+            };
+            body.queued = false;
+            // Pull no further ahead than the peer's windows let the body
+            // go: a stream the peer does not read holds nothing.
+            // SAFETY: `raw` is live; no C call is under way.
+            let (stream_window, connection_window) = unsafe {
+                (
+                    sys::nghttp2_session_get_stream_remote_window_size(
+                        self.state.raw,
+                        stream_id.raw(),
+                    ),
+                    sys::nghttp2_session_get_remote_window_size(self.state.raw),
+                )
+            };
+            let window = stream_window.min(connection_window).max(0) as usize;
+            let target = FILL_TARGET.min(window);
+            let mut empty_reads = 0;
+            let mut reset = None;
+            while body.pending_len < target && !body.finished && !body.source_waiting {
+                match body.source.read(target - body.pending_len) {
+                    Chunk::Data(bytes) if bytes.is_empty() => {
+                        empty_reads += 1;
+                        if empty_reads == EMPTY_READS_BEFORE_PENDING {
+                            body.source_waiting = true;
+                        }
+                    }
+                    Chunk::Data(bytes) => body.push(bytes),
+                    Chunk::End { last, trailers } => {
+                        body.push(last);
+                        body.finished = true;
+                        body.trailers = trailers;
+                    }
+                    Chunk::Pending => body.source_waiting = true,
+                    Chunk::Reset(reason) => {
+                        reset = Some(reason);
                         break;
                     }
                 }
-                Read::Data(bytes) => body.push(bytes),
-                Read::End { last, trailers } => {
-                    body.push(last);
-                    body.finished = true;
-                    body.trailers = trailers;
+            }
+            if let Some(reason) = reset {
+                if let Some(body) = self.state.bodies.remove(&stream_id) {
+                    self.state.reap.push(body.source);
                 }
-                Read::Pending => break,
-                Read::Reset(reason) => {
-                    let _ = self.submit_rst_stream(stream_id, reason);
-                    return Err(sys::NGHTTP2_ERR_DEFERRED);
-                }
+                let _ = self.submit_rst_stream(stream_id, reason);
+                continue;
+            }
+            if body.deferred && (body.pending_len > 0 || body.finished) {
+                body.deferred = false;
+                // SAFETY: `raw` is live; no C call is under way.
+                let _ =
+                    unsafe { sys::nghttp2_session_resume_data(self.state.raw, stream_id.raw()) };
             }
         }
-        if body.pending_len == 0 && !body.finished {
+        // Keep the allocation; callbacks of the next C call may queue more.
+        to_fill.append(&mut self.state.to_fill);
+        self.state.to_fill = to_fill;
+    }
+
+    /// The read callback of every body: answers nghttp2 from what the
+    /// stream's source already gave (never calling the source) with
+    /// (length, data flags) or an nghttp2 error code. Bytes are not copied
+    /// here: every non-empty read is NO_COPY and written by
+    /// [`SessionRef::write_data_frame`].
+    ///
+    /// With less than a frame ready from a source that may have more, the
+    /// stream is deferred and queued to be filled before the next
+    /// `mem_send2`; once the held bytes run low the stream is queued too, so
+    /// that the next frame is ready in time.
+    pub(crate) fn read_body(
+        &mut self,
+        stream_id: StreamId,
+        max_len: usize,
+    ) -> Result<(usize, u32), c_int> {
+        let State {
+            bodies, to_fill, ..
+        } = &mut self.state;
+        let Some(body) = bodies.get_mut(&stream_id) else {
+            return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
+        };
+        let n = max_len.min(body.pending_len);
+        if !body.finished
+            && !body.source_waiting
+            && !body.queued
+            && body.pending_len - n < FILL_TARGET / 2
+        {
+            body.queued = true;
+            to_fill.push(stream_id);
+        }
+        // A frame is only cut short by the end of the body or by a source
+        // that has nothing more now; otherwise the stream waits to be
+        // filled, so chunk boundaries never shorten a DATA frame.
+        if body.pending_len < max_len && !body.finished && !body.source_waiting
+            || body.pending_len == 0 && !body.finished
+        {
+            body.deferred = true;
             return Err(sys::NGHTTP2_ERR_DEFERRED);
         }
-        let n = max_len.min(body.pending_len);
         let mut flags = 0;
         if n > 0 {
             flags |= sys::NGHTTP2_DATA_FLAG_NO_COPY;
@@ -703,20 +910,20 @@ impl Context {
     /// offers the same frame again on the next call.
     pub(crate) fn write_data_frame(
         &mut self,
-        stream_id: i32,
+        stream_id: StreamId,
         frame_header: &[u8],
         length: usize,
         padlen: usize,
     ) -> c_int {
         // SAFETY: `out` is either null or the buffer of the mem_send2 call
         // under way, which Session::drain_into borrows mutably for it.
-        let Some(out) = (unsafe { self.out.as_mut() }) else {
+        let Some(out) = (unsafe { self.state.out.as_mut() }) else {
             return sys::NGHTTP2_ERR_CALLBACK_FAILURE;
         };
-        if out.len() >= self.out_limit {
+        if out.len() >= self.state.out_limit {
             return sys::NGHTTP2_ERR_WOULDBLOCK;
         }
-        let Some(body) = self.bodies.get_mut(&stream_id) else {
+        let Some(body) = self.state.bodies.get_mut(&stream_id) else {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         };
         if length > body.pending_len {

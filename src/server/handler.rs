@@ -1,0 +1,612 @@
+//! [`ConnHandler`]: the session handler of a server connection. It turns
+//! frames into requests for the service and the service's responses into
+//! frames; its callbacks only record state, and services and bodies are
+//! polled by the connection task between session calls.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use http_body::Body;
+
+use crate::error::{Initiator, Reason};
+use crate::proto::headers::is_connection_specific;
+use crate::proto::scheduler::Scheduler;
+use crate::proto::stats::{Gauge, Held, StatsInner};
+use crate::proto::stream::{Failure, Stream};
+use crate::server::asks::Asks;
+use crate::server::body::{BodySource, RequestBody, ResponseOwner};
+use crate::server::conn::Upgrade;
+use crate::server::connect_info::ConnectionInfo;
+use crate::server::informational::Informational;
+use crate::server::request::{add_trailer, Head};
+use crate::server::service::HttpService;
+use crate::server::upgrade::{self, H2Connect, Protocol};
+use crate::session::stream_map::StreamMap;
+use crate::session::{
+    CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
+    HeaderRef, HeadersCategory, SessionRef, StreamId,
+};
+
+/// Where a stream's request is in its life, on the connection task's side.
+// The request is held inline: boxing it would cost an allocation per
+// request, and it moves into the service on the same pass of the pump.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Phase<F> {
+    /// Request header fields are arriving.
+    Headers,
+    /// The request is complete; the service has not taken it yet.
+    New(Request<RequestBody>),
+    /// The service's future runs.
+    Running(Pin<Box<F>>),
+    /// The response is submitted; its body (if any) is pulled by the
+    /// session as the client's windows open.
+    Responding,
+    /// Nothing more to do on this side (rejected, failed, or done).
+    Done,
+}
+
+/// One request stream, on the connection task's side.
+pub(crate) struct Entry<F> {
+    pub(crate) stream: Arc<Stream>,
+    /// The 1xx responses and the upgrade the handler asks for.
+    asks: Arc<Asks>,
+    waker: Waker,
+    pub(crate) phase: Phase<F>,
+    head: Head,
+    /// Trailer fields being received.
+    trailers: Option<HeaderMap>,
+    is_head: bool,
+    /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
+    is_connect: bool,
+    /// Counts the stream in the open streams until nghttp2 closes it (the
+    /// entry itself is dropped a little later, outside the callback).
+    open: Option<Held>,
+    /// Counts a live handler while the service works on the request.
+    live: Option<Held>,
+}
+
+/// The session handler of a server connection.
+pub(crate) struct ConnHandler<S: HttpService> {
+    service: S,
+    pub(crate) streams: StreamMap<Entry<S::Future>>,
+    scheduler: Arc<Scheduler>,
+    stats: Arc<StatsInner>,
+    max_header_list_size: usize,
+    /// Entries of closed streams, dropped outside nghttp2's callbacks
+    /// (their futures run user code when dropped).
+    pub(crate) closed: Vec<Entry<S::Future>>,
+    /// Streams whose service said "not ready".
+    waiting_ready: Vec<StreamId>,
+    pub(crate) got_settings: bool,
+    pub(crate) settings_acked: bool,
+    /// Put into every request's extensions.
+    info: Option<ConnectionInfo>,
+    /// The `server` response header.
+    server_header: Option<HeaderValue>,
+    /// The largest stream id a client HEADERS frame named so far.
+    last_client_stream: StreamId,
+    /// Ranges of client stream ids skipped over (so never opened), for
+    /// RFC 9113 section 5.1.1: a HEADERS on one of them is a stream id
+    /// going backwards. Only the first few gaps are kept; nghttp2 itself
+    /// ignores such HEADERS.
+    id_gaps: Vec<(u32, u32)>,
+}
+
+/// How many skipped stream id ranges a connection remembers.
+const MAX_ID_GAPS: usize = 16;
+
+impl<S: HttpService> ConnHandler<S> {
+    pub(crate) fn new(
+        service: S,
+        scheduler: Arc<Scheduler>,
+        stats: Arc<StatsInner>,
+        max_header_list_size: usize,
+        info: Option<ConnectionInfo>,
+        server_header: Option<HeaderValue>,
+    ) -> Self {
+        ConnHandler {
+            service,
+            streams: StreamMap::default(),
+            scheduler,
+            stats,
+            max_header_list_size,
+            closed: Vec::new(),
+            waiting_ready: Vec::new(),
+            got_settings: false,
+            settings_acked: false,
+            info,
+            server_header,
+            last_client_stream: StreamId::CONNECTION,
+            id_gaps: Vec::new(),
+        }
+    }
+
+    /// Completes a request head: the stream gets its request, or an error
+    /// response when the head was bad.
+    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if end_stream {
+            entry.stream.recv_end(None);
+        }
+        let head = std::mem::take(&mut entry.head);
+        match head.into_request(&entry.stream) {
+            Ok(mut request) => {
+                let extensions = request.extensions_mut();
+                if let Some(info) = &self.info {
+                    extensions.insert(info.clone());
+                }
+                extensions.insert(Informational::new(entry.asks.clone()));
+                entry.is_head = request.method() == Method::HEAD;
+                entry.is_connect = request.method() == Method::CONNECT;
+                if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
+                    request.extensions_mut().insert(H2Connect {
+                        asks: entry.asks.clone(),
+                    });
+                }
+                entry.live = Some(Held::new(&self.stats, Gauge::LiveHandlers, 1));
+                entry.phase = Phase::New(request);
+                self.stats.count_request();
+                entry.stream.schedule_poll();
+            }
+            Err(status) => {
+                tracing::debug!(stream = %id, %status, "rejecting request");
+                entry.phase = Phase::Done;
+                entry.stream.state().body_dropped = true;
+                let _ = cx.submit_response(
+                    id,
+                    [HeaderRef::new(b":status", status.as_str().as_bytes())],
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Makes stream 1 of the HTTP/1.1 request that upgraded the
+    /// connection (nghttp2 opened the stream half-closed); its body was
+    /// read already.
+    pub(crate) fn adopt_upgraded(&mut self, upgrade: Upgrade) {
+        let id = StreamId::new(1).unwrap_or_default();
+        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        let content_length = upgrade.body.len() as u64;
+        // Bytes HTTP/2 flow control never counted: nothing to give back.
+        stream.preload(upgrade.body, upgrade.trailers);
+        let mut parts = upgrade.parts;
+        parts.version = Version::HTTP_2;
+        let is_head = parts.method == Method::HEAD;
+        let request = Request::from_parts(
+            parts,
+            RequestBody::new(stream.clone(), Some(content_length)),
+        );
+        let waker = Waker::from(stream.clone());
+        self.last_client_stream = id;
+        self.streams.insert(
+            id,
+            Entry {
+                asks: Asks::new(stream.clone()),
+                stream: stream.clone(),
+                waker,
+                phase: Phase::New(request),
+                head: Head::default(),
+                trailers: None,
+                is_head,
+                is_connect: false,
+                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                // Counted as a request when HTTP/1.1 read it.
+                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
+            },
+        );
+        stream.schedule_poll();
+    }
+
+    /// Sends the informational responses stream `id`'s handler queued.
+    pub(crate) fn send_informational(&mut self, cx: &mut SessionRef, id: StreamId) {
+        if let Some(entry) = self.streams.get(&id) {
+            let heads = entry.asks.take_informational();
+            if !heads.is_empty() {
+                // Queued before the final response (which takes the rest
+                // itself), on a stream that is open.
+                submit_informational(cx, id, heads);
+            }
+        }
+    }
+
+    /// Polls a stream's service: readiness, the call, the future, and
+    /// submits the response it gives.
+    pub(crate) fn poll_stream(&mut self, cx: &mut SessionRef, id: StreamId) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        match poll_entry(
+            &mut self.service,
+            entry,
+            cx,
+            &self.stats,
+            self.server_header.as_ref(),
+        ) {
+            Polled::NotReady => self.waiting_ready.push(id),
+            Polled::Called if !self.waiting_ready.is_empty() => {
+                // The service is ready again: let the others try.
+                let ConnHandler {
+                    streams,
+                    waiting_ready,
+                    ..
+                } = self;
+                for other in waiting_ready.drain(..) {
+                    if let Some(e) = streams.get(&other) {
+                        e.stream.schedule_poll();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What polling a stream did, for the readiness bookkeeping.
+enum Polled {
+    NotReady,
+    Called,
+    Other,
+}
+
+fn poll_entry<S: HttpService>(
+    service: &mut S,
+    entry: &mut Entry<S::Future>,
+    cx: &mut SessionRef,
+    stats: &Arc<StatsInner>,
+    server_header: Option<&HeaderValue>,
+) -> Polled {
+    let id = entry.stream.id();
+    let mut tcx = TaskContext::from_waker(&entry.waker);
+    let mut outcome = Polled::Other;
+    loop {
+        match &mut entry.phase {
+            Phase::New(_) => {
+                match catch_unwind(AssertUnwindSafe(|| service.poll_ready(&mut tcx))) {
+                    Ok(Poll::Pending) => return Polled::NotReady,
+                    Ok(Poll::Ready(Ok(()))) => {}
+                    Ok(Poll::Ready(Err(e))) => {
+                        let e: crate::server::BoxError = e.into();
+                        tracing::warn!(error = %e, "service failed");
+                        fail_stream(cx, entry);
+                        return outcome;
+                    }
+                    Err(_) => {
+                        tracing::warn!(stream = %id, "service panicked in poll_ready");
+                        fail_stream(cx, entry);
+                        return outcome;
+                    }
+                }
+                let Phase::New(request) = std::mem::replace(&mut entry.phase, Phase::Done) else {
+                    return outcome;
+                };
+                match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
+                    Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
+                    Err(_) => {
+                        tracing::warn!(stream = %id, "service panicked in call");
+                        entry.live = None;
+                        let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
+                        return outcome;
+                    }
+                }
+                outcome = Polled::Called;
+            }
+            Phase::Running(future) => {
+                let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut tcx)));
+                match polled {
+                    Ok(Poll::Pending) => {}
+                    Ok(Poll::Ready(Ok(response))) => {
+                        entry.phase = Phase::Responding;
+                        entry.live = None;
+                        submit_response(cx, entry, response, stats, server_header);
+                    }
+                    Ok(Poll::Ready(Err(e))) => {
+                        let e: crate::server::BoxError = e.into();
+                        tracing::debug!(stream = %id, error = %e, "handler failed");
+                        fail_stream(cx, entry);
+                    }
+                    Err(_) => {
+                        tracing::warn!(stream = %id, "handler panicked; resetting its stream");
+                        fail_stream(cx, entry);
+                    }
+                }
+                return outcome;
+            }
+            Phase::Responding => {
+                // The body woke: it has data (or its end) for nghttp2.
+                let _ = cx.resume_data(id);
+                return outcome;
+            }
+            Phase::Headers | Phase::Done => return outcome,
+        }
+    }
+}
+
+/// The handler failed: reset its stream with INTERNAL_ERROR.
+fn fail_stream<F>(cx: &mut SessionRef, entry: &mut Entry<F>) {
+    entry.phase = Phase::Done;
+    entry.live = None;
+    let _ = cx.submit_rst_stream(entry.stream.id(), Reason::INTERNAL_ERROR);
+}
+
+/// Formats `n` in decimal into `buf` and returns the digits.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Submits informational (1xx) responses.
+fn submit_informational(cx: &mut SessionRef, id: StreamId, heads: Vec<(StatusCode, HeaderMap)>) {
+    for (status, headers) in heads {
+        let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes())).chain(
+            headers
+                .iter()
+                .filter(|(name, value)| !is_connection_specific(name, value))
+                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
+        );
+        if let Err(e) = cx.submit_headers(Some(id), fields, false) {
+            tracing::debug!(stream = %id, %status, error = %e, "informational response not submitted");
+        }
+    }
+}
+
+/// Submits the service's response: the informational responses still
+/// queued, its head now, its body as a data source the session pulls as
+/// the client's windows open (or, when the handler upgraded an extended
+/// CONNECT, the pipe its writes go through).
+fn submit_response<F, B>(
+    cx: &mut SessionRef,
+    entry: &mut Entry<F>,
+    response: Response<B>,
+    stats: &Arc<StatsInner>,
+    server_header: Option<&HeaderValue>,
+) where
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<crate::server::BoxError>,
+{
+    let id = entry.stream.id();
+    let (informational, upgrade) = entry.asks.respond();
+    submit_informational(cx, id, informational);
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
+    // stream goes on as a tunnel, the upgrade's when the handler asked.
+    let tunnel = entry.is_connect && status.is_success();
+    let upgraded = match upgrade {
+        Some(tx) if tunnel => {
+            let (writer, reader) = upgrade::pipe();
+            tx.send(writer).is_ok().then_some(reader)
+        }
+        _ => None,
+    };
+    let no_body = upgraded.is_none()
+        && (entry.is_head
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+            || body.is_end_stream());
+    let date = crate::server::date::now();
+    let mut digits = [0u8; 20];
+    let length = match body.size_hint().exact() {
+        Some(n)
+            if !tunnel && !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 =>
+        {
+            Some(HeaderRef::new(b"content-length", decimal(n, &mut digits)))
+        }
+        _ => None,
+    };
+    let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes()))
+        .chain(length)
+        .chain(
+            (!parts.headers.contains_key(header::DATE))
+                .then(|| HeaderRef::new(b"date", date.as_bytes())),
+        )
+        .chain(
+            server_header
+                .filter(|_| !parts.headers.contains_key(header::SERVER))
+                .map(|v| HeaderRef::new(b"server", v.as_bytes())),
+        )
+        .chain(
+            parts
+                .headers
+                .iter()
+                .filter(|(name, value)| !is_connection_specific(name, value))
+                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
+        );
+    let owner = || ResponseOwner {
+        stream: entry.stream.clone(),
+        held: Held::new(stats, Gauge::SendBuffered, 0),
+    };
+    let source: Option<Box<dyn DataSource>> = if let Some(reader) = upgraded {
+        Some(Box::new(BodySource::new(
+            Box::pin(reader),
+            entry.waker.clone(),
+            owner(),
+            "upgraded stream",
+        )))
+    } else if no_body {
+        None
+    } else {
+        Some(Box::new(BodySource::new(
+            Box::pin(body),
+            entry.waker.clone(),
+            owner(),
+            "response body",
+        )))
+    };
+    if let Err(e) = cx.submit_response(id, fields, source) {
+        tracing::debug!(stream = %id, error = %e, "response not submitted");
+        entry.phase = Phase::Done;
+    }
+}
+
+impl<S: HttpService> Handler for ConnHandler<S> {
+    fn on_begin_frame(&mut self, cx: &mut SessionRef, header: &FrameHeader) -> CallbackResult {
+        let id = header.stream_id;
+        if header.frame_type != FrameType::HEADERS || !id.is_client_initiated() {
+            return Ok(());
+        }
+        let (n, last) = (id.get(), self.last_client_stream.get());
+        if n > last {
+            if n > last + 2 && self.id_gaps.len() < MAX_ID_GAPS {
+                self.id_gaps.push((last + 2, n - 2));
+            }
+            self.last_client_stream = id;
+        } else if self.id_gaps.iter().any(|&(lo, hi)| lo <= n && n <= hi) {
+            // A stream the client skipped is closed (section 5.1.1);
+            // opening it now is a stream id going backwards.
+            tracing::debug!(stream = %id, "stream id going backwards");
+            let _ = cx.terminate(Reason::PROTOCOL_ERROR);
+        }
+        Ok(())
+    }
+
+    fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        if frame.headers_category() == Some(HeadersCategory::Request) {
+            let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+            let waker = Waker::from(stream.clone());
+            self.streams.insert(
+                id,
+                Entry {
+                    asks: Asks::new(stream.clone()),
+                    stream,
+                    waker,
+                    phase: Phase::Headers,
+                    head: Head::default(),
+                    trailers: None,
+                    is_head: false,
+                    is_connect: false,
+                    open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                    live: None,
+                },
+            );
+        } else if let Some(entry) = self.streams.get_mut(&id) {
+            entry.trailers = Some(HeaderMap::new());
+            entry.head.restart_count();
+        }
+        Ok(())
+    }
+
+    fn on_header(
+        &mut self,
+        _cx: &mut SessionRef,
+        frame: &Frame<'_>,
+        field: HeaderRef<'_>,
+    ) -> CallbackResult {
+        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
+            return Ok(());
+        };
+        if !entry.head.count(&field, self.max_header_list_size) {
+            return Ok(());
+        }
+        match &mut entry.trailers {
+            Some(trailers) => add_trailer(trailers, field).map_err(|()| CallbackError::ResetStream),
+            None => {
+                entry.head.add_field(field);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_frame_recv(&mut self, cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        let id = frame.stream_id();
+        match frame.frame_type() {
+            FrameType::HEADERS => {
+                let Some(entry) = self.streams.get_mut(&id) else {
+                    return Ok(());
+                };
+                if let Some(trailers) = entry.trailers.take() {
+                    entry.stream.recv_end(Some(trailers));
+                } else if matches!(entry.phase, Phase::Headers) {
+                    self.finish_head(cx, id, frame.is_end_stream());
+                }
+            }
+            FrameType::DATA if frame.is_end_stream() => {
+                if let Some(entry) = self.streams.get(&id) {
+                    entry.stream.recv_end(None);
+                }
+            }
+            FrameType::SETTINGS => {
+                if frame.is_ack() {
+                    self.settings_acked = true;
+                } else {
+                    self.got_settings = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_data_chunk_recv(
+        &mut self,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
+        data: &[u8],
+        _flags: Flags,
+    ) -> CallbackResult {
+        let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
+        Stream::recv_data_on(stream, cx, stream_id, data);
+        Ok(())
+    }
+
+    fn on_stream_close(
+        &mut self,
+        cx: &mut SessionRef,
+        stream_id: StreamId,
+        reason: Reason,
+    ) -> CallbackResult {
+        let Some(mut entry) = self.streams.remove(&stream_id) else {
+            return Ok(());
+        };
+        // The stream is no longer open, nor its handler live, though the
+        // entry (and the handler's future) is dropped only once the C call
+        // returns.
+        entry.open = None;
+        entry.live = None;
+        if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
+            tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
+        }
+        let reason = if reason == Reason::NO_ERROR {
+            Reason::CANCEL
+        } else {
+            reason
+        };
+        entry.stream.close(
+            cx,
+            Some(Failure::Reset(stream_id, reason, Initiator::Remote)),
+        );
+        self.closed.push(entry);
+        Ok(())
+    }
+}
+
+impl<S: HttpService> Drop for ConnHandler<S> {
+    fn drop(&mut self) {
+        // Nothing is served any more: wake-ups from now on (a handler's
+        // task dropping an upgraded stream's writer, say) must not queue
+        // streams, whose `Arc`s back to the scheduler would then never be
+        // freed when the connection's task was dropped without ending.
+        self.scheduler.close();
+        for (id, entry) in self.streams.drain() {
+            entry
+                .stream
+                .fail(Failure::Reset(id, Reason::CANCEL, Initiator::Remote));
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(entry)));
+        }
+    }
+}
