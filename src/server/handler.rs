@@ -622,6 +622,11 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
 impl<S: HttpService> Drop for ConnHandler<S> {
     fn drop(&mut self) {
+        // Nothing is served any more: wake-ups from now on (a handler's
+        // task dropping an upgraded stream's writer, say) must not queue
+        // streams, whose `Arc`s back to the scheduler would then never be
+        // freed when the connection's task was dropped without ending.
+        self.scheduler.close();
         for (id, entry) in self.streams.drain() {
             entry
                 .stream

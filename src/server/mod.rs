@@ -56,6 +56,15 @@
 //!   using curl or a browser can read, where a GOAWAY frame would show as
 //!   garbage) and is disconnected.
 //!
+//! - Upgrades: [`upgrade::on`] gives a handler a full-duplex byte stream
+//!   (`AsyncRead + AsyncWrite`) for an HTTP/1.1 `Upgrade` it answers with
+//!   101, and for an HTTP/2 extended CONNECT (RFC 8441, after
+//!   [`Builder::enable_connect_protocol`]) it answers with 2xx: WebSocket
+//!   on either protocol (`examples/websocket_echo.rs`).
+//! - Informational responses: an HTTP/2 request carries an
+//!   [`Informational`] handle that sends `103 Early Hints` (or another
+//!   1xx) before the final response.
+//!
 //! Every response gets a `date` (formatted once a second) and, when
 //! [`Builder::server_header`] set one, a `server` header, unless the
 //! handler set its own; `content-length` when the body's size is known;
