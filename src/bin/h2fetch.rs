@@ -65,6 +65,10 @@ struct Args {
     /// Upload FILE (or standard input for `-`) with POST.
     #[arg(short = 'd', long = "data", value_name = "FILE")]
     data: Option<String>,
+    /// With -d: send `expect: 100-continue` and hold the body until the
+    /// server answers `100 Continue` (or for a second), as nghttp.
+    #[arg(long = "expect-continue")]
+    expect_continue: bool,
     /// Add a request header field, `name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     headers: Vec<String>,
@@ -285,6 +289,9 @@ async fn fetch(
         }
         if let Some(data) = &shared.upload {
             builder = builder.header(header::CONTENT_LENGTH, data.len());
+            if shared.args.expect_continue {
+                builder = builder.header(header::EXPECT, "100-continue");
+            }
         }
         let body = Upload {
             data: shared.upload.clone().filter(|d| !d.is_empty()),

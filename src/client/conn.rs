@@ -50,6 +50,8 @@ struct Entry {
     head_request: bool,
     /// This side reset the stream.
     cancelled: bool,
+    /// Told when `100 Continue` arrives.
+    on_continue: Option<oneshot::Sender<()>>,
 }
 
 /// A PING in flight.
@@ -109,7 +111,13 @@ impl ConnHandler {
         };
         let headers = std::mem::take(&mut entry.headers);
         if status.is_informational() {
-            // 1xx: the real response follows.
+            // 1xx: the real response follows; 100 lets a waiting request
+            // body go.
+            if status == StatusCode::CONTINUE {
+                if let Some(go) = entry.on_continue.take() {
+                    let _ = go.send(());
+                }
+            }
             return;
         }
         if end_stream {
@@ -392,6 +400,7 @@ where
                 trailers: None,
                 head_request,
                 cancelled: false,
+                on_continue: None,
             },
         );
         Ok(())
@@ -536,6 +545,7 @@ where
             stream,
             head_request,
             reply,
+            on_continue,
         } = submit;
         match self
             .session
@@ -553,6 +563,7 @@ where
                         trailers: None,
                         head_request,
                         cancelled: false,
+                        on_continue,
                     },
                 );
             }
