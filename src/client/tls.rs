@@ -6,7 +6,7 @@
 //! first reason; the whole OpenSSL error stack is logged at `debug`.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 
 use openssl::error::ErrorStack;
@@ -16,25 +16,8 @@ use openssl::x509::X509;
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
+use super::{io_text, TlsConfig};
 use crate::error::{Error, Kind};
-
-/// How to run TLS.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TlsConfig {
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) insecure: bool,
-    /// A client certificate (PEM, leaf first) and its private key (PEM).
-    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
-}
-
-/// An I/O error's text without Rust's ` (os error N)` suffix.
-pub(crate) fn io_text(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
 
 /// OpenSSL's first reason, in one line; the whole stack goes to the log.
 fn short(stack: &ErrorStack) -> String {
