@@ -454,6 +454,7 @@ impl Builder {
             connection_window_size: self.connection_window_size,
             write_high_water: self.write_high_water,
             read_buffer_size: self.read_buffer_size,
+            upgrade: upgrade.clone(),
         };
         let mut tracer = self.tracer.unwrap_or_default();
         if upgrade.is_none() {
@@ -463,18 +464,18 @@ impl Builder {
             tracer.line(&format!("The negotiated protocol: {protocol}"));
         }
         let answer = Answer::default();
-        let upgraded = upgrade.map(|(payload, head)| {
+        let upgraded = upgrade.map(|(_, head)| {
             let (reply, response) = oneshot::channel();
             let stream = Stream::new(None, scheduler.clone(), None);
-            (payload, head, stream, reply, response)
+            (head, stream, reply, response)
         });
         let mut response = None;
         macro_rules! spawn_conn {
             ($io:expr) => {{
                 let mut conn =
                     conn::Conn::new($io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-                if let Some((payload, head, stream, reply, receiver)) = upgraded {
-                    conn.upgraded(&payload, head, stream, reply)?;
+                if let Some((head, stream, reply, receiver)) = upgraded {
+                    conn.upgraded(head, stream, reply)?;
                     response = Some(receiver);
                 }
                 tokio::spawn(conn.run());
