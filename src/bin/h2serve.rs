@@ -19,7 +19,7 @@ use clap::Parser;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use nghttp2::server::files::{FileBody, Files};
-use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody};
+use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
@@ -445,6 +445,7 @@ impl Site {
             status: 0,
             bytes: 0,
             started,
+            outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
         let uploading = method == Method::POST || method == Method::PUT;
         let response = if uploading
@@ -569,6 +570,9 @@ struct AccessLog {
     status: u16,
     bytes: u64,
     started: Instant,
+    /// How the stream ended: set by the server before it drops the body
+    /// of a stream that was reset or cut by the connection's end.
+    outcome: Option<StreamOutcome>,
 }
 
 /// A response body that counts what it yields for the access log.
@@ -609,15 +613,23 @@ impl Drop for Logged {
     fn drop(&mut self) {
         if let Some(log) = &self.log {
             let duration: Duration = log.started.elapsed();
+            // A body dropped while its stream is open was sent in full (the
+            // server drops it once it ended); otherwise the stream's end
+            // says what happened to the response.
+            let outcome = match log.outcome.as_ref().and_then(StreamOutcome::get) {
+                None | Some(StreamEnd::Complete) => String::new(),
+                Some(end) => format!(", not completed: {end}"),
+            };
             tracing::info!(
                 target: "h2serve::access",
-                "{:?} {} {} {} {} bytes {:.3} ms",
+                "{:?} {} {} {} {} bytes {:.3} ms{}",
                 log.version,
                 log.method,
                 log.path,
                 log.status,
                 log.bytes,
-                duration.as_secs_f64() * 1000.0
+                duration.as_secs_f64() * 1000.0,
+                outcome
             );
         }
     }

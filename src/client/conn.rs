@@ -348,7 +348,13 @@ where
             pings: VecDeque::new(),
             got_settings: false,
         };
-        let options = Options::new().no_auto_window_update(true);
+        // The glitch limit of nghttp2 1.69, not the vendored 1.68.1's: a
+        // cancelled download leaves a window's worth of DATA in flight,
+        // which 1.68.1 counts as glitches (see GLITCH_RATE_LIMIT).
+        let (burst, rate) = crate::session::GLITCH_RATE_LIMIT;
+        let options = Options::new()
+            .no_auto_window_update(true)
+            .glitch_rate_limit(burst, rate);
         let mut session = Session::client(Traced::new(handler, tracer), &options)?;
         match &config.upgrade {
             Some((payload, head_request)) => session.upgrade(payload, *head_request)?,

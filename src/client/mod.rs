@@ -69,7 +69,6 @@ mod pool;
 pub mod redirect;
 mod replay;
 mod sniff;
-#[cfg(feature = "tls")]
 mod tls;
 mod upgrade;
 
@@ -142,28 +141,10 @@ pub(crate) enum End {
     Failed(Failure),
 }
 
-/// How to run TLS (used with the `tls` feature).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TlsConfig {
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) insecure: bool,
-    /// A client certificate (PEM, leaf first) and its private key (PEM).
-    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
-}
-
-/// An I/O error's text without Rust's ` (os error N)` suffix.
-pub(crate) fn io_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
-
 /// Configures and opens client connections.
 #[derive(Debug)]
 pub struct Builder {
-    tls: TlsConfig,
+    tls: tls::TlsConfig,
     header_table_size: Option<u32>,
     max_concurrent_streams: u32,
     initial_window_size: u32,
@@ -177,7 +158,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Builder {
         Builder {
-            tls: TlsConfig::default(),
+            tls: tls::TlsConfig::default(),
             header_table_size: None,
             max_concurrent_streams: 100,
             initial_window_size: 65_535,
@@ -331,20 +312,19 @@ impl Builder {
             .map_err(|e| {
                 Error::new(Kind::Io(std::io::Error::new(
                     e.kind(),
-                    format!("could not connect to {}: {}", origin.authority, io_text(&e)),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
                 )))
             })?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            #[cfg(feature = "tls")]
-            {
-                let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
-                Ok(self
-                    .start(stream, origin.scheme(), &origin.authority, Some("h2"), None)?
-                    .0)
-            }
-            #[cfg(not(feature = "tls"))]
-            Err(Error::user("https needs the nghttp2 crate's `tls` feature"))
+            let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
+            Ok(self
+                .start(stream, origin.scheme(), &origin.authority, Some("h2"), None)?
+                .0)
         } else {
             Ok(self
                 .start(tcp, origin.scheme(), &origin.authority, None, None)?
@@ -384,7 +364,11 @@ impl Builder {
             .map_err(|e| {
                 Error::new(Kind::Io(std::io::Error::new(
                     e.kind(),
-                    format!("could not connect to {}: {}", origin.authority, io_text(&e)),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
                 )))
             })?;
         let _ = tcp.set_nodelay(true);

@@ -6,19 +6,45 @@
 //! first reason; the whole OpenSSL error stack is logged at `debug`.
 
 use std::io;
-use std::path::Path;
-use std::pin::Pin;
+use std::path::PathBuf;
+#[cfg(feature = "tls")]
+use std::{path::Path, pin::Pin};
 
+#[cfg(feature = "tls")]
 use openssl::error::ErrorStack;
+#[cfg(feature = "tls")]
 use openssl::pkey::PKey;
+#[cfg(feature = "tls")]
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+#[cfg(feature = "tls")]
 use openssl::x509::X509;
 use tokio::net::TcpStream;
+#[cfg(feature = "tls")]
 use tokio_openssl::SslStream;
 
-use super::{io_text, TlsConfig};
-use crate::error::{Error, Kind};
+use crate::error::Error;
+#[cfg(feature = "tls")]
+use crate::error::Kind;
 
+/// How to run TLS.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TlsConfig {
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) insecure: bool,
+    /// A client certificate (PEM, leaf first) and its private key (PEM).
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+/// An I/O error's text without Rust's ` (os error N)` suffix.
+pub(crate) fn io_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(feature = "tls")]
 /// OpenSSL's first reason, in one line; the whole stack goes to the log.
 fn short(stack: &ErrorStack) -> String {
     tracing::debug!(openssl = %stack, "OpenSSL error stack");
@@ -29,10 +55,12 @@ fn short(stack: &ErrorStack) -> String {
         .unwrap_or_else(|| "unknown OpenSSL error".to_string())
 }
 
+#[cfg(feature = "tls")]
 fn tls_error(host: &str, what: &str, e: &ErrorStack) -> Error {
     Error::user(format!("TLS with {host}: {what}: {}", short(e)))
 }
 
+#[cfg(feature = "tls")]
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
         Error::new(Kind::Io(io::Error::new(
@@ -42,6 +70,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
     })
 }
 
+#[cfg(feature = "tls")]
 /// The certificates of a PEM file; an error names the file when there is
 /// none.
 fn certificates(path: &Path, what: &str) -> Result<Vec<X509>, Error> {
@@ -60,6 +89,7 @@ fn certificates(path: &Path, what: &str) -> Result<Vec<X509>, Error> {
     }
 }
 
+#[cfg(feature = "tls")]
 /// Runs the TLS handshake on `tcp` and checks that the server chose `h2`.
 pub(crate) async fn connect(
     tcp: TcpStream,
@@ -164,4 +194,17 @@ pub(crate) async fn connect(
         }
     }
     Ok(stream)
+}
+
+/// Without the `tls` feature there is no TLS: `https://` fails at once.
+#[cfg(not(feature = "tls"))]
+pub(crate) async fn connect(
+    _tcp: TcpStream,
+    host: &str,
+    _authority: &str,
+    _config: &TlsConfig,
+) -> Result<TcpStream, Error> {
+    Err(Error::user(format!(
+        "https://{host}: TLS needs the nghttp2 crate's `tls` feature"
+    )))
 }

@@ -319,6 +319,27 @@ impl Tracer {
         }
     }
 
+    /// A received frame that broke a rule the session enforces itself
+    /// ([`Handler::on_rule_broken`](crate::session::Handler::on_rule_broken);
+    /// nghttp2 showed no callback for it): traced as a rejected frame.
+    pub fn rule_broken(
+        &mut self,
+        header: &crate::session::FrameHeader,
+        priority: Option<crate::session::Priority>,
+        error: LibError,
+    ) {
+        if self.wants_record() {
+            let mut record = FrameRecord::new(
+                header.frame_type,
+                header.flags,
+                header.stream_id,
+                header.length,
+            );
+            record.priority = priority;
+            self.trace_invalid(&record, error);
+        }
+    }
+
     /// Traces a frame given as a record. For received HEADERS and
     /// PUSH_PROMISE, the JSON object carries the fields seen by
     /// [`recv_header`](Tracer::recv_header) since the block began.
