@@ -63,6 +63,7 @@ mod body;
 mod conn;
 mod decompress;
 mod duplex;
+mod expect;
 mod hexdump;
 mod pool;
 pub mod redirect;
@@ -122,6 +123,9 @@ pub(crate) struct Submit {
     pub(crate) stream: Arc<Stream>,
     pub(crate) head_request: bool,
     pub(crate) reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+    /// Told when `100 Continue` arrives (the request has
+    /// `expect: 100-continue` and its body waits for it).
+    pub(crate) on_continue: Option<oneshot::Sender<()>>,
 }
 
 /// Where a request's response head arrives.
@@ -434,6 +438,7 @@ impl Builder {
             connection_window_size: self.connection_window_size,
             write_high_water: self.write_high_water,
             read_buffer_size: self.read_buffer_size,
+            upgrade: upgrade.clone(),
         };
         let mut tracer = self.tracer.unwrap_or_default();
         if upgrade.is_none() {
@@ -443,18 +448,18 @@ impl Builder {
             tracer.line(&format!("The negotiated protocol: {protocol}"));
         }
         let answer = Answer::default();
-        let upgraded = upgrade.map(|(payload, head)| {
+        let upgraded = upgrade.map(|(_, head)| {
             let (reply, response) = oneshot::channel();
             let stream = Stream::new(None, scheduler.clone(), None);
-            (payload, head, stream, reply, response)
+            (head, stream, reply, response)
         });
         let mut response = None;
         macro_rules! spawn_conn {
             ($io:expr) => {{
                 let mut conn =
                     conn::Conn::new($io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-                if let Some((payload, head, stream, reply, receiver)) = upgraded {
-                    conn.upgraded(&payload, head, stream, reply)?;
+                if let Some((head, stream, reply, receiver)) = upgraded {
+                    conn.upgraded(head, stream, reply)?;
                     response = Some(receiver);
                 }
                 tokio::spawn(conn.run());
@@ -668,7 +673,8 @@ impl SendRequest {
     /// Sends a request and waits for its response head; the body streams
     /// through the returned [`ResponseBody`]. The request body (any
     /// `http_body::Body`, with trailers if it yields them) is sent as the
-    /// server's window allows. An empty body (`is_end_stream`) sends the
+    /// server's window allows; with `expect: 100-continue` it waits for
+    /// the server's `100 Continue` (or a second) first. An empty body (`is_end_stream`) sends the
     /// request as a single HEADERS frame with END_STREAM.
     ///
     /// The URI may be absolute (`https://host/path`) or just a path; the
@@ -702,8 +708,18 @@ impl SendRequest {
         let (parts, body) = request.into_parts();
         let headers = self.header_block(&parts);
         let stream = Stream::new(None, self.scheduler.clone(), None);
+        let mut on_continue = None;
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
             None
+        } else if expect::asks(&parts.headers) {
+            let (go, wait) = oneshot::channel();
+            on_continue = Some(go);
+            Some(Box::new(BodySource::new(
+                Box::pin(expect::ExpectContinue::new(body, wait)),
+                std::task::Waker::from(stream.clone()),
+                stream.clone(),
+                "request body",
+            )))
         } else {
             Some(Box::new(BodySource::new(
                 Box::pin(body),
@@ -719,6 +735,7 @@ impl SendRequest {
             stream,
             head_request: parts.method == Method::HEAD,
             reply,
+            on_continue,
         };
         (Msg::Request(Box::new(submit)), response)
     }
