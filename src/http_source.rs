@@ -2,11 +2,11 @@
 //! way both the server (response bodies) and the client (request bodies)
 //! send a body.
 //!
-//! The body is polled inside nghttp2's data callback, with the stream's
-//! waker, exactly when nghttp2 can send: a body is pulled only as the peer's
-//! window allows, and nothing but the chunk under way is held. A body that
-//! is not ready answers `Chunk::Pending`; its waker then asks the connection
-//! task to resume the stream.
+//! The session polls the body, with the stream's waker, before it writes
+//! frames (never inside nghttp2's callbacks) and only as far as the peer's
+//! windows let the body go. A body that is not ready answers
+//! `Chunk::Pending`; its waker then asks the connection task to resume the
+//! stream.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -30,7 +30,7 @@ pub(crate) trait SourceOwner: Send + 'static {
     fn stream_id(&self) -> StreamId;
 
     /// `delta` bytes more (or fewer) of the body are held, not yet sent.
-    fn held(&self, delta: isize) {
+    fn held(&mut self, delta: isize) {
         let _ = delta;
     }
 }

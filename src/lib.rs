@@ -11,6 +11,7 @@ mod error;
 mod ffi;
 pub mod hpack;
 mod http_source;
+mod proto;
 pub mod server;
 pub mod session;
 pub mod trace;

@@ -1,159 +1,22 @@
-//! Per-stream state shared between the connection task and the user:
-//! [`ResponseBody`] (received DATA, given back to the peer's windows only
-//! as it is read), the data source that pulls a request body as the peer's
-//! window opens, and [`BodySender`], a request body written from elsewhere.
+//! [`ResponseBody`]: a response's DATA and trailers as the caller reads
+//! them, over the shared stream core; the data source that pulls a request
+//! body as the peer's window opens; and [`BodySender`], a request body
+//! written from elsewhere.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
-use tokio::sync::mpsc;
 
-use crate::client::Msg;
-use crate::error::{Error, Initiator, Kind, Reason};
+use crate::error::Error;
 use crate::http_source::{HttpBodySource, SourceOwner};
+use crate::proto::stream::Stream;
 use crate::session::StreamId;
-
-/// Why a stream ended early, kept so that every reader gets its own
-/// [`Error`] (which is not `Clone`).
-#[derive(Clone, Debug)]
-pub(crate) enum Failure {
-    /// RST_STREAM (or a close with an error code).
-    Reset(StreamId, Reason, Initiator),
-    /// The peer did not process the stream; safe to retry.
-    Refused {
-        stream_id: Option<StreamId>,
-        last_stream_id: Option<StreamId>,
-    },
-    /// The connection ended.
-    Connection(String),
-}
-
-impl Failure {
-    pub(crate) fn to_error(&self) -> Error {
-        match self {
-            Failure::Reset(id, reason, who) => Error::new(Kind::Reset(*id, *reason, *who)),
-            Failure::Refused {
-                stream_id,
-                last_stream_id,
-            } => Error::new(Kind::Refused {
-                stream_id: *stream_id,
-                last_stream_id: *last_stream_id,
-            }),
-            Failure::Connection(message) => Error::user(message.clone()),
-        }
-    }
-}
-
-/// One request stream's shared state. It is also the waker of the
-/// request body: waking it asks the connection task to resume the stream's
-/// DATA.
-pub(crate) struct Stream {
-    /// The stream id, once the request is submitted (0 before).
-    pub(crate) id: AtomicI32,
-    tx: mpsc::UnboundedSender<Msg>,
-    queued: AtomicBool,
-    resume: AtomicBool,
-    state: Mutex<StreamState>,
-}
-
-#[derive(Default)]
-pub(crate) struct StreamState {
-    /// Received DATA not yet read.
-    pub(crate) chunks: VecDeque<Bytes>,
-    /// Bytes in `chunks`.
-    pub(crate) buffered: usize,
-    /// Bytes read that the task has not yet given back to the windows.
-    pub(crate) to_consume: usize,
-    pub(crate) trailers: Option<HeaderMap>,
-    /// END_STREAM arrived: the body is complete.
-    pub(crate) end: bool,
-    /// The stream ended before the body was complete.
-    pub(crate) failure: Option<Failure>,
-    /// The [`ResponseBody`] was dropped: later DATA is given back at once.
-    pub(crate) body_dropped: bool,
-    /// The stream is closed: windows no longer matter.
-    pub(crate) detached: bool,
-    /// The task waiting for body data.
-    pub(crate) reader: Option<Waker>,
-}
-
-impl Stream {
-    pub(crate) fn new(tx: mpsc::UnboundedSender<Msg>) -> Arc<Stream> {
-        Arc::new(Stream {
-            id: AtomicI32::new(0),
-            tx,
-            queued: AtomicBool::new(false),
-            resume: AtomicBool::new(false),
-            state: Mutex::new(StreamState::default()),
-        })
-    }
-
-    pub(crate) fn id(&self) -> StreamId {
-        StreamId::from_raw(self.id.load(Ordering::Acquire))
-    }
-
-    pub(crate) fn state(&self) -> MutexGuard<'_, StreamState> {
-        // A poisoned lock only means a panic elsewhere while it was held;
-        // the state is updated field by field and stays consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Asks the connection task to look at the stream (once until it does).
-    pub(crate) fn schedule(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            // A closed channel means the connection is gone: nothing to do.
-            let _ = self.tx.send(Msg::Wake(self.clone()));
-        }
-    }
-
-    /// Called by the task when it takes the stream's message: answers
-    /// whether the request body asked to be resumed.
-    pub(crate) fn take_resume(&self) -> bool {
-        self.queued.store(false, Ordering::Release);
-        self.resume.swap(false, Ordering::AcqRel)
-    }
-
-    /// Records an early end and wakes the reader.
-    pub(crate) fn fail(&self, failure: Failure) {
-        let reader = {
-            let mut st = self.state();
-            st.detached = true;
-            if !st.end && st.failure.is_none() {
-                st.failure = Some(failure);
-                st.chunks.clear();
-                st.buffered = 0;
-            }
-            st.reader.take()
-        };
-        if let Some(w) = reader {
-            w.wake();
-        }
-    }
-}
-
-impl Wake for Stream {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.resume.store(true, Ordering::Release);
-        self.schedule();
-    }
-}
-
-impl fmt::Debug for Stream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stream").field("id", &self.id()).finish()
-    }
-}
 
 /// The body of a response: DATA frames as they arrive, then the trailers.
 ///
@@ -192,46 +55,18 @@ impl ResponseBody {
     /// The trailer fields, once the body was read to its end (`None` when
     /// the server sent none).
     pub fn trailers(&self) -> Option<HeaderMap> {
-        let st = self.stream.state();
-        if st.end && st.chunks.is_empty() {
-            st.trailers.clone()
-        } else {
-            None
-        }
+        self.stream.trailers()
     }
 
     pub(crate) fn poll_chunk(
         &mut self,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Bytes, Error>>> {
-        let stream = &self.stream;
-        let mut st = stream.state();
-        if let Some(chunk) = st.chunks.pop_front() {
-            let n = chunk.len();
-            st.buffered -= n;
-            let release = !st.detached;
-            if release {
-                st.to_consume += n;
-            }
-            drop(st);
-            if release {
-                stream.schedule();
-            }
-            return Poll::Ready(Some(Ok(chunk)));
-        }
-        if let Some(failure) = &st.failure {
+        let polled = self.stream.poll_data(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
             self.done = true;
-            return Poll::Ready(Some(Err(failure.to_error())));
         }
-        if st.end {
-            self.done = true;
-            return Poll::Ready(None);
-        }
-        match &st.reader {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.reader = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        polled
     }
 }
 
@@ -252,14 +87,14 @@ impl Body for ResponseBody {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         if self.done {
-            let trailers = self.stream.state().trailers.take();
+            let trailers = self.stream.take_trailers();
             return Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))));
         }
         match self.poll_chunk(cx) {
             Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
             Poll::Ready(None) => {
-                let trailers = self.stream.state().trailers.take();
+                let trailers = self.stream.take_trailers();
                 Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))))
             }
             Poll::Pending => Poll::Pending,
@@ -267,8 +102,7 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        let st = self.stream.state();
-        (st.end && st.chunks.is_empty() && st.trailers.is_none()) || st.failure.is_some()
+        self.stream.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -281,22 +115,9 @@ impl Body for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        let mut st = self.stream.state();
-        st.body_dropped = true;
-        st.reader = None;
-        let n = st.buffered;
-        st.chunks.clear();
-        st.buffered = 0;
-        let release = !st.detached;
-        if release {
-            st.to_consume += n;
-        }
-        drop(st);
-        if release {
-            // The task gives the bytes back, and cancels the stream when the
-            // response is not complete.
-            self.stream.schedule();
-        }
+        // The task gives the unread bytes back, and cancels the stream when
+        // the response is not complete.
+        self.stream.drop_reader();
     }
 }
 

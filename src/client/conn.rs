@@ -7,7 +7,6 @@ use std::future::poll_fn;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
@@ -17,9 +16,11 @@ use http::{HeaderMap, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::client::body::{Failure, ResponseBody, Stream};
+use crate::client::body::ResponseBody;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
+use crate::proto::scheduler::Scheduler;
+use crate::proto::stream::{Failure, Stream};
 use crate::session::stream_map::StreamMap;
 use crate::session::StreamId;
 use crate::session::{
@@ -112,7 +113,7 @@ impl ConnHandler {
             return;
         }
         if end_stream {
-            entry.stream.state().end = true;
+            entry.stream.recv_end(None);
         }
         let length = if entry.head_request {
             None
@@ -187,19 +188,7 @@ impl Handler for ConnHandler {
                     .get_mut(&id)
                     .and_then(|entry| entry.trailers.take().map(|t| (t, entry.stream.clone())));
                 match trailers {
-                    Some((trailers, stream)) => {
-                        let reader = {
-                            let mut st = stream.state();
-                            st.trailers = Some(trailers);
-                            if frame.is_end_stream() {
-                                st.end = true;
-                            }
-                            st.reader.take()
-                        };
-                        if let Some(w) = reader {
-                            w.wake();
-                        }
-                    }
+                    Some((trailers, stream)) => stream.recv_end(Some(trailers)),
                     None if matches!(
                         frame.headers_category(),
                         Some(HeadersCategory::Response | HeadersCategory::Headers)
@@ -212,14 +201,7 @@ impl Handler for ConnHandler {
             }
             FrameType::DATA if frame.is_end_stream() => {
                 if let Some(entry) = self.streams.get(&id) {
-                    let reader = {
-                        let mut st = entry.stream.state();
-                        st.end = true;
-                        st.reader.take()
-                    };
-                    if let Some(w) = reader {
-                        w.wake();
-                    }
+                    entry.stream.recv_end(None);
                 }
             }
             FrameType::PING if frame.is_ack() => {
@@ -243,23 +225,11 @@ impl Handler for ConnHandler {
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get(&stream_id) else {
-            let _ = cx.consume(stream_id, data.len());
-            return Ok(());
-        };
-        let reader = {
-            let mut st = entry.stream.state();
-            if st.body_dropped || st.failure.is_some() {
-                drop(st);
+        match self.streams.get(&stream_id) {
+            Some(entry) => entry.stream.recv_data(cx, data),
+            None => {
                 let _ = cx.consume(stream_id, data.len());
-                return Ok(());
             }
-            st.chunks.push_back(bytes::Bytes::copy_from_slice(data));
-            st.buffered += data.len();
-            st.reader.take()
-        };
-        if let Some(w) = reader {
-            w.wake();
         }
         Ok(())
     }
@@ -315,29 +285,13 @@ impl Handler for ConnHandler {
         let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };
-        let (complete, unconsumed) = {
-            let mut st = entry.stream.state();
-            let mut unconsumed = std::mem::take(&mut st.to_consume);
-            if !st.detached {
-                unconsumed += st.buffered;
-            }
-            (st.end && entry.reply.is_none(), unconsumed)
-        };
-        if unconsumed > 0 {
-            // The stream is gone; this gives back the connection window.
-            let _ = cx.consume(stream_id, unconsumed);
-        }
-        if complete {
-            entry.stream.state().detached = true;
-            return Ok(());
-        }
         let failure = Self::failure(cx, &entry, stream_id, reason);
         match entry.reply.take() {
             Some(reply) => {
-                entry.stream.state().detached = true;
+                entry.stream.close(cx, None);
                 let _ = reply.send(Err(failure.to_error()));
             }
-            None => entry.stream.fail(failure),
+            None => entry.stream.close(cx, Some(failure)),
         }
         Ok(())
     }
@@ -349,7 +303,10 @@ type ClientSession = Session<Traced<ConnHandler>>;
 pub(crate) struct Conn<I> {
     io: I,
     session: ClientSession,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: mpsc::Receiver<Msg>,
+    scheduler: Arc<Scheduler>,
+    /// Streams taken off the scheduler, kept to reuse the allocation.
+    dirty: Vec<Arc<Stream>>,
     end: watch::Sender<Option<End>>,
     rbuf: Box<[u8]>,
     wbuf: WriteBuf,
@@ -372,7 +329,8 @@ where
 {
     pub(crate) fn new(
         io: I,
-        rx: mpsc::UnboundedReceiver<Msg>,
+        rx: mpsc::Receiver<Msg>,
+        scheduler: Arc<Scheduler>,
         end: watch::Sender<Option<End>>,
         tracer: Tracer,
         config: &Config,
@@ -392,6 +350,8 @@ where
             io,
             session,
             rx,
+            scheduler,
+            dirty: Vec::new(),
             end,
             rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
             wbuf: WriteBuf::new(config.write_high_water),
@@ -474,7 +434,7 @@ where
                 Msg::Ping(reply) => {
                     let _ = reply.send(Err(why.to_error()));
                 }
-                Msg::Wake(_) | Msg::Close => {}
+                Msg::Close => {}
             }
         }
     }
@@ -522,7 +482,6 @@ where
                     self.submit(*submit);
                 }
             }
-            Msg::Wake(stream) => self.wake(&stream),
             Msg::Ping(reply) => {
                 self.ping_seq += 1;
                 let data = self.ping_seq.to_be_bytes();
@@ -554,7 +513,7 @@ where
             .submit_request(headers.iter().map(|h| h.as_ref()), body)
         {
             Ok(id) => {
-                stream.id.store(id.raw(), Ordering::Release);
+                stream.set_id(id);
                 self.handler().streams.insert(
                     id,
                     Entry {
@@ -574,19 +533,30 @@ where
         }
     }
 
+    /// Serves the streams that woke: their response bodies were read or
+    /// dropped, or their request bodies have more to send.
+    fn process_dirty(&mut self) -> bool {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        self.scheduler.take_dirty(&mut dirty);
+        let progress = !dirty.is_empty();
+        for stream in dirty.drain(..) {
+            self.wake(&stream);
+        }
+        self.dirty = dirty;
+        progress
+    }
+
     /// A stream's body was read or dropped, or its request body woke.
     fn wake(&mut self, stream: &Arc<Stream>) {
-        let resume = stream.take_resume();
+        let resume = stream.take_poll_needed();
         let id = stream.id();
         if id.is_connection() {
             return;
         }
-        let (to_consume, cancel) = {
-            let mut st = stream.state();
-            (
-                std::mem::take(&mut st.to_consume),
-                st.body_dropped && !st.end && !st.detached,
-            )
+        let to_consume = stream.take_consumed();
+        let cancel = {
+            let st = stream.state();
+            st.body_dropped && !st.end && !st.is_detached()
         };
         if to_consume > 0 {
             let _ = self.session.consume(id, to_consume);
@@ -633,6 +603,7 @@ where
     fn poll_pump(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Error>> {
         loop {
             let mut progress = self.poll_messages(cx);
+            progress |= self.process_dirty();
             self.housekeeping();
             if let Err(e) = self.fill() {
                 return Poll::Ready(Err(e));
@@ -664,7 +635,7 @@ where
                     Poll::Pending => {}
                 }
             }
-            if !progress {
+            if !progress && self.scheduler.park(cx.waker()) {
                 return Poll::Pending;
             }
         }

@@ -61,22 +61,29 @@ use http_body::Body;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::PollSender;
 
 pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
 pub use duplex::Duplex;
 
 use crate::error::{Error, Kind};
+use crate::proto::scheduler::Scheduler;
+use crate::proto::stream::{Failure, Stream};
 use crate::session::StreamId;
 use crate::session::{DataSource, Header, Setting, SettingId};
 use crate::trace::Tracer;
-use body::{BodySource, Failure, Stream};
+use body::BodySource;
 
-/// A message from a handle to the connection task.
+/// How many requests (and PINGs) may wait for the connection task at once;
+/// past that, [`SendRequest::send`] waits and
+/// [`SendRequest::poll_ready`] answers `Pending`.
+const REQUEST_QUEUE: usize = 64;
+
+/// A message from a handle to the connection task. Stream wake-ups do not
+/// come this way but through the connection's scheduler.
 pub(crate) enum Msg {
     /// Submit a request.
     Request(Box<Submit>),
-    /// A stream's body was read or dropped, or its request body woke.
-    Wake(Arc<Stream>),
     /// Send a PING and answer with the round-trip time.
     Ping(oneshot::Sender<Result<Duration, Error>>),
     /// Close the connection once the streams in flight are done.
@@ -91,6 +98,9 @@ pub(crate) struct Submit {
     pub(crate) head_request: bool,
     pub(crate) reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
 }
+
+/// Where a request's response head arrives.
+type ResponseReceiver = oneshot::Receiver<Result<Response<ResponseBody>, Error>>;
 
 /// How a connection ended, as handles see it.
 #[derive(Clone, Debug)]
@@ -246,7 +256,8 @@ impl Builder {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(REQUEST_QUEUE);
+        let scheduler = Arc::new(Scheduler::default());
         let (end_tx, end_rx) = watch::channel(None);
         let config = conn::Config {
             settings: self.settings(),
@@ -256,10 +267,11 @@ impl Builder {
         };
         let mut tracer = self.tracer.unwrap_or_default();
         tracer.message("Connected");
-        let conn = conn::Conn::new(io, rx, end_tx, tracer, &config)?;
+        let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
         tokio::spawn(conn.run());
         Ok(SendRequest {
-            tx,
+            tx: PollSender::new(tx),
+            scheduler,
             end: end_rx,
             defaults: Arc::new(Defaults {
                 scheme: scheme.to_string(),
@@ -325,9 +337,15 @@ struct Defaults {
 /// A handle to one connection: sends requests, PINGs, and closes it.
 /// Clones share the connection; it stays open while a handle, a response
 /// body or a duplex stream of it lives, or until [`close`](SendRequest::close).
+///
+/// The connection takes requests through a bounded queue (64 at a time):
+/// [`send`](SendRequest::send) waits while it is full, and
+/// [`poll_ready`](SendRequest::poll_ready) says when there is room, so a
+/// caller cannot pile up requests without limit.
 #[derive(Clone)]
 pub struct SendRequest {
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: PollSender<Msg>,
+    scheduler: Arc<Scheduler>,
     end: watch::Receiver<Option<End>>,
     defaults: Arc<Defaults>,
 }
@@ -342,15 +360,10 @@ impl fmt::Debug for SendRequest {
     }
 }
 
-/// True for header fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+/// True for header fields a request does not carry over HTTP/2: the ones
+/// RFC 9113 section 8.2.2 forbids, and `host`, which becomes `:authority`.
 fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
-    *name == header::CONNECTION
-        || *name == header::TRANSFER_ENCODING
-        || *name == header::UPGRADE
-        || *name == header::HOST
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
-        || (*name == header::TE && value.as_bytes() != b"trailers")
+    *name == header::HOST || crate::proto::headers::is_connection_specific(name, value)
 }
 
 impl SendRequest {
@@ -441,9 +454,26 @@ impl SendRequest {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let (msg, response) = self.prepare(request);
+        if self.queue(msg).await.is_err() {
+            return Err(self.gone());
+        }
+        match response.await {
+            Ok(result) => result,
+            Err(_) => Err(self.gone()),
+        }
+    }
+
+    /// The message that submits `request`, and where its response head
+    /// will arrive.
+    fn prepare<B>(&self, request: Request<B>) -> (Msg, ResponseReceiver)
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let (parts, body) = request.into_parts();
         let headers = self.header_block(&parts);
-        let stream = Stream::new(self.tx.clone());
+        let stream = Stream::new(None, self.scheduler.clone(), None);
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
             None
         } else {
@@ -462,13 +492,7 @@ impl SendRequest {
             head_request: parts.method == Method::HEAD,
             reply,
         };
-        if self.tx.send(Msg::Request(Box::new(submit))).is_err() {
-            return Err(self.gone());
-        }
-        match response.await {
-            Ok(result) => result,
-            Err(_) => Err(self.gone()),
-        }
+        (Msg::Request(Box::new(submit)), response)
     }
 
     /// Opens a full-duplex stream, like Go's `h2conn.Connect`: sends the
@@ -486,7 +510,7 @@ impl SendRequest {
     /// Sends a PING and answers with the time until its ACK arrived.
     pub async fn ping(&self) -> Result<Duration, Error> {
         let (reply, rtt) = oneshot::channel();
-        if self.tx.send(Msg::Ping(reply)).is_err() {
+        if self.queue(Msg::Ping(reply)).await.is_err() {
             return Err(self.gone());
         }
         match rtt.await {
@@ -499,7 +523,15 @@ impl SendRequest {
     /// streams in flight finish, then GOAWAY NO_ERROR is sent (as nghttp
     /// does when its requests are done) and the connection closes.
     pub fn close(&self) {
-        let _ = self.tx.send(Msg::Close);
+        if let Some(tx) = self.tx.get_ref() {
+            if tx.try_send(Msg::Close).is_err() {
+                // The queue is full: say it once there is room.
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Close).await;
+                });
+            }
+        }
     }
 
     /// Waits until the connection is over; the error tells why, when it
@@ -516,5 +548,71 @@ impl SendRequest {
     /// True once the connection is over.
     pub fn is_closed(&self) -> bool {
         self.end.borrow().is_some() || self.tx.is_closed()
+    }
+
+    /// Polls for room in the connection's request queue: `Ready(Ok)` once
+    /// a request can be queued without waiting, `Ready(Err)` once the
+    /// connection is over. The room is kept for this handle's next
+    /// `tower::Service::call` (which must follow, as tower's contract
+    /// says); [`send`](SendRequest::send) waits for room by itself.
+    pub fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        match self.tx.poll_reserve(cx) {
+            std::task::Poll::Ready(Ok(())) => std::task::Poll::Ready(Ok(())),
+            std::task::Poll::Ready(Err(_)) => std::task::Poll::Ready(Err(self.gone())),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    /// Waits for room in the connection's request queue (see
+    /// [`poll_ready`](SendRequest::poll_ready)).
+    pub async fn ready(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await
+    }
+
+    /// Queues a message for the connection task, waiting for room.
+    async fn queue(&self, msg: Msg) -> Result<(), ()> {
+        match self.tx.get_ref() {
+            Some(tx) => tx.send(msg).await.map_err(drop),
+            None => Err(()),
+        }
+    }
+}
+
+/// A [`SendRequest`] is a `tower::Service`: `poll_ready` waits for room in
+/// the connection's request queue and keeps it for the next `call`.
+impl<B> tower_service::Service<Request<B>> for SendRequest
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<ResponseBody>, Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        SendRequest::poll_ready(self, cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let (msg, response) = self.prepare(request);
+        let queued = self.tx.send_item(msg).is_ok();
+        let this = self.clone();
+        Box::pin(async move {
+            if !queued {
+                return Err(this.gone());
+            }
+            match response.await {
+                Ok(result) => result,
+                Err(_) => Err(this.gone()),
+            }
+        })
     }
 }

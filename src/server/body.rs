@@ -1,197 +1,20 @@
-//! Per-stream state shared between the connection task and the handler:
-//! [`RequestBody`] (received DATA, released to the peer's window only as it
-//! is read) and the data source that pulls a response body as the peer's
-//! window opens.
+//! [`RequestBody`]: a request's DATA and trailers as a handler reads them,
+//! over the shared stream core; and the owner of a response body's data
+//! source, which counts the bytes it holds.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
-use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::error::{Error, Initiator, Kind, Reason};
+use crate::error::Error;
 use crate::http_source::{HttpBodySource, SourceOwner};
-use crate::server::stats::StatsInner;
+use crate::proto::stats::Held;
+use crate::proto::stream::Stream;
 use crate::session::StreamId;
-
-/// What the connection task and the handlers of one connection share: the
-/// list of streams that need the task's attention, and the task's waker.
-pub(crate) struct ConnShared {
-    queue: Mutex<Queue>,
-    pub(crate) stats: Arc<StatsInner>,
-}
-
-#[derive(Default)]
-struct Queue {
-    dirty: Vec<Arc<Stream>>,
-    /// The connection task's waker, present only while the task sleeps.
-    waker: Option<Waker>,
-    closed: bool,
-}
-
-impl ConnShared {
-    pub(crate) fn new(stats: Arc<StatsInner>) -> ConnShared {
-        ConnShared {
-            queue: Mutex::new(Queue::default()),
-            stats,
-        }
-    }
-
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        // A poisoned lock only means a panic elsewhere while it was held;
-        // the queue itself stays consistent (pushes and swaps).
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn push(&self, stream: Arc<Stream>) {
-        let waker = {
-            let mut q = self.queue();
-            if q.closed {
-                return;
-            }
-            q.dirty.push(stream);
-            q.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Moves the streams that need attention into `out` (which must be
-    /// empty). The task's waker is taken back: while the task runs, pushes
-    /// do not wake it.
-    pub(crate) fn take_dirty(&self, out: &mut Vec<Arc<Stream>>) {
-        let mut q = self.queue();
-        q.waker = None;
-        std::mem::swap(&mut q.dirty, out);
-    }
-
-    /// Parks the task: stores its waker unless work arrived meanwhile, in
-    /// which case it answers false and the task goes on.
-    pub(crate) fn park(&self, waker: &Waker) -> bool {
-        let mut q = self.queue();
-        if !q.dirty.is_empty() {
-            return false;
-        }
-        match &q.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => q.waker = Some(waker.clone()),
-        }
-        true
-    }
-
-    /// The connection ended: drop queued streams (they hold `Arc`s back to
-    /// this) and ignore later pushes.
-    pub(crate) fn close(&self) {
-        let dirty = {
-            let mut q = self.queue();
-            q.closed = true;
-            q.waker = None;
-            std::mem::take(&mut q.dirty)
-        };
-        drop(dirty);
-    }
-}
-
-/// One request stream's shared state. It is also the waker of the stream's
-/// service future and response body: waking it queues the stream for the
-/// connection task.
-pub(crate) struct Stream {
-    pub(crate) id: StreamId,
-    conn: Arc<ConnShared>,
-    queued: AtomicBool,
-    poll_needed: AtomicBool,
-    state: Mutex<StreamState>,
-}
-
-#[derive(Default)]
-pub(crate) struct StreamState {
-    /// Received DATA not yet read by the handler.
-    pub(crate) chunks: VecDeque<Bytes>,
-    /// Bytes in `chunks`.
-    pub(crate) buffered: usize,
-    /// Bytes read by the handler that the task has not yet given back to
-    /// the peer's windows.
-    pub(crate) to_consume: usize,
-    pub(crate) trailers: Option<HeaderMap>,
-    /// END_STREAM arrived: the body is complete.
-    pub(crate) end: bool,
-    /// The stream ended before the body was complete.
-    pub(crate) reset: Option<Reason>,
-    /// The handler dropped its [`RequestBody`]: later DATA is given back
-    /// at once.
-    pub(crate) body_dropped: bool,
-    /// The stream is closed: windows no longer matter.
-    pub(crate) detached: bool,
-    /// The task waiting for body data.
-    pub(crate) reader: Option<Waker>,
-}
-
-impl Stream {
-    pub(crate) fn new(id: StreamId, conn: Arc<ConnShared>, end: bool) -> Arc<Stream> {
-        Arc::new(Stream {
-            id,
-            conn,
-            queued: AtomicBool::new(false),
-            poll_needed: AtomicBool::new(false),
-            state: Mutex::new(StreamState {
-                end,
-                ..StreamState::default()
-            }),
-        })
-    }
-
-    pub(crate) fn state(&self) -> MutexGuard<'_, StreamState> {
-        // See ConnShared::queue: the state is updated field by field and
-        // never left half-made across a call that could panic.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Queues the stream for the connection task (once until it is taken).
-    pub(crate) fn schedule(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            self.conn.push(self.clone());
-        }
-    }
-
-    /// Queues the stream with its future or body to be polled.
-    pub(crate) fn schedule_poll(self: &Arc<Self>) {
-        self.poll_needed.store(true, Ordering::Release);
-        self.schedule();
-    }
-
-    /// Called by the task when it takes the stream off the queue: answers
-    /// whether a poll was asked for.
-    pub(crate) fn take_poll_needed(&self) -> bool {
-        self.queued.store(false, Ordering::Release);
-        self.poll_needed.swap(false, Ordering::AcqRel)
-    }
-
-    fn stats(&self) -> &StatsInner {
-        &self.conn.stats
-    }
-}
-
-impl Wake for Stream {
-    fn wake(self: Arc<Self>) {
-        self.schedule_poll();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.schedule_poll();
-    }
-}
-
-impl fmt::Debug for Stream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stream").field("id", &self.id).finish()
-    }
-}
 
 /// The body of a request: DATA frames as they arrive, then the trailers.
 ///
@@ -214,14 +37,14 @@ impl RequestBody {
 
     /// The HTTP/2 stream id the body arrives on.
     pub fn stream_id(&self) -> StreamId {
-        self.stream.id
+        self.stream.id()
     }
 }
 
 impl fmt::Debug for RequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestBody")
-            .field("stream_id", &self.stream.id)
+            .field("stream_id", &self.stream.id())
             .finish()
     }
 }
@@ -234,42 +57,17 @@ impl Body for RequestBody {
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        let stream = &self.stream;
-        let mut st = stream.state();
-        if let Some(chunk) = st.chunks.pop_front() {
-            let n = chunk.len();
-            st.buffered -= n;
-            let release = !st.detached;
-            if release {
-                st.to_consume += n;
+        match self.stream.poll_data(cx) {
+            Poll::Ready(Some(chunk)) => Poll::Ready(Some(chunk.map(Frame::data))),
+            Poll::Ready(None) => {
+                Poll::Ready(self.stream.take_trailers().map(|t| Ok(Frame::trailers(t))))
             }
-            drop(st);
-            stream.stats().sub_recv_buffered(n);
-            if release {
-                stream.schedule();
-            }
-            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            Poll::Pending => Poll::Pending,
         }
-        if let Some(reason) = st.reset {
-            return Poll::Ready(Some(Err(Error::new(Kind::Reset(
-                stream.id,
-                reason,
-                Initiator::Remote,
-            )))));
-        }
-        if st.end {
-            return Poll::Ready(st.trailers.take().map(|t| Ok(Frame::trailers(t))));
-        }
-        match &st.reader {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.reader = Some(cx.waker().clone()),
-        }
-        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {
-        let st = self.stream.state();
-        st.end && st.chunks.is_empty() && st.trailers.is_none()
+        self.stream.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -282,38 +80,31 @@ impl Body for RequestBody {
 
 impl Drop for RequestBody {
     fn drop(&mut self) {
-        let mut st = self.stream.state();
-        st.body_dropped = true;
-        st.reader = None;
-        let n = st.buffered;
-        st.chunks.clear();
-        st.buffered = 0;
-        let release = !st.detached && n > 0;
-        if release {
-            st.to_consume += n;
-        }
-        drop(st);
-        self.stream.stats().sub_recv_buffered(n);
-        if release {
-            self.stream.schedule();
-        }
+        self.stream.drop_reader();
     }
 }
 
 /// A response body, pulled as the client's window opens; the bytes it holds
 /// count in the server's `send_buffered`.
-pub(crate) type BodySource<B> = HttpBodySource<B, Arc<Stream>>;
+pub(crate) type BodySource<B> = HttpBodySource<B, ResponseOwner>;
 
-impl SourceOwner for Arc<Stream> {
+/// What a response body's source reports to: its stream, and the bytes it
+/// holds.
+pub(crate) struct ResponseOwner {
+    pub(crate) stream: Arc<Stream>,
+    pub(crate) held: Held,
+}
+
+impl SourceOwner for ResponseOwner {
     fn stream_id(&self) -> StreamId {
-        self.id
+        self.stream.id()
     }
 
-    fn held(&self, delta: isize) {
+    fn held(&mut self, delta: isize) {
         if delta >= 0 {
-            self.stats().add_send_buffered(delta as usize);
+            self.held.add(delta as usize);
         } else {
-            self.stats().sub_send_buffered(delta.unsigned_abs());
+            self.held.sub(delta.unsigned_abs());
         }
     }
 }

@@ -109,7 +109,10 @@
 
 mod body;
 mod conn;
+mod deadlines;
 pub mod files;
+mod handler;
+mod request;
 mod service;
 mod stats;
 pub mod tls;
@@ -134,9 +137,9 @@ pub use stats::Stats;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Reason};
+use crate::proto::stats::StatsInner;
 use crate::session::{Options, Setting, SettingId};
 use crate::trace::Tracer;
-use stats::StatsInner;
 
 /// The settings of a server, made by [`Builder`].
 #[derive(Clone, Debug)]
@@ -529,7 +532,7 @@ async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, first: &[u8
 impl Server {
     /// The server's counters now.
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        Stats::of(&self.stats)
     }
 
     /// Starts a graceful shutdown: listeners stop accepting, every

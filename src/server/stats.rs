@@ -1,69 +1,7 @@
-//! Live counters of a [`Server`](crate::server::Server), for tests and
-//! metrics.
+//! [`Stats`]: a snapshot of a [`Server`](crate::server::Server)'s live
+//! counters, for tests and metrics.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-/// The shared counters; updated with relaxed atomics (they are gauges, not
-/// synchronisation).
-#[derive(Debug, Default)]
-pub(crate) struct StatsInner {
-    connections: AtomicUsize,
-    open_streams: AtomicUsize,
-    live_handlers: AtomicUsize,
-    recv_buffered: AtomicUsize,
-    send_buffered: AtomicUsize,
-    write_buffered: AtomicUsize,
-    outbound_queued: AtomicUsize,
-    requests: AtomicU64,
-    refused_connections: AtomicU64,
-}
-
-macro_rules! gauge {
-    ($field:ident, $add:ident, $sub:ident) => {
-        pub(crate) fn $add(&self, n: usize) {
-            if n > 0 {
-                self.$field.fetch_add(n, Ordering::Relaxed);
-            }
-        }
-        pub(crate) fn $sub(&self, n: usize) {
-            if n > 0 {
-                self.$field.fetch_sub(n, Ordering::Relaxed);
-            }
-        }
-    };
-}
-
-impl StatsInner {
-    gauge!(connections, add_connections, sub_connections);
-    gauge!(open_streams, add_open_streams, sub_open_streams);
-    gauge!(live_handlers, add_live_handlers, sub_live_handlers);
-    gauge!(recv_buffered, add_recv_buffered, sub_recv_buffered);
-    gauge!(send_buffered, add_send_buffered, sub_send_buffered);
-    gauge!(write_buffered, add_write_buffered, sub_write_buffered);
-    gauge!(outbound_queued, add_outbound_queued, sub_outbound_queued);
-
-    pub(crate) fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_refused(&self) {
-        self.refused_connections.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self) -> Stats {
-        Stats {
-            connections: self.connections.load(Ordering::Relaxed),
-            open_streams: self.open_streams.load(Ordering::Relaxed),
-            live_handlers: self.live_handlers.load(Ordering::Relaxed),
-            recv_buffered: self.recv_buffered.load(Ordering::Relaxed),
-            send_buffered: self.send_buffered.load(Ordering::Relaxed),
-            write_buffered: self.write_buffered.load(Ordering::Relaxed),
-            outbound_queued: self.outbound_queued.load(Ordering::Relaxed),
-            requests: self.requests.load(Ordering::Relaxed),
-            refused_connections: self.refused_connections.load(Ordering::Relaxed),
-        }
-    }
-}
+use crate::proto::stats::{Gauge, StatsInner};
 
 /// A snapshot of a server's counters, from [`Server::stats`](crate::server::Server::stats).
 ///
@@ -96,6 +34,21 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The counters now.
+    pub(crate) fn of(inner: &StatsInner) -> Stats {
+        Stats {
+            connections: inner.gauge(Gauge::Connections),
+            open_streams: inner.gauge(Gauge::OpenStreams),
+            live_handlers: inner.gauge(Gauge::LiveHandlers),
+            recv_buffered: inner.gauge(Gauge::RecvBuffered),
+            send_buffered: inner.gauge(Gauge::SendBuffered),
+            write_buffered: inner.gauge(Gauge::WriteBuffered),
+            outbound_queued: inner.gauge(Gauge::OutboundQueued),
+            requests: inner.requests(),
+            refused_connections: inner.refused_connections(),
+        }
+    }
+
     /// All bytes the server holds for its peers: received, to send, and
     /// waiting to be written.
     pub fn buffered_bytes(&self) -> usize {

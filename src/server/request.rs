@@ -1,0 +1,129 @@
+//! A request head as its header fields arrive, and the `http::Request` it
+//! becomes once the HEADERS block is complete.
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
+
+use crate::proto::stream::Stream;
+use crate::server::body::RequestBody;
+use crate::session::HeaderRef;
+
+/// The request head as its fields arrive.
+#[derive(Default)]
+pub(crate) struct Head {
+    method: Option<Method>,
+    scheme: Option<Scheme>,
+    authority: Option<Authority>,
+    path: Option<PathAndQuery>,
+    headers: HeaderMap,
+    content_length: Option<u64>,
+    /// Bytes counted as SETTINGS_MAX_HEADER_LIST_SIZE counts them.
+    size: usize,
+    /// Why the request cannot be served, when a field was bad.
+    reject: Option<StatusCode>,
+}
+
+impl Head {
+    /// Counts one field of a header block (request head or trailers)
+    /// against the header list size limit, as SETTINGS_MAX_HEADER_LIST_SIZE
+    /// counts it. Answers false once the request is rejected, by this
+    /// field or an earlier one: the field is then not kept.
+    pub(crate) fn count(&mut self, field: &HeaderRef<'_>, max_header_list_size: usize) -> bool {
+        if self.reject.is_some() {
+            return false;
+        }
+        self.size += field.name.len() + field.value.len() + 32;
+        if self.size > max_header_list_size {
+            self.reject = Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            return false;
+        }
+        true
+    }
+
+    /// A new header block (trailers) begins: its size counts afresh.
+    pub(crate) fn restart_count(&mut self) {
+        self.size = 0;
+    }
+
+    /// Adds one field of the request head. A field the `http` types cannot
+    /// hold turns the request into a 400.
+    pub(crate) fn add_field(&mut self, field: HeaderRef<'_>) {
+        let bad = Some(StatusCode::BAD_REQUEST);
+        match field.name {
+            b":method" => self.method = Method::from_bytes(field.value).ok(),
+            b":scheme" => self.scheme = Scheme::try_from(field.value).ok(),
+            b":authority" => match Authority::try_from(field.value) {
+                Ok(a) => self.authority = Some(a),
+                Err(_) => self.reject = bad,
+            },
+            b":path" => match PathAndQuery::try_from(field.value) {
+                Ok(p) => self.path = Some(p),
+                Err(_) => self.reject = bad,
+            },
+            b":protocol" => {}
+            name => match (
+                HeaderName::from_bytes(name),
+                HeaderValue::from_bytes(field.value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    if name == header::CONTENT_LENGTH {
+                        self.content_length = std::str::from_utf8(field.value)
+                            .ok()
+                            .and_then(|v| v.parse().ok());
+                    }
+                    self.headers.append(name, value);
+                }
+                _ => self.reject = bad,
+            },
+        }
+    }
+
+    /// The request, or the status to answer with when the head was bad.
+    pub(crate) fn into_request(
+        mut self,
+        stream: &Arc<Stream>,
+    ) -> Result<Request<RequestBody>, StatusCode> {
+        if let Some(status) = self.reject {
+            return Err(status);
+        }
+        let method = self.method.take().ok_or(StatusCode::BAD_REQUEST)?;
+        let mut parts = http::uri::Parts::default();
+        let authority = match self.authority.take() {
+            Some(a) => Some(a),
+            None => self
+                .headers
+                .get(header::HOST)
+                .and_then(|h| Authority::try_from(h.as_bytes()).ok()),
+        };
+        if authority.is_some() {
+            parts.scheme = self.scheme.take();
+        }
+        parts.authority = authority;
+        parts.path_and_query = self.path.take();
+        let uri = Uri::from_parts(parts).map_err(|_| StatusCode::BAD_REQUEST)?;
+        let mut request = Request::new(RequestBody::new(stream.clone(), self.content_length));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = self.headers;
+        Ok(request)
+    }
+}
+
+/// Adds one trailer field; `Err` when it cannot be held (the stream is
+/// then reset).
+pub(crate) fn add_trailer(trailers: &mut HeaderMap, field: HeaderRef<'_>) -> Result<(), ()> {
+    match (
+        HeaderName::from_bytes(field.name),
+        HeaderValue::from_bytes(field.value),
+    ) {
+        (Ok(name), Ok(value)) => {
+            trailers.append(name, value);
+            Ok(())
+        }
+        _ => Err(()),
+    }
+}
