@@ -25,7 +25,8 @@
 # Environment: ROUNDS (3), SMALL_REQUESTS (100000), BIG_REQUESTS (5),
 # CALLGRIND_REQUESTS (20000), IDLE_COUNTS ("1000 10000"); H2SERVE=PATH
 # measures that binary instead of building target/release/h2serve (to put
-# two builds side by side).
+# two builds side by side); CALLGRIND_SERVERS ("h2serve-mem h2serve nghttpd");
+# KEEP_PROFILES=DIR keeps the callgrind outputs there.
 #
 # Needs h2load and nghttpd (apt-get install nghttp2-client nghttp2-server),
 # python3, openssl, valgrind for the callgrind section; h2o
@@ -263,7 +264,7 @@ section_callgrind() {
   command -v valgrind >/dev/null || { echo "== callgrind: valgrind not on PATH, skipped"; return; }
   local small=$((cg_requests / 10)) big=$((cg_requests + cg_requests / 10)) s n
   echo "== user-space instructions per request (callgrind; ($big - $small requests) / $cg_requests; h2load -c 10 -m 10)"
-  for s in h2serve-mem h2serve nghttpd; do
+  for s in ${CALLGRIND_SERVERS:-h2serve-mem h2serve nghttpd}; do
     for n in $small $big; do
       start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-$s-$n.out"
       wait_port "$port" 300
@@ -272,6 +273,7 @@ section_callgrind() {
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
     done
+    [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work"/cg-"$s"-*.out "$KEEP_PROFILES"/; }
     echo "  $s:"
     python3 benches/callgrind_split.py "$work/cg-$s-$small.out" "$small" "$work/cg-$s-$big.out" "$big" 10
   done

@@ -88,7 +88,11 @@ pub(crate) fn with_read_buf<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R
     let r = f(&mut buf[..size]);
     let _ = READ_BUF.try_with(|cell| {
         let current = cell.take();
-        cell.set(if current.len() >= buf.len() { current } else { buf });
+        cell.set(if current.len() >= buf.len() {
+            current
+        } else {
+            buf
+        });
     });
     r
 }
@@ -107,6 +111,7 @@ impl WriteBuf {
     }
 
     /// Bytes of memory the buffer holds (zero while no output waits).
+    #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
         self.buf.capacity()
     }

@@ -680,7 +680,8 @@ mod mem_tests {
             assert!(!p.is_null());
             assert_eq!(p as usize % 16, 0);
             std::ptr::copy_nonoverlapping(b"hello".as_ptr(), p, 5);
-            let q = mem.realloc.unwrap()(p as *mut c_void, 100_000, std::ptr::null_mut()) as *mut u8;
+            let q =
+                mem.realloc.unwrap()(p as *mut c_void, 100_000, std::ptr::null_mut()) as *mut u8;
             assert_eq!(std::slice::from_raw_parts(q, 5), b"hello");
             let q = mem.realloc.unwrap()(q as *mut c_void, 3, std::ptr::null_mut()) as *mut u8;
             assert_eq!(std::slice::from_raw_parts(q, 3), b"hel");
