@@ -134,7 +134,9 @@ where
         // could destroy the GOAWAY before it is read.
         let io = &mut conn.io;
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            let mut sink = [0u8; 4096];
+            // On the heap, not in the connection's future: an array here
+            // would be part of every idle connection's task.
+            let mut sink = vec![0u8; 4096];
             let mut total = 0;
             while total < 256 * 1024 {
                 match io.read(&mut sink).await {
