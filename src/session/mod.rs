@@ -50,7 +50,7 @@ use std::sync::OnceLock;
 pub use data::{Chunk, DataSource, FnSource};
 pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory, Priority};
 pub use handler::{CallbackError, CallbackResult, Handler};
-pub use header::Header;
+pub use header::{Header, HeaderBlock};
 pub use options::Options;
 pub use session_ref::SessionRef;
 pub use settings::{Setting, SettingId};
@@ -407,6 +407,10 @@ impl<H: Handler> Session<H> {
         let reaped = self.inner_mut().state.take_reaped();
         if !reaped.is_empty() {
             drop(reaped);
+        }
+        let state = &mut self.inner_mut().state;
+        if !state.reap_blocks.is_empty() {
+            state.reap_blocks.clear();
         }
     }
 

@@ -361,7 +361,23 @@ unsafe extern "C" fn on_frame_send<H: Handler>(
             f.error_code().unwrap_or(Reason::NO_ERROR),
         ));
     }
-    inner.dispatch(|h, cx| h.on_frame_send(cx, &f))
+    let rv = inner.dispatch(|h, cx| h.on_frame_send(cx, &f));
+    release_block(inner, &f);
+    rv
+}
+
+/// A HEADERS frame left (or was given up): the block its fields were read
+/// from in place, if any, may go.
+fn release_block<H>(inner: &mut Inner<H>, f: &Frame<'_>) {
+    if f.frame_type() == FrameType::HEADERS && inner.state.holds_blocks() {
+        let fields = f.sent_headers();
+        let count = fields.len();
+        let first = fields
+            .take(1)
+            .next()
+            .map(|h| (h.name.as_ptr() as usize, h.value.as_ptr() as usize));
+        inner.state.release_block(f.stream_id(), first, count);
+    }
 }
 
 /// The Rust side of nghttp2's `on_frame_not_send_callback`, reached through shim.c.
@@ -382,14 +398,16 @@ unsafe extern "C" fn on_frame_not_send<H: Handler>(
         return FAIL;
     };
     let stream_id = f.stream_id();
-    inner.dispatch(|h, cx| {
+    let rv = inner.dispatch(|h, cx| {
         // A request whose HEADERS never left never opened a stream, so no
         // close will come for it: its body goes now.
         if f.frame_type() == FrameType::HEADERS && !cx.is_stream_open(stream_id) {
             cx.detach_body(stream_id);
         }
         h.on_frame_not_send(cx, &f, LibError::from_code(lib_error_code))
-    })
+    });
+    release_block(inner, &f);
+    rv
 }
 
 /// The Rust side of nghttp2's `on_stream_close_callback`, reached through shim.c.
