@@ -1,20 +1,87 @@
-//! A safe Rust API over the nghttp2 HTTP/2 C library.
+//! A safe Rust API over the nghttp2 HTTP/2 C library, and a tokio server
+//! and client on top of it.
+//!
+//! # Modules
 //!
 //! - [`session`]: a sans-IO [`Session`](session::Session) over
-//!   `nghttp2_session`, with a [`Handler`](session::Handler) for events.
-//! - [`hpack`]: HPACK encoding and decoding over `nghttp2_hd_*`.
+//!   `nghttp2_session`, with a [`Handler`](session::Handler) for events;
+//!   its module documentation wires a client and a server back to back.
+//! - [`hpack`]: HPACK encoding and decoding over `nghttp2_hd_*`:
+//!
+//!   ```
+//!   use nghttp2::hpack::{Deflater, HeaderField, Inflater};
+//!   let block = Deflater::new(4096)?.deflate(&[HeaderField::new(":method", "GET")])?;
+//!   let fields = Inflater::new()?.inflate(&block)?;
+//!   assert_eq!(fields[0].value, b"GET");
+//!   # Ok::<(), nghttp2::Error>(())
+//!   ```
+//! - [`trace`]: the `nghttp -v` / `nghttpd -v` frame trace, as text or
+//!   JSON lines (`Tracer::stdout().connection_id(1)`).
+//! - `server` (feature `server`): HTTP/2 and HTTP/1.1 on one port, a
+//!   `tower` service (an axum `Router`, say) for both:
+//!
+//!   ```no_run
+//!   # #[cfg(feature = "server")]
+//!   # async fn run() -> std::io::Result<()> {
+//!   use std::convert::Infallible;
+//!   use bytes::Bytes;
+//!   use http_body_util::Full;
+//!   use nghttp2::server::{service_fn, Builder};
+//!   let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!   let hello = service_fn(|_req| async {
+//!       Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"hello\n"))))
+//!   });
+//!   Builder::new()
+//!       .serve(listener, hello)
+//!       .with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; })
+//!       .await
+//!   # }
+//!   ```
+//! - `client` (feature `client`): an HTTP/2 client, many streams on one
+//!   connection:
+//!
+//!   ```no_run
+//!   # #[cfg(feature = "client")]
+//!   # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//!   let uri: http::Uri = "http://127.0.0.1:8080/".parse()?;
+//!   let client = nghttp2::client::Builder::new().connect(&uri).await?;
+//!   let request = http::Request::get(uri).body(http_body_util::Empty::<bytes::Bytes>::new())?;
+//!   let response = client.send(request).await?;
+//!   println!("{}", response.status());
+//!   # Ok(()) }
+//!   ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `server` | `server`: tokio, hyper (HTTP/1.1), tower-service |
+//! | `client` | `client`: tokio |
+//! | `tls` | TLS by OpenSSL for both (`server::tls`, `https://` in the client) |
+//! | `vendored-openssl` | `tls`, with OpenSSL built from source (no system headers needed) |
+//! | `cli` (default) | all of the above and what the `h2serve` and `h2fetch` binaries need (clap, tracing-subscriber, mimalloc) |
+//!
+//! A library that only serves: `nghttp2 = { version = "0.1",
+//! default-features = false, features = ["server"] }` (no clap,
+//! tracing-subscriber, mimalloc or OpenSSL). With no feature at all the
+//! crate is the sans-IO session, HPACK and trace, without tokio.
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+#[cfg(feature = "client")]
 pub mod client;
 mod error;
 mod ffi;
 pub mod hpack;
+#[cfg(any(feature = "server", feature = "client"))]
 mod http_source;
+#[cfg(any(feature = "server", feature = "client"))]
 mod proto;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod session;
 pub mod trace;
+#[cfg(any(feature = "server", feature = "client"))]
 mod write_buf;
 
 use std::ffi::CStr;

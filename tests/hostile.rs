@@ -1026,8 +1026,8 @@ async fn one_mebibyte_header_value_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http1_request_on_h2c_port_is_answered_505_and_closed() {
-    let t = start(Builder::new()).await;
+async fn http1_request_on_h2c_port_of_an_h2_only_server_is_answered_505_and_closed() {
+    let t = start(Builder::new().http1(false)).await;
     let run = async {
         let mut tcp = TcpStream::connect(t.addr).await.unwrap();
         tcp.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

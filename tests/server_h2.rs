@@ -467,16 +467,27 @@ async fn tls_with_alpn_h2() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, b"hello /");
 
-        // A client that offers only http/1.1 is refused in the handshake.
-        assert!(connect_tls(b"\x08http/1.1").await.is_err());
+        // A client that offers only http/1.1 gets HTTP/1.1; one that
+        // offers neither protocol is refused in the handshake.
+        let mut tls = connect_tls(b"\x08http/1.1").await.unwrap();
+        assert_eq!(tls.ssl().selected_alpn_protocol(), Some(&b"http/1.1"[..]));
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tls.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("hello /"), "{answer}");
+        assert!(connect_tls(b"\x06spdy/3").await.is_err());
     };
     timeout(LIMIT, run).await.expect("timed out");
     assert_eq!(server.stats().refused_connections, 1);
 }
 
 #[tokio::test]
-async fn http1_request_on_cleartext_port_is_refused() {
-    let (addr, server, _, _) = start(Builder::new()).await;
+async fn http1_request_on_cleartext_port_is_refused_when_http1_is_off() {
+    let (addr, server, _, _) = start(Builder::new().http1(false)).await;
     let run = async {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         tcp.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -496,16 +507,24 @@ async fn http1_request_on_cleartext_port_is_refused() {
 }
 
 #[tokio::test]
-async fn garbage_on_cleartext_port_gets_400() {
-    let (addr, _server, _, _) = start(Builder::new()).await;
-    let run = async {
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"\x16\x03\x01 not a preface").await.unwrap();
-        let mut answer = Vec::new();
-        tcp.read_to_end(&mut answer).await.unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 400 "));
-    };
-    timeout(LIMIT, run).await.expect("timed out");
+async fn garbage_on_cleartext_port_gets_goaway_protocol_error() {
+    for http1 in [true, false] {
+        let (addr, server, _, _) = start(Builder::new().http1(http1)).await;
+        let run = async {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(b"\x16\x03\x01 not a preface").await.unwrap();
+            let mut answer = Vec::new();
+            tcp.read_to_end(&mut answer).await.unwrap();
+            // SETTINGS, then GOAWAY with last stream 0 and PROTOCOL_ERROR.
+            let settings_len = u32::from_be_bytes([0, answer[0], answer[1], answer[2]]) as usize;
+            assert_eq!(answer[3], 0x4, "SETTINGS first: {answer:?}");
+            let goaway = &answer[9 + settings_len..];
+            assert_eq!(goaway[3], 0x7, "then GOAWAY: {answer:?}");
+            assert_eq!(&goaway[9..17], &[0, 0, 0, 0, 0, 0, 0, 1], "PROTOCOL_ERROR");
+        };
+        timeout(LIMIT, run).await.expect("timed out");
+        assert_eq!(server.stats().refused_connections, 1);
+    }
 }
 
 /// Reads frames until EOF and returns the error code of the first GOAWAY.

@@ -1,7 +1,8 @@
 //! `h2serve`: an HTTP/2 server on nghttp2's engine.
 //!
 //! With no arguments it serves HTTPS on 127.0.0.1:8443 with a self-signed
-//! certificate for `localhost` made at start, and a built-in site:
+//! certificate for `localhost` made at start (HTTP/2 by ALPN `h2`,
+//! HTTP/1.1 by `http/1.1` or no ALPN), and a built-in site:
 //! `GET /` answers `hello world`; `POST`/`PUT /upload` echoes the request
 //! body back as it arrives.
 
@@ -32,9 +33,14 @@ struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8443")]
     addr: SocketAddr,
-    /// Serve cleartext HTTP/2 with prior knowledge (h2c) instead of TLS.
+    /// Serve cleartext instead of TLS: HTTP/2 with prior knowledge (h2c),
+    /// and HTTP/1.1 with `Upgrade: h2c`.
     #[arg(long)]
     no_tls: bool,
+    /// Speak HTTP/2 only: HTTP/1.x clients get 505 (cleartext) or are
+    /// refused after the TLS handshake, instead of being served HTTP/1.1.
+    #[arg(long)]
+    no_http1: bool,
     /// The certificate chain (PEM); with --key. Default: a self-signed
     /// certificate for localhost, made at start.
     #[arg(long, requires = "key", value_name = "FILE")]
@@ -183,7 +189,12 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
         .max_header_list_size(args.max_header_list_size)
         .idle_timeout(idle)
         .write_timeout(args.write_timeout)
-        .handshake_timeout(args.handshake_timeout);
+        .handshake_timeout(args.handshake_timeout)
+        .http1(!args.no_http1)
+        .server_header(Some(HeaderValue::from_static(concat!(
+            "h2serve/",
+            env!("CARGO_PKG_VERSION")
+        ))));
     let json = match &args.trace_json {
         Some(path) => Some(SharedWriter::new(
             std::fs::File::create(path)
@@ -302,6 +313,7 @@ impl Site {
         let started = Instant::now();
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
+            version: request.version(),
             method: method.to_string(),
             path: request.uri().path().to_string(),
             status: 0,
@@ -425,6 +437,7 @@ impl Body for SiteBody {
 /// dropped, when the stream was reset).
 #[derive(Debug)]
 struct AccessLog {
+    version: http::Version,
     method: String,
     path: String,
     status: u16,
@@ -472,7 +485,8 @@ impl Drop for Logged {
             let duration: Duration = log.started.elapsed();
             tracing::info!(
                 target: "h2serve::access",
-                "{} {} {} {} bytes {:.3} ms",
+                "{:?} {} {} {} {} bytes {:.3} ms",
+                log.version,
                 log.method,
                 log.path,
                 log.status,

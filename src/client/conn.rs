@@ -225,12 +225,8 @@ impl Handler for ConnHandler {
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
-        match self.streams.get(&stream_id) {
-            Some(entry) => entry.stream.recv_data(cx, data),
-            None => {
-                let _ = cx.consume(stream_id, data.len());
-            }
-        }
+        let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
+        Stream::recv_data_on(stream, cx, stream_id, data);
         Ok(())
     }
 
@@ -388,6 +384,8 @@ where
         }
         let _ = self.session.handler_mut().tracer_mut().flush();
         self.fail_all(failure.clone());
+        // Streams queued for the task hold the scheduler, which holds them.
+        self.scheduler.close();
         let _ = self.end.send(Some(match (result, goaway) {
             (Ok(()), Some(last)) => End::GoneAway(last),
             (Ok(()), None) => End::Clean,

@@ -47,6 +47,7 @@
 mod body;
 mod conn;
 mod duplex;
+#[cfg(feature = "tls")]
 mod tls;
 
 use std::fmt;
@@ -240,9 +241,14 @@ impl Builder {
             })?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            let stream =
-                tls::connect(tcp, &origin.host, self.ca_file.as_deref(), self.insecure).await?;
-            self.handshake(stream, origin.scheme(), &origin.authority)
+            #[cfg(feature = "tls")]
+            {
+                let stream =
+                    tls::connect(tcp, &origin.host, self.ca_file.as_deref(), self.insecure).await?;
+                self.handshake(stream, origin.scheme(), &origin.authority)
+            }
+            #[cfg(not(feature = "tls"))]
+            Err(Error::user("https needs the nghttp2 crate's `tls` feature"))
         } else {
             self.handshake(tcp, origin.scheme(), &origin.authority)
         }

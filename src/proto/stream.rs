@@ -164,6 +164,20 @@ impl Stream {
         StreamId::new(self.id.load(Ordering::Acquire) as u32).unwrap_or_default()
     }
 
+    /// Fills the receive queue of a stream whose body was read before the
+    /// stream existed (the HTTP/1.1 request an `Upgrade: h2c` turns into
+    /// stream 1): complete, and outside HTTP/2 flow control.
+    pub(crate) fn preload(&self, body: Bytes, trailers: Option<HeaderMap>) {
+        let mut st = self.state();
+        st.detached = true;
+        st.end = true;
+        st.trailers = trailers;
+        if !body.is_empty() {
+            st.buffered.set(body.len());
+            st.chunks.push_back(body);
+        }
+    }
+
     /// Records the id nghttp2 gave a client's request.
     pub(crate) fn set_id(&self, id: StreamId) {
         self.id.store(id.get() as i32, Ordering::Release);
@@ -202,9 +216,26 @@ impl Stream {
 
     // --- The connection task's side, inside nghttp2's callbacks. ---------
 
+    /// A chunk of DATA arrived on stream `id`, known as `stream` (or not:
+    /// a stream this side no longer tracks). It is queued for the reader,
+    /// or, when nobody will read it, given back to the windows at once.
+    pub(crate) fn recv_data_on(
+        stream: Option<&Stream>,
+        cx: &mut SessionRef,
+        id: StreamId,
+        data: &[u8],
+    ) {
+        match stream {
+            Some(stream) => stream.recv_data(cx, data),
+            None => {
+                let _ = cx.consume(id, data.len());
+            }
+        }
+    }
+
     /// A chunk of DATA arrived. It is queued for the reader, or, when
     /// nobody will read it, given back to the windows at once.
-    pub(crate) fn recv_data(&self, cx: &mut SessionRef, data: &[u8]) {
+    fn recv_data(&self, cx: &mut SessionRef, data: &[u8]) {
         let mut st = self.state();
         if st.body_dropped || st.failure.is_some() {
             drop(st);

@@ -18,6 +18,7 @@ use crate::error::{Error, Reason};
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
 use crate::proto::stream::Stream;
+use crate::server::connect_info::ConnectionInfo;
 use crate::server::deadlines::{Activity, Deadlines, Expired};
 use crate::server::handler::{ConnHandler, Entry, Phase};
 use crate::server::service::HttpService;
@@ -32,6 +33,22 @@ pub(crate) struct Setup<'a> {
     pub(crate) initial: &'a [u8],
     /// End the connection at once with this code (TLS rules not met).
     pub(crate) fail: Option<Reason>,
+    /// The connection was upgraded from HTTP/1.1 (`Upgrade: h2c`).
+    pub(crate) upgrade: Option<Upgrade>,
+    /// The connection's tracer, when it was made already (for HTTP/1.1).
+    pub(crate) tracer: Option<crate::trace::Tracer>,
+    /// Put into every request's extensions.
+    pub(crate) info: Option<ConnectionInfo>,
+}
+
+/// An HTTP/1.1 request that asked for `Upgrade: h2c`, its body read: it
+/// becomes stream 1 (`nghttp2_session_upgrade2`).
+pub(crate) struct Upgrade {
+    /// The decoded `HTTP2-Settings`.
+    pub(crate) settings: Vec<u8>,
+    pub(crate) parts: http::request::Parts,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) trailers: Option<http::HeaderMap>,
 }
 
 /// What a connection counts in the server's gauges.
@@ -87,9 +104,19 @@ where
         scheduler.clone(),
         stats.clone(),
         config.max_header_list_size as usize,
+        setup.info,
+        config.server_header.clone(),
     );
-    let tracer = config.trace.as_ref().map(|t| t.next()).unwrap_or_default();
+    let tracer = match setup.tracer {
+        Some(tracer) => tracer,
+        None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),
+    };
     let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
+    if let Some(upgrade) = setup.upgrade {
+        let is_head = upgrade.parts.method == http::Method::HEAD;
+        session.upgrade(&upgrade.settings, is_head)?;
+        session.handler_mut().inner_mut().adopt_upgraded(upgrade);
+    }
     session.submit_settings(&config.settings())?;
     if config.initial_connection_window_size > 65_535 {
         session.set_local_window_size(
@@ -362,6 +389,7 @@ where
             if to_consume > 0 {
                 let _ = cx.consume(id, to_consume);
             }
+            handler.inner_mut().send_informational(cx, id);
             if poll {
                 handler.inner_mut().poll_stream(cx, id);
             }
@@ -427,8 +455,8 @@ where
         // request body empty and waits for the client to send more.
         let waits_for_body = |entry: &Entry<S::Future>| entry.stream.state().waits_for_peer();
         streams.iter().any(|(&id, entry)| match entry.phase {
-            Phase::New(..) => true,
-            Phase::Running(..) => !waits_for_body(entry),
+            Phase::New(_) => true,
+            Phase::Running(_) => !waits_for_body(entry),
             Phase::Responding => {
                 window_open
                     && cx.body_unfinished(id)

@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use http::header;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 
 use crate::error::{Initiator, Reason};
@@ -18,9 +18,14 @@ use crate::proto::headers::is_connection_specific;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
 use crate::proto::stream::{Failure, Stream};
+use crate::server::asks::Asks;
 use crate::server::body::{BodySource, RequestBody, ResponseOwner};
+use crate::server::conn::Upgrade;
+use crate::server::connect_info::ConnectionInfo;
+use crate::server::informational::Informational;
 use crate::server::request::{add_trailer, Head};
 use crate::server::service::HttpService;
+use crate::server::upgrade::{self, H2Connect, Protocol};
 use crate::session::stream_map::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
@@ -28,8 +33,6 @@ use crate::session::{
 };
 
 /// Where a stream's request is in its life, on the connection task's side.
-/// While the service works on it (`New`, `Running`), it counts as a live
-/// handler.
 // The request is held inline: boxing it would cost an allocation per
 // request, and it moves into the service on the same pass of the pump.
 #[allow(clippy::large_enum_variant)]
@@ -37,10 +40,9 @@ pub(crate) enum Phase<F> {
     /// Request header fields are arriving.
     Headers,
     /// The request is complete; the service has not taken it yet.
-    New(Request<RequestBody>, Held),
-    /// The service's future runs. (The `Held` is kept for its `Drop`.)
-    #[allow(dead_code)]
-    Running(Pin<Box<F>>, Held),
+    New(Request<RequestBody>),
+    /// The service's future runs.
+    Running(Pin<Box<F>>),
     /// The response is submitted; its body (if any) is pulled by the
     /// session as the client's windows open.
     Responding,
@@ -51,14 +53,21 @@ pub(crate) enum Phase<F> {
 /// One request stream, on the connection task's side.
 pub(crate) struct Entry<F> {
     pub(crate) stream: Arc<Stream>,
+    /// The 1xx responses and the upgrade the handler asks for.
+    asks: Arc<Asks>,
     waker: Waker,
     pub(crate) phase: Phase<F>,
     head: Head,
     /// Trailer fields being received.
     trailers: Option<HeaderMap>,
     is_head: bool,
-    /// Counts the stream in the open streams while the entry lives.
-    _open: Held,
+    /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
+    is_connect: bool,
+    /// Counts the stream in the open streams until nghttp2 closes it (the
+    /// entry itself is dropped a little later, outside the callback).
+    open: Option<Held>,
+    /// Counts a live handler while the service works on the request.
+    live: Option<Held>,
 }
 
 /// The session handler of a server connection.
@@ -75,6 +84,10 @@ pub(crate) struct ConnHandler<S: HttpService> {
     waiting_ready: Vec<StreamId>,
     pub(crate) got_settings: bool,
     pub(crate) settings_acked: bool,
+    /// Put into every request's extensions.
+    info: Option<ConnectionInfo>,
+    /// The `server` response header.
+    server_header: Option<HeaderValue>,
     /// The largest stream id a client HEADERS frame named so far.
     last_client_stream: StreamId,
     /// Ranges of client stream ids skipped over (so never opened), for
@@ -93,6 +106,8 @@ impl<S: HttpService> ConnHandler<S> {
         scheduler: Arc<Scheduler>,
         stats: Arc<StatsInner>,
         max_header_list_size: usize,
+        info: Option<ConnectionInfo>,
+        server_header: Option<HeaderValue>,
     ) -> Self {
         ConnHandler {
             service,
@@ -104,6 +119,8 @@ impl<S: HttpService> ConnHandler<S> {
             waiting_ready: Vec::new(),
             got_settings: false,
             settings_acked: false,
+            info,
+            server_header,
             last_client_stream: StreamId::CONNECTION,
             id_gaps: Vec::new(),
         }
@@ -120,10 +137,21 @@ impl<S: HttpService> ConnHandler<S> {
         }
         let head = std::mem::take(&mut entry.head);
         match head.into_request(&entry.stream) {
-            Ok(request) => {
+            Ok(mut request) => {
+                let extensions = request.extensions_mut();
+                if let Some(info) = &self.info {
+                    extensions.insert(info.clone());
+                }
+                extensions.insert(Informational::new(entry.asks.clone()));
                 entry.is_head = request.method() == Method::HEAD;
-                let live = Held::new(&self.stats, Gauge::LiveHandlers, 1);
-                entry.phase = Phase::New(request, live);
+                entry.is_connect = request.method() == Method::CONNECT;
+                if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
+                    request.extensions_mut().insert(H2Connect {
+                        asks: entry.asks.clone(),
+                    });
+                }
+                entry.live = Some(Held::new(&self.stats, Gauge::LiveHandlers, 1));
+                entry.phase = Phase::New(request);
                 self.stats.count_request();
                 entry.stream.schedule_poll();
             }
@@ -140,13 +168,68 @@ impl<S: HttpService> ConnHandler<S> {
         }
     }
 
+    /// Makes stream 1 of the HTTP/1.1 request that upgraded the
+    /// connection (nghttp2 opened the stream half-closed); its body was
+    /// read already.
+    pub(crate) fn adopt_upgraded(&mut self, upgrade: Upgrade) {
+        let id = StreamId::new(1).unwrap_or_default();
+        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        let content_length = upgrade.body.len() as u64;
+        // Bytes HTTP/2 flow control never counted: nothing to give back.
+        stream.preload(upgrade.body, upgrade.trailers);
+        let mut parts = upgrade.parts;
+        parts.version = Version::HTTP_2;
+        let is_head = parts.method == Method::HEAD;
+        let request = Request::from_parts(
+            parts,
+            RequestBody::new(stream.clone(), Some(content_length)),
+        );
+        let waker = Waker::from(stream.clone());
+        self.last_client_stream = id;
+        self.streams.insert(
+            id,
+            Entry {
+                asks: Asks::new(stream.clone()),
+                stream: stream.clone(),
+                waker,
+                phase: Phase::New(request),
+                head: Head::default(),
+                trailers: None,
+                is_head,
+                is_connect: false,
+                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                // Counted as a request when HTTP/1.1 read it.
+                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
+            },
+        );
+        stream.schedule_poll();
+    }
+
+    /// Sends the informational responses stream `id`'s handler queued.
+    pub(crate) fn send_informational(&mut self, cx: &mut SessionRef, id: StreamId) {
+        if let Some(entry) = self.streams.get(&id) {
+            let heads = entry.asks.take_informational();
+            if !heads.is_empty() {
+                // Queued before the final response (which takes the rest
+                // itself), on a stream that is open.
+                submit_informational(cx, id, heads);
+            }
+        }
+    }
+
     /// Polls a stream's service: readiness, the call, the future, and
     /// submits the response it gives.
     pub(crate) fn poll_stream(&mut self, cx: &mut SessionRef, id: StreamId) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        match poll_entry(&mut self.service, entry, cx, &self.stats) {
+        match poll_entry(
+            &mut self.service,
+            entry,
+            cx,
+            &self.stats,
+            self.server_header.as_ref(),
+        ) {
             Polled::NotReady => self.waiting_ready.push(id),
             Polled::Called if !self.waiting_ready.is_empty() => {
                 // The service is ready again: let the others try.
@@ -178,13 +261,14 @@ fn poll_entry<S: HttpService>(
     entry: &mut Entry<S::Future>,
     cx: &mut SessionRef,
     stats: &Arc<StatsInner>,
+    server_header: Option<&HeaderValue>,
 ) -> Polled {
     let id = entry.stream.id();
     let mut tcx = TaskContext::from_waker(&entry.waker);
     let mut outcome = Polled::Other;
     loop {
         match &mut entry.phase {
-            Phase::New(..) => {
+            Phase::New(_) => {
                 match catch_unwind(AssertUnwindSafe(|| service.poll_ready(&mut tcx))) {
                     Ok(Poll::Pending) => return Polled::NotReady,
                     Ok(Poll::Ready(Ok(()))) => {}
@@ -200,27 +284,28 @@ fn poll_entry<S: HttpService>(
                         return outcome;
                     }
                 }
-                let Phase::New(request, live) = std::mem::replace(&mut entry.phase, Phase::Done)
-                else {
+                let Phase::New(request) = std::mem::replace(&mut entry.phase, Phase::Done) else {
                     return outcome;
                 };
                 match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
-                    Ok(future) => entry.phase = Phase::Running(Box::pin(future), live),
+                    Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
                     Err(_) => {
                         tracing::warn!(stream = %id, "service panicked in call");
+                        entry.live = None;
                         let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
                         return outcome;
                     }
                 }
                 outcome = Polled::Called;
             }
-            Phase::Running(future, _) => {
+            Phase::Running(future) => {
                 let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut tcx)));
                 match polled {
                     Ok(Poll::Pending) => {}
                     Ok(Poll::Ready(Ok(response))) => {
                         entry.phase = Phase::Responding;
-                        submit_response(cx, entry, response, stats);
+                        entry.live = None;
+                        submit_response(cx, entry, response, stats, server_header);
                     }
                     Ok(Poll::Ready(Err(e))) => {
                         let e: crate::server::BoxError = e.into();
@@ -247,6 +332,7 @@ fn poll_entry<S: HttpService>(
 /// The handler failed: reset its stream with INTERNAL_ERROR.
 fn fail_stream<F>(cx: &mut SessionRef, entry: &mut Entry<F>) {
     entry.phase = Phase::Done;
+    entry.live = None;
     let _ = cx.submit_rst_stream(entry.stream.id(), Reason::INTERNAL_ERROR);
 }
 
@@ -263,8 +349,6 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Submits the service's response: its head now, its body as a data
-/// source the session pulls as the client's windows open.
 /// A response's header block, read in place by nghttp2 until the HEADERS
 /// frame is sent (no copy of names and values).
 struct ResponseHead {
@@ -272,6 +356,8 @@ struct ResponseHead {
     /// The content-length digits, right-aligned from `length_from`.
     digits: [u8; 20],
     length_from: Option<usize>,
+    date: Option<HeaderValue>,
+    server: Option<HeaderValue>,
     headers: HeaderMap,
 }
 
@@ -281,6 +367,12 @@ impl HeaderBlock for ResponseHead {
         if let Some(from) = self.length_from {
             field(HeaderRef::new(b"content-length", &self.digits[from..]));
         }
+        if let Some(date) = &self.date {
+            field(HeaderRef::new(b"date", date.as_bytes()));
+        }
+        if let Some(server) = &self.server {
+            field(HeaderRef::new(b"server", server.as_bytes()));
+        }
         for (name, value) in &self.headers {
             if !is_connection_specific(name, value) {
                 field(HeaderRef::new(name.as_str().as_bytes(), value.as_bytes()));
@@ -289,43 +381,88 @@ impl HeaderBlock for ResponseHead {
     }
 }
 
+/// Submits informational (1xx) responses.
+fn submit_informational(cx: &mut SessionRef, id: StreamId, heads: Vec<(StatusCode, HeaderMap)>) {
+    for (status, headers) in heads {
+        let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes())).chain(
+            headers
+                .iter()
+                .filter(|(name, value)| !is_connection_specific(name, value))
+                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
+        );
+        if let Err(e) = cx.submit_headers(Some(id), fields, false) {
+            tracing::debug!(stream = %id, %status, error = %e, "informational response not submitted");
+        }
+    }
+}
+
+/// Submits the service's response: the informational responses still
+/// queued, its head now, its body as a data source the session pulls as
+/// the client's windows open (or, when the handler upgraded an extended
+/// CONNECT, the pipe its writes go through).
 fn submit_response<F, B>(
     cx: &mut SessionRef,
     entry: &mut Entry<F>,
     response: Response<B>,
     stats: &Arc<StatsInner>,
+    server_header: Option<&HeaderValue>,
 ) where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<crate::server::BoxError>,
 {
     let id = entry.stream.id();
+    let (informational, upgrade) = entry.asks.respond();
+    submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let no_body = entry.is_head
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || body.is_end_stream();
+    // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
+    // stream goes on as a tunnel, the upgrade's when the handler asked.
+    let tunnel = entry.is_connect && status.is_success();
+    let upgraded = match upgrade {
+        Some(tx) if tunnel => {
+            let (writer, reader) = upgrade::pipe();
+            tx.send(writer).is_ok().then_some(reader)
+        }
+        _ => None,
+    };
+    let no_body = upgraded.is_none()
+        && (entry.is_head
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+            || body.is_end_stream());
     let mut head = ResponseHead {
         status,
         digits: [0u8; 20],
         length_from: None,
+        date: (!parts.headers.contains_key(header::DATE)).then(crate::server::date::now),
+        server: server_header
+            .filter(|_| !parts.headers.contains_key(header::SERVER))
+            .cloned(),
         headers: parts.headers,
     };
     if let Some(n) = body.size_hint().exact() {
-        if !head.headers.contains_key(header::CONTENT_LENGTH) && status != 204 {
+        if !tunnel && !head.headers.contains_key(header::CONTENT_LENGTH) && status != 204 {
             head.length_from = Some(20 - decimal(n, &mut head.digits).len());
         }
     }
-    let source: Option<Box<dyn DataSource>> = if no_body {
+    let owner = || ResponseOwner {
+        stream: entry.stream.clone(),
+        held: Held::new(stats, Gauge::SendBuffered, 0),
+    };
+    let source: Option<Box<dyn DataSource>> = if let Some(reader) = upgraded {
+        Some(Box::new(BodySource::new(
+            Box::pin(reader),
+            entry.waker.clone(),
+            owner(),
+            "upgraded stream",
+        )))
+    } else if no_body {
         None
     } else {
         Some(Box::new(BodySource::new(
             Box::pin(body),
             entry.waker.clone(),
-            ResponseOwner {
-                stream: entry.stream.clone(),
-                held: Held::new(stats, Gauge::SendBuffered, 0),
-            },
+            owner(),
             "response body",
         )))
     };
@@ -364,13 +501,16 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             self.streams.insert(
                 id,
                 Entry {
+                    asks: Asks::new(stream.clone()),
                     stream,
                     waker,
                     phase: Phase::Headers,
                     head: Head::default(),
                     trailers: None,
                     is_head: false,
-                    _open: Held::new(&self.stats, Gauge::OpenStreams, 1),
+                    is_connect: false,
+                    open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                    live: None,
                 },
             );
         } else if let Some(entry) = self.streams.get_mut(&id) {
@@ -438,12 +578,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         data: &[u8],
         _flags: Flags,
     ) -> CallbackResult {
-        match self.streams.get(&stream_id) {
-            Some(entry) => entry.stream.recv_data(cx, data),
-            None => {
-                let _ = cx.consume(stream_id, data.len());
-            }
-        }
+        let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
+        Stream::recv_data_on(stream, cx, stream_id, data);
         Ok(())
     }
 
@@ -453,10 +589,15 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.remove(&stream_id) else {
+        let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };
-        if matches!(entry.phase, Phase::New(..) | Phase::Running(..)) {
+        // The stream is no longer open, nor its handler live, though the
+        // entry (and the handler's future) is dropped only once the C call
+        // returns.
+        entry.open = None;
+        entry.live = None;
+        if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
             tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
         }
         let reason = if reason == Reason::NO_ERROR {

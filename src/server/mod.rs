@@ -1,4 +1,6 @@
-//! An HTTP/2 server on nghttp2's engine, on tokio.
+//! An HTTP server on tokio: HTTP/2 on nghttp2's engine, and HTTP/1.1 on
+//! hyper's `http1` server beside it, on the same port, with the same
+//! service.
 //!
 //! ```no_run
 //! use std::convert::Infallible;
@@ -23,8 +25,44 @@
 //!
 //! Handlers are `tower_service::Service`s over `http::Request<RequestBody>`
 //! answering `http::Response<B>` with any `http_body::Body<Data = Bytes>`;
-//! [`service_fn`] makes one from an async function. [`RequestBody`] streams
-//! the request's DATA and trailers.
+//! [`service_fn`] makes one from an async function, and an axum `Router`
+//! is one. [`RequestBody`] streams the request's body and trailers,
+//! whichever protocol carried them. Every request carries a
+//! [`ConnectionInfo`] in its extensions (peer and local address; ALPN, SNI
+//! and cipher over TLS); [`Server::serve_make`] takes a make-service
+//! instead, such as axum's
+//! `router.into_make_service_with_connect_info::<SocketAddr>()`, so that
+//! `ConnectInfo<SocketAddr>` answers. `serve*` return a [`Serve`] future;
+//! [`Serve::with_graceful_shutdown`] ends it on a signal, as
+//! `axum::serve` does, and [`Server::shutdown`] does the same from
+//! anywhere.
+//!
+//! # Protocols
+//!
+//! - Cleartext: the first bytes decide. The HTTP/2 preface starts HTTP/2
+//!   (prior knowledge); an HTTP/1.x request line goes to hyper's HTTP/1
+//!   server; anything else gets SETTINGS and GOAWAY PROTOCOL_ERROR (RFC
+//!   9113 section 3.4). An HTTP/1.1 request with `Upgrade: h2c`, a valid
+//!   `HTTP2-Settings` and a body of at most the stream window (read whole
+//!   first) is answered `101 Switching Protocols` and goes on as stream 1
+//!   of an HTTP/2 connection (`nghttp2_session_upgrade2`); one with a
+//!   missing or malformed `HTTP2-Settings` is served as plain HTTP/1.1
+//!   (RFC 7540 section 3.2).
+//! - TLS: ALPN decides. [`tls`]'s acceptors offer `h2` then `http/1.1`;
+//!   `h2` gets HTTP/2 (with RFC 9113 section 9.2's checks), `http/1.1` or
+//!   no ALPN gets HTTP/1.1.
+//! - [`Builder::http1`]`(false)` keeps the server HTTP/2-only: an HTTP/1.x
+//!   request gets a short `505 HTTP Version Not Supported` (which a person
+//!   using curl or a browser can read, where a GOAWAY frame would show as
+//!   garbage) and is disconnected.
+//!
+//! Every response gets a `date` (formatted once a second) and, when
+//! [`Builder::server_header`] set one, a `server` header, unless the
+//! handler set its own; `content-length` when the body's size is known;
+//! no body for HEAD. The `-v` trace ([`Builder::trace`]) shows an HTTP/1.1
+//! connection as `http/1.1 connection`, `HTTP/1.1 request: GET /` and
+//! `HTTP/1.1 response: 200 OK` lines, and an upgrade as a line before the
+//! HTTP/2 frames.
 //!
 //! # Architecture
 //!
@@ -98,6 +136,22 @@
 //! | Client not reading pending output | [`write_timeout`](Builder::write_timeout) | `--write-timeout` | 30 s | connection closed, `[ERROR] write timeout` |
 //! | In-flight streams after a graceful shutdown | [`shutdown_grace`](Builder::shutdown_grace) | — | 30 s | GOAWAY NO_ERROR, then close, `[ERROR] shutdown grace` |
 //!
+//! On HTTP/1.1 (hyper) the same settings apply as follows:
+//!
+//! | Limit | Builder | Default | When passed |
+//! |---|---|---|---|
+//! | Request head size (request line and header fields) | [`max_header_list_size`](Builder::max_header_list_size) | 64 KiB | hyper's `431 Request Header Fields Too Large`, close |
+//! | Broken request head | — | — | hyper's `400 Bad Request`, close |
+//! | Request head time, and idle time between requests | [`handshake_timeout`](Builder::handshake_timeout) | 10 s | close (hyper's header read timeout) |
+//! | Client not reading the response | [`write_timeout`](Builder::write_timeout) | 30 s | close |
+//! | Pipelined requests | — | one at a time | the next request is read once the last response is written |
+//! | Request body of an `Upgrade: h2c` | [`initial_window_size`](Builder::initial_window_size) | 256 KiB | larger bodies are served as plain HTTP/1.1 |
+//! | Request in flight after a graceful shutdown | [`shutdown_grace`](Builder::shutdown_grace) | 30 s | answered, then close |
+//!
+//! A request body is read only as the handler reads it, so its size is
+//! not limited and its memory is; its time is not limited on HTTP/1.1
+//! (the idle timeout is HTTP/2's).
+//!
 //! nghttp2 1.68 answers most HTTP messaging errors that RFC 9113 makes
 //! stream errors (a body longer or shorter than its content-length, a
 //! pseudo-header in trailers, DATA on a half-closed stream, a zero
@@ -107,30 +161,45 @@
 //! on a stream id the client skipped is a stream id going backwards,
 //! GOAWAY PROTOCOL_ERROR. `tests/hostile.rs` runs each attack.
 
+mod asks;
 mod body;
 mod conn;
+mod connect_info;
+mod date;
 mod deadlines;
 pub mod files;
 mod handler;
+mod http1;
+mod informational;
 mod request;
+mod serve;
 mod service;
 mod stats;
+#[cfg(feature = "tls")]
 pub mod tls;
+pub mod upgrade;
 
 use std::io;
-use std::net::SocketAddr;
+#[cfg(feature = "tls")]
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
 use openssl::ssl::{Ssl, SslAcceptor};
+use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+#[cfg(feature = "tls")]
 use tokio_openssl::SslStream;
 
 pub use body::RequestBody;
+pub use connect_info::{ConnectionInfo, TlsInfo};
+pub use informational::Informational;
+pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
 
@@ -160,6 +229,9 @@ pub(crate) struct Config {
     glitch_rate_limit: Option<(u64, u64)>,
     max_continuations: Option<usize>,
     max_outbound_ack: Option<usize>,
+    http1: bool,
+    server_header: Option<http::HeaderValue>,
+    enable_connect_protocol: bool,
     trace: Option<TraceFactory>,
 }
 
@@ -202,12 +274,21 @@ impl Default for Config {
             glitch_rate_limit: None,
             max_continuations: None,
             max_outbound_ack: None,
+            http1: true,
+            server_header: None,
+            enable_connect_protocol: false,
             trace: None,
         }
     }
 }
 
 impl Config {
+    /// The largest request body an `Upgrade: h2c` may carry: the server
+    /// reads it whole before switching (the stream window's size).
+    fn h2c_body_limit(&self) -> u64 {
+        u64::from(self.initial_window_size)
+    }
+
     fn options(&self) -> Options {
         let mut options = Options::new()
             .no_auto_window_update(true)
@@ -244,6 +325,9 @@ impl Config {
         }
         if let Some(n) = self.max_frame_size {
             settings.push(Setting::new(SettingId::MAX_FRAME_SIZE, n));
+        }
+        if self.enable_connect_protocol {
+            settings.push(Setting::new(SettingId::ENABLE_CONNECT_PROTOCOL, 1));
         }
         settings
     }
@@ -385,6 +469,37 @@ impl Builder {
         self
     }
 
+    /// Serve HTTP/1.x beside HTTP/2 (default true): on cleartext an
+    /// HTTP/1.x request line goes to hyper's HTTP/1 server (and
+    /// `Upgrade: h2c` to HTTP/2), over TLS a client that negotiates
+    /// `http/1.1` by ALPN, or no ALPN, does. With `false` the server speaks
+    /// HTTP/2 only: an HTTP/1.x request gets a short
+    /// `505 HTTP Version Not Supported` (readable in a browser or curl)
+    /// and is disconnected. Either way, bytes that are neither get GOAWAY
+    /// PROTOCOL_ERROR (RFC 9113 section 3.4).
+    pub fn http1(mut self, on: bool) -> Self {
+        self.config.http1 = on;
+        self
+    }
+
+    /// Sends SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441), so that HTTP/2
+    /// clients may open extended CONNECT streams (WebSocket over HTTP/2):
+    /// their `:protocol` reaches the handler as an
+    /// [`upgrade::Protocol`] extension, and [`upgrade::on`] turns the
+    /// stream into a byte stream. Off by default: nghttp2 then answers an
+    /// extended CONNECT with GOAWAY PROTOCOL_ERROR.
+    pub fn enable_connect_protocol(mut self, on: bool) -> Self {
+        self.config.enable_connect_protocol = on;
+        self
+    }
+
+    /// The `server` header of every response that has none (default:
+    /// none sent).
+    pub fn server_header(mut self, value: Option<http::HeaderValue>) -> Self {
+        self.config.server_header = value;
+        self
+    }
+
     /// Traces every connection's frames: `make(n)` gives the tracer of the
     /// n-th connection (1, 2, ...), for example
     /// `Tracer::stdout().connection_id(n)` for nghttpd's `-v` output. Off by
@@ -407,28 +522,82 @@ impl Builder {
         }
     }
 
-    /// Builds the server and serves cleartext HTTP/2 (h2c, prior knowledge)
-    /// on `listener`; see [`Server::serve`].
-    pub async fn serve<S>(self, listener: TcpListener, service: S) -> io::Result<()>
+    /// Builds the server and serves cleartext HTTP on `listener`; see
+    /// [`Server::serve`].
+    pub fn serve<S>(self, listener: TcpListener, service: S) -> Serve
     where
         S: HttpService + Clone,
     {
-        self.build().serve(listener, service).await
+        self.build().serve(listener, service)
     }
 
-    /// Builds the server and serves HTTP/2 over TLS on `listener`; see
+    #[cfg(feature = "tls")]
+    /// Builds the server and serves HTTP over TLS on `listener`; see
     /// [`Server::serve_tls`].
-    pub async fn serve_tls<S>(
+    pub fn serve_tls<S>(self, listener: TcpListener, acceptor: SslAcceptor, service: S) -> Serve
+    where
+        S: HttpService + Clone,
+    {
+        self.build().serve_tls(listener, acceptor, service)
+    }
+
+    /// Builds the server and serves cleartext HTTP on `listener` with a
+    /// service made per connection; see [`Server::serve_make`].
+    pub fn serve_make<M, S>(self, listener: TcpListener, make: M) -> Serve
+    where
+        M: MakeService<S>,
+        S: HttpService,
+    {
+        self.build().serve_make(listener, make)
+    }
+
+    #[cfg(feature = "tls")]
+    /// Builds the server and serves HTTP over TLS on `listener` with a
+    /// service made per connection; see [`Server::serve_tls_make`].
+    pub fn serve_tls_make<M, S>(
         self,
         listener: TcpListener,
         acceptor: SslAcceptor,
-        service: S,
-    ) -> io::Result<()>
+        make: M,
+    ) -> Serve
     where
-        S: HttpService + Clone,
+        M: MakeService<S>,
+        S: HttpService,
     {
-        self.build().serve_tls(listener, acceptor, service).await
+        self.build().serve_tls_make(listener, acceptor, make)
     }
+}
+
+/// A make-service: a `tower_service::Service` that, given a connection's
+/// peer address, makes the [`HttpService`] for that connection, as hyper
+/// 0.14's `make_service_fn` and axum's
+/// `Router::into_make_service_with_connect_info::<SocketAddr>()` do (so
+/// axum's `ConnectInfo<SocketAddr>` extractor answers). Implemented for
+/// every such service; not meant to be implemented by hand.
+pub trait MakeService<S>:
+    tower_service::Service<
+        SocketAddr,
+        Response = S,
+        Error = Self::MakeError,
+        Future = Self::MakeFuture,
+    > + Clone
+    + Send
+    + 'static
+{
+    /// The make-service's error.
+    type MakeError: Into<BoxError>;
+    /// Its future.
+    type MakeFuture: std::future::Future<Output = Result<S, Self::MakeError>> + Send + 'static;
+}
+
+impl<M, S> MakeService<S> for M
+where
+    M: tower_service::Service<SocketAddr, Response = S> + Clone + Send + 'static,
+    M::Error: Into<BoxError>,
+    M::Future: Send + 'static,
+{
+    type MakeError = M::Error;
+    type MakeFuture = M::Future;
 }
 
 /// A configured server: serves listeners and connections, counts what it
@@ -452,16 +621,18 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What the first bytes on a connection say.
 enum Sniffed {
-    /// The HTTP/2 preface: serve.
+    /// The HTTP/2 preface.
     H2,
+    /// An HTTP/1.x request line.
+    Http1,
     /// Something else: refuse.
     Other,
     /// The peer closed or stalled first.
     Nothing,
 }
 
-/// Reads until the bytes are known to start with the HTTP/2 preface or
-/// not. `buf` gets everything read.
+/// Reads until the bytes are known to start with the HTTP/2 preface, an
+/// HTTP/1.x request line, or neither. `buf` gets everything read.
 async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Result<Sniffed> {
     loop {
         // Straight into `buf`: a stack array here would be part of every
@@ -472,45 +643,33 @@ async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Resul
             return Ok(Sniffed::Nothing);
         }
         let k = buf.len().min(PREFACE.len());
-        if buf[..k] != PREFACE[..k] {
+        if buf[..k] == PREFACE[..k] {
+            if k == PREFACE.len() {
+                // `buf` lives as long as the connection: keep only its bytes.
+                buf.shrink_to_fit();
+                return Ok(Sniffed::H2);
+            }
+            continue;
+        }
+        // A broken preface ("PRI * HTTP/2.0" then something else) is no
+        // HTTP/1.x request either.
+        if buf.starts_with(b"PRI ") {
             return Ok(Sniffed::Other);
         }
-        if k == PREFACE.len() {
-            // `buf` lives as long as the connection: keep only its bytes.
-            buf.shrink_to_fit();
-            return Ok(Sniffed::H2);
+        match http1::looks_like_http1(buf) {
+            Some(true) => return Ok(Sniffed::Http1),
+            Some(false) => return Ok(Sniffed::Other),
+            None => {}
         }
     }
 }
 
-/// Answers a client that does not speak HTTP/2 with a short HTTP/1.1
-/// error, then closes.
-async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, first: &[u8], why: &str) {
-    let line_end = first
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(first.len());
-    let line = &first[..line_end];
-    let http1 = line.windows(7).any(|w| w == b"HTTP/1.")
-        || line
-            .iter()
-            .take_while(|b| b.is_ascii_uppercase())
-            .count()
-            .checked_sub(1)
-            .is_some_and(|n| line.get(n + 1) == Some(&b' '));
-    let (status, text) = if http1 {
-        (
-            "505 HTTP Version Not Supported",
-            format!("This server speaks HTTP/2 only ({why}).\n"),
-        )
-    } else {
-        (
-            "400 Bad Request",
-            format!("Not an HTTP/2 connection preface ({why}).\n"),
-        )
-    };
+/// Answers an HTTP/1.x client of an HTTP/2-only server with a short
+/// HTTP/1.1 505, then closes.
+async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, why: &str) {
+    let text = format!("This server speaks HTTP/2 only ({why}).\n");
     let answer = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        "HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
         text.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
@@ -558,56 +717,125 @@ impl Server {
         let _ = rx.wait_for(|down| *down).await;
     }
 
-    /// Serves cleartext HTTP/2 with prior knowledge (h2c) on `listener`,
-    /// one task per connection, each with a clone of `service`. A client
-    /// that sends anything but the HTTP/2 preface (an HTTP/1.1 request, say)
-    /// gets a short HTTP/1.1 505 or 400 answer and is disconnected. Returns
-    /// after [`shutdown`](Server::shutdown), once every connection closed.
-    pub async fn serve<S>(&self, listener: TcpListener, service: S) -> io::Result<()>
+    /// Serves cleartext HTTP on `listener`, one task per connection, each
+    /// with a clone of `service`: HTTP/2 with prior knowledge (h2c), and
+    /// unless [`Builder::http1`] turned it off, HTTP/1.x (with
+    /// `Upgrade: h2c`), told apart by the first bytes. Bytes that are
+    /// neither get GOAWAY PROTOCOL_ERROR. The [`Serve`] future ends after
+    /// [`shutdown`](Server::shutdown) (or its
+    /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) signal),
+    /// once every connection closed.
+    pub fn serve<S>(&self, listener: TcpListener, service: S) -> Serve
     where
         S: HttpService + Clone,
     {
-        self.accept_loop(listener, move |server, tcp, addr| {
-            let service = service.clone();
-            async move {
-                if let Err(e) = server.serve_connection(tcp, service).await {
-                    tracing::debug!(%addr, error = %e, "connection ended with an error");
-                }
-            }
-        })
-        .await
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let service = service.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
     }
 
-    /// Serves HTTP/2 over TLS on `listener`. The acceptor should come from
-    /// [`tls`] (or apply the same rules): a client that does not negotiate
-    /// `h2` by ALPN is refused, and one whose TLS session breaks RFC 9113
-    /// section 9.2 gets GOAWAY INADEQUATE_SECURITY.
-    pub async fn serve_tls<S>(
+    #[cfg(feature = "tls")]
+    /// Serves HTTP over TLS on `listener`. The acceptor should come from
+    /// [`tls`] (or apply the same rules): a client that negotiates `h2` by
+    /// ALPN gets HTTP/2, and GOAWAY INADEQUATE_SECURITY when its TLS
+    /// session breaks RFC 9113 section 9.2; one that negotiates `http/1.1`,
+    /// or no ALPN, gets HTTP/1.1 (unless [`Builder::http1`] turned it off).
+    pub fn serve_tls<S>(&self, listener: TcpListener, acceptor: SslAcceptor, service: S) -> Serve
+    where
+        S: HttpService + Clone,
+    {
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let service = service.clone();
+                let acceptor = acceptor.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let served = server
+                        .serve_tls_connection_with_info(tcp, info, &acceptor, service)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
+    }
+
+    /// As [`serve`](Server::serve), with the service of each connection
+    /// made by `make` from the peer's address: what axum's
+    /// `router.into_make_service_with_connect_info::<SocketAddr>()` needs
+    /// for its `ConnectInfo<SocketAddr>` extractor.
+    pub fn serve_make<M, S>(&self, listener: TcpListener, make: M) -> Serve
+    where
+        M: MakeService<S>,
+        S: HttpService,
+    {
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let make = make.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let Some(service) = serve::make_service(make, addr).await else {
+                        return;
+                    };
+                    if let Err(e) = server.serve_connection_with_info(tcp, info, service).await {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
+    }
+
+    #[cfg(feature = "tls")]
+    /// As [`serve_tls`](Server::serve_tls), with the service of each
+    /// connection made by `make` from the peer's address.
+    pub fn serve_tls_make<M, S>(
         &self,
         listener: TcpListener,
         acceptor: SslAcceptor,
-        service: S,
-    ) -> io::Result<()>
+        make: M,
+    ) -> Serve
     where
-        S: HttpService + Clone,
+        M: MakeService<S>,
+        S: HttpService,
     {
-        self.accept_loop(listener, move |server, tcp, addr| {
-            let service = service.clone();
-            let acceptor = acceptor.clone();
-            async move {
-                if let Err(e) = server.serve_tls_connection(tcp, &acceptor, service).await {
-                    tracing::debug!(%addr, error = %e, "connection ended with an error");
-                }
-            }
-        })
-        .await
+        Serve::new(
+            self.clone(),
+            listener,
+            Box::new(move |server, tcp, info| {
+                let make = make.clone();
+                let acceptor = acceptor.clone();
+                Box::pin(async move {
+                    let addr = info.peer_addr();
+                    let Some(service) = serve::make_service(make, addr).await else {
+                        return;
+                    };
+                    let served = server
+                        .serve_tls_connection_with_info(tcp, info, &acceptor, service)
+                        .await;
+                    if let Err(e) = served {
+                        tracing::debug!(?addr, error = %e, "connection ended with an error");
+                    }
+                })
+            }),
+        )
     }
 
-    async fn accept_loop<F, Fut>(&self, listener: TcpListener, mut each: F) -> io::Result<()>
-    where
-        F: FnMut(Server, TcpStream, SocketAddr) -> Fut,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
+    async fn accept_loop(&self, listener: TcpListener, mut each: serve::Each) -> io::Result<()> {
         let mut tasks = JoinSet::new();
         let mut down = std::pin::pin!(self.shutdown_signal());
         loop {
@@ -615,7 +843,8 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, addr)) => {
                         let _ = tcp.set_nodelay(true);
-                        tasks.spawn(each(self.clone(), tcp, addr));
+                        let info = ConnectionInfo::new(Some(addr), tcp.local_addr().ok());
+                        tasks.spawn(each(self.clone(), tcp, info));
                     }
                     Err(e) => {
                         // Out of descriptors and the like: wait, go on.
@@ -632,8 +861,12 @@ impl Server {
         Ok(())
     }
 
+    #[cfg(feature = "tls")]
     /// Serves one TLS connection: handshake (within the handshake
-    /// timeout), the ALPN and RFC 9113 section 9.2 checks, then HTTP/2.
+    /// timeout), then HTTP/2 (after the RFC 9113 section 9.2 checks) or
+    /// HTTP/1.1, as ALPN settled. Requests carry a [`ConnectionInfo`]
+    /// with no addresses; see
+    /// [`serve_tls_connection_with_info`](Server::serve_tls_connection_with_info).
     pub async fn serve_tls_connection<I, S>(
         &self,
         io: I,
@@ -641,7 +874,26 @@ impl Server {
         service: S,
     ) -> Result<(), Error>
     where
-        I: AsyncRead + AsyncWrite + Unpin + Send,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_tls_connection_with_info(io, ConnectionInfo::default(), acceptor, service)
+            .await
+    }
+
+    #[cfg(feature = "tls")]
+    /// [`serve_tls_connection`](Server::serve_tls_connection), with the
+    /// addresses `info` gives (the TLS part is filled in here) put into
+    /// every request's extensions.
+    pub async fn serve_tls_connection_with_info<I, S>(
+        &self,
+        io: I,
+        info: ConnectionInfo,
+        acceptor: &SslAcceptor,
+        service: S,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         let ssl = Ssl::new(acceptor.context()).map_err(|e| Error::user(e.to_string()))?;
@@ -662,20 +914,21 @@ impl Server {
             }
             Ok(Err(e)) => {
                 self.stats.count_refused();
-                tracing::info!(error = %e, "TLS handshake failed (no h2 in ALPN?)");
+                tracing::info!(error = %e, "TLS handshake failed (no h2 or http/1.1 in ALPN?)");
                 return Ok(());
             }
             Ok(Ok(())) => {}
         }
+        let info = info.with_tls(TlsInfo::from_ssl(tls.ssl()));
         let fail = match tls::check_session(tls.ssl()) {
-            Ok(()) => None,
-            Err(tls::Refusal::NoAlpnH2) => {
+            Ok(true) => None,
+            Ok(false) if self.config.http1 => {
+                return http1::serve(self, tls, Vec::new(), service, info, false).await;
+            }
+            Ok(false) => {
                 self.stats.count_refused();
                 tracing::info!("refusing a TLS client that did not negotiate h2 by ALPN");
-                let mut first = Vec::new();
-                let _ = tokio::time::timeout(Duration::from_millis(500), tls.read_buf(&mut first))
-                    .await;
-                refuse_http1(&mut tls, &first, "no h2 in ALPN").await;
+                refuse_http1(&mut tls, "no h2 in ALPN").await;
                 return Ok(());
             }
             Err(tls::Refusal::InadequateSecurity(what)) => {
@@ -684,76 +937,142 @@ impl Server {
             }
         };
         if fail.is_some() {
-            return conn::serve(
-                tls,
-                service,
-                self.config.clone(),
-                self.stats.clone(),
-                None,
-                conn::Setup { initial: &[], fail },
-            )
-            .await;
+            return self.serve_h2(tls, service, &[], fail, info).await;
         }
-        self.serve_connection(tls, service).await
+        self.serve_sniffed(tls, service, info, false).await
     }
 
-    /// Serves HTTP/2 on an established transport (a TCP stream for h2c
-    /// with prior knowledge, or a TLS stream that negotiated `h2`). A peer
-    /// that does not start with the HTTP/2 preface gets a short HTTP/1.1
-    /// error and is disconnected. Returns when the connection is over.
-    pub async fn serve_connection<I, S>(&self, mut io: I, service: S) -> Result<(), Error>
+    /// Serves an established transport (a TCP stream, or a TLS stream that
+    /// negotiated `h2`): HTTP/2 when it starts with the preface, HTTP/1.x
+    /// for a request line (unless [`Builder::http1`] turned it off), and
+    /// GOAWAY PROTOCOL_ERROR for anything else. Requests carry a
+    /// [`ConnectionInfo`] with no addresses; see
+    /// [`serve_connection_with_info`](Server::serve_connection_with_info).
+    /// Returns when the connection is over.
+    pub async fn serve_connection<I, S>(&self, io: I, service: S) -> Result<(), Error>
     where
-        I: AsyncRead + AsyncWrite + Unpin,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_sniffed(io, service, ConnectionInfo::default(), true)
+            .await
+    }
+
+    /// [`serve_connection`](Server::serve_connection), with `info` put into
+    /// every request's extensions.
+    pub async fn serve_connection_with_info<I, S>(
+        &self,
+        io: I,
+        info: ConnectionInfo,
+        service: S,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService,
+    {
+        self.serve_sniffed(io, service, info, true).await
+    }
+
+    /// Reads the first bytes and serves what they ask for. `cleartext`
+    /// allows HTTP/1.x and its `Upgrade: h2c`; over TLS (ALPN `h2`) only
+    /// the HTTP/2 preface is served.
+    async fn serve_sniffed<I, S>(
+        &self,
+        mut io: I,
+        service: S,
+        info: ConnectionInfo,
+        cleartext: bool,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         let mut first = Vec::new();
         let sniffed =
             tokio::time::timeout(self.config.handshake_timeout, sniff(&mut io, &mut first)).await;
         match sniffed {
-            Ok(Ok(Sniffed::H2)) => {}
-            Ok(Ok(Sniffed::Other)) => {
+            Ok(Ok(Sniffed::H2)) => self.serve_h2(io, service, &first, None, info).await,
+            Ok(Ok(Sniffed::Http1)) if self.config.http1 && cleartext => {
+                http1::serve(self, io, first, service, info, true).await
+            }
+            Ok(Ok(Sniffed::Http1)) if cleartext => {
                 self.stats.count_refused();
-                let line = first
-                    .split(|&b| b == b'\r' || b == b'\n')
-                    .next()
-                    .unwrap_or(&[]);
                 tracing::info!(
-                    first_line = %String::from_utf8_lossy(&line[..line.len().min(100)]),
-                    "refusing a client that does not speak HTTP/2"
+                    first_line = %first_line(&first),
+                    "refusing an HTTP/1.x client: HTTP/1 is off"
                 );
-                refuse_http1(&mut io, &first, "h2c with prior knowledge").await;
-                return Ok(());
+                refuse_http1(&mut io, "HTTP/1 is off").await;
+                Ok(())
+            }
+            // Over TLS, ALPN said `h2`: an HTTP/1.x request is no preface.
+            Ok(Ok(Sniffed::Http1 | Sniffed::Other)) => {
+                self.stats.count_refused();
+                tracing::info!(
+                    first_line = %first_line(&first),
+                    "neither the HTTP/2 preface nor an HTTP/1.x request; GOAWAY PROTOCOL_ERROR"
+                );
+                self.serve_h2(io, service, &[], Some(Reason::PROTOCOL_ERROR), info)
+                    .await
             }
             Ok(Ok(Sniffed::Nothing)) => {
-                tracing::debug!("connection closed before the HTTP/2 preface");
-                return Ok(());
+                tracing::debug!("connection closed before its first request");
+                Ok(())
             }
             Err(_) => {
                 self.stats.count_refused();
-                tracing::debug!("no HTTP/2 preface within the handshake timeout");
+                tracing::debug!(
+                    "no HTTP/2 preface or HTTP/1.x request within the handshake timeout"
+                );
                 if let Some(trace) = &self.config.trace {
                     let mut tracer = trace.next();
                     tracer.message(&format!(
-                        "[ERROR] handshake timeout: {} of the 24-byte preface within {:?}; closing",
+                        "[ERROR] handshake timeout: {} bytes of a preface or request line within {:?}; closing",
                         first.len(),
                         self.config.handshake_timeout
                     ));
                 }
-                return Ok(());
+                Ok(())
             }
-            Ok(Err(e)) => return Err(e.into()),
+            Ok(Err(e)) => Err(e.into()),
         }
+    }
+
+    /// Runs HTTP/2 on `io`, `initial` being the bytes already read.
+    async fn serve_h2<I, S>(
+        &self,
+        io: I,
+        service: S,
+        initial: &[u8],
+        fail: Option<Reason>,
+        info: ConnectionInfo,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
         conn::serve(
             io,
             service,
             self.config.clone(),
             self.stats.clone(),
-            Some(self.shutdown.subscribe()),
+            fail.is_none().then(|| self.shutdown.subscribe()),
             conn::Setup {
-                initial: &first,
-                fail: None,
+                initial,
+                fail,
+                upgrade: None,
+                tracer: None,
+                info: Some(info),
             },
         )
         .await
     }
+}
+
+/// The first line of `bytes`, for a log, at most 100 bytes of it.
+fn first_line(bytes: &[u8]) -> String {
+    let line = bytes
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or(&[]);
+    String::from_utf8_lossy(&line[..line.len().min(100)]).into_owned()
 }

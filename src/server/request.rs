@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
 use crate::proto::stream::Stream;
 use crate::server::body::RequestBody;
+use crate::server::upgrade::Protocol;
 use crate::session::HeaderRef;
 
 /// The request head as its fields arrive.
@@ -20,6 +21,8 @@ pub(crate) struct Head {
     path: Option<PathAndQuery>,
     headers: HeaderMap,
     content_length: Option<u64>,
+    /// The `:protocol` of an extended CONNECT (RFC 8441).
+    protocol: Option<Protocol>,
     /// Bytes counted as SETTINGS_MAX_HEADER_LIST_SIZE counts them.
     size: usize,
     /// Why the request cannot be served, when a field was bad.
@@ -63,7 +66,7 @@ impl Head {
                 Ok(p) => self.path = Some(p),
                 Err(_) => self.reject = bad,
             },
-            b":protocol" => {}
+            b":protocol" => self.protocol = Some(Protocol::from_bytes(field.value)),
             name => match (
                 HeaderName::from_bytes(name),
                 HeaderValue::from_bytes(field.value),
@@ -109,6 +112,9 @@ impl Head {
         *request.uri_mut() = uri;
         *request.version_mut() = Version::HTTP_2;
         *request.headers_mut() = self.headers;
+        if let Some(protocol) = self.protocol.take() {
+            request.extensions_mut().insert(protocol);
+        }
         Ok(request)
     }
 }

@@ -1,5 +1,5 @@
-//! TLS for HTTP/2 (RFC 9113 section 9.2): an `SslAcceptor` that offers
-//! `h2` by ALPN, TLS 1.2 or later, no renegotiation, no compression, and
+//! TLS for HTTP/2 (RFC 9113 section 9.2) and HTTP/1.1: an `SslAcceptor`
+//! that offers `h2` and `http/1.1` by ALPN, TLS 1.2 or later, no renegotiation, no compression, and
 //! only cipher suites HTTP/2 allows; from PEM files or from a self-signed
 //! certificate made at start.
 
@@ -19,8 +19,9 @@ use openssl::x509::{X509NameBuilder, X509};
 
 use crate::error::Error;
 
-/// The ALPN protocol list the server offers: only `h2`.
-const ALPN_H2: &[u8] = b"\x02h2";
+/// The ALPN protocol list the server offers, in its order of preference:
+/// `h2`, then `http/1.1`.
+const ALPN: &[u8] = b"\x02h2\x08http/1.1";
 
 fn tls_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::user(format!("{what}: {e}"))
@@ -29,9 +30,10 @@ fn tls_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// An acceptor builder with HTTP/2's TLS rules applied, and no
 /// certificate yet: TLS 1.2 or later, Mozilla's "intermediate" cipher
 /// suites (all ephemeral key exchange with AEAD, none on RFC 9113's
-/// prohibited list), no renegotiation, no compression, ALPN `h2` only
-/// (a client that offers ALPN without `h2` gets a `no_application_protocol`
-/// alert).
+/// prohibited list), no renegotiation, no compression, ALPN `h2` and
+/// `http/1.1`, `h2` preferred (a client that offers ALPN with neither gets
+/// a `no_application_protocol` alert; one that offers no ALPN is served
+/// HTTP/1.1).
 pub fn h2_acceptor_builder() -> Result<SslAcceptorBuilder, Error> {
     let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())
         .map_err(|e| tls_error("TLS setup", e))?;
@@ -40,7 +42,7 @@ pub fn h2_acceptor_builder() -> Result<SslAcceptorBuilder, Error> {
         .map_err(|e| tls_error("TLS setup", e))?;
     builder.set_options(SslOptions::NO_RENEGOTIATION | SslOptions::NO_COMPRESSION);
     builder.set_alpn_select_callback(|_ssl, client| {
-        openssl::ssl::select_next_proto(ALPN_H2, client).ok_or(AlpnError::ALERT_FATAL)
+        openssl::ssl::select_next_proto(ALPN, client).ok_or(AlpnError::ALERT_FATAL)
     });
     Ok(builder)
 }
@@ -152,15 +154,16 @@ pub fn fingerprint_sha256(cert: &X509) -> String {
     }
 }
 
-/// Checks a finished handshake against RFC 9113 section 9.2: `Ok` when it
-/// may carry HTTP/2, else the reason to refuse it.
-pub(crate) fn check_session(ssl: &SslRef) -> Result<(), Refusal> {
+/// Checks a finished handshake: `Ok(true)` when it negotiated `h2` and
+/// meets RFC 9113 section 9.2, `Ok(false)` when it is for HTTP/1.1 (ALPN
+/// `http/1.1`, or no ALPN at all), else the reason to refuse HTTP/2.
+pub(crate) fn check_session(ssl: &SslRef) -> Result<bool, Refusal> {
     if ssl.selected_alpn_protocol() != Some(b"h2") {
-        return Err(Refusal::NoAlpnH2);
+        return Ok(false);
     }
     let version = ssl.version2();
     if version == Some(SslVersion::TLS1_3) {
-        return Ok(());
+        return Ok(true);
     }
     if version != Some(SslVersion::TLS1_2) {
         return Err(Refusal::InadequateSecurity("TLS older than 1.2".into()));
@@ -172,7 +175,7 @@ pub(crate) fn check_session(ssl: &SslRef) -> Result<(), Refusal> {
     if !is_h2_cipher(name) {
         return Err(Refusal::InadequateSecurity(name.to_string()));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// True for a TLS 1.2 cipher suite (OpenSSL name) that RFC 9113 appendix A
@@ -186,7 +189,6 @@ fn is_h2_cipher(name: &str) -> bool {
 /// Why a TLS connection is not served.
 #[derive(Debug)]
 pub(crate) enum Refusal {
-    NoAlpnH2,
     InadequateSecurity(String),
 }
 

@@ -7,21 +7,21 @@
 //! or replace the state that belongs to one `nghttp2_session` and put it
 //! under another.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! use nghttp2::session::{Options, Session};
 //! let mut a = Session::client((), &Options::default()).unwrap();
 //! let mut b = Session::client((), &Options::default()).unwrap();
 //! std::mem::swap(&mut *a, &mut *b); // `SessionRef` is not `Sized`
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! use nghttp2::session::{Options, Session};
 //! let mut a = Session::client((), &Options::default()).unwrap();
 //! let b = Session::client((), &Options::default()).unwrap();
 //! let _ = std::mem::replace(&mut *a, *b); // cannot move out of a view
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! use nghttp2::session::{Options, Session};
 //! let mut a = Session::client((), &Options::default()).unwrap();
 //! let mut b = Session::client((), &Options::default()).unwrap();

@@ -228,6 +228,16 @@ pub struct RawConn {
 }
 
 impl RawConn {
+    /// Goes on with `tcp`, where HTTP/2 starts now (after an h2c upgrade).
+    pub fn from_tcp(tcp: TcpStream) -> RawConn {
+        RawConn {
+            tcp,
+            buf: Vec::new(),
+            inflater: Inflater::new().expect("inflater"),
+            closed: false,
+        }
+    }
+
     /// A TCP connection, nothing sent.
     pub async fn connect(addr: SocketAddr) -> RawConn {
         let tcp = timeout(IO_LIMIT, TcpStream::connect(addr))
