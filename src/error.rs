@@ -224,6 +224,18 @@ pub enum Kind {
         /// The last stream id of the peer's GOAWAY, when there was one.
         last_stream_id: Option<StreamId>,
     },
+    /// The peer is not an HTTP/2 server: it answered the connection preface
+    /// in HTTP/1.x, or TLS ALPN chose another protocol (or none). The text
+    /// says what it did (`answered "HTTP/1.0 505 ..."`).
+    NotHttp2 {
+        /// The peer, as `host:port`.
+        authority: String,
+        /// What the peer did instead of speaking HTTP/2.
+        answer: String,
+    },
+    /// A client's time limit ran out: connecting, or waiting for a
+    /// response. The text says which.
+    Timeout(String),
 }
 
 /// The crate's error: a [`Kind`] with accessors for the common questions.
@@ -270,7 +282,8 @@ impl Error {
             Kind::Lib(e) => e.is_fatal(),
             Kind::GoAway { reason, .. } => *reason != Reason::NO_ERROR,
             Kind::Io(_) => true,
-            Kind::Reset(..) | Kind::User(_) | Kind::Refused { .. } => false,
+            Kind::NotHttp2 { .. } => true,
+            Kind::Reset(..) | Kind::User(_) | Kind::Refused { .. } | Kind::Timeout(_) => false,
         }
     }
 
@@ -283,6 +296,17 @@ impl Error {
             self.kind,
             Kind::Refused { .. } | Kind::Reset(_, Reason::REFUSED_STREAM, Initiator::Remote)
         )
+    }
+
+    /// True when the peer is not an HTTP/2 server (it answered in
+    /// HTTP/1.x, or ALPN chose another protocol).
+    pub fn is_not_http2(&self) -> bool {
+        matches!(self.kind, Kind::NotHttp2 { .. })
+    }
+
+    /// True when a client's time limit (connect, request) ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, Kind::Timeout(_))
     }
 
     /// True for a stream reset.
@@ -358,6 +382,10 @@ impl fmt::Display for Error {
                 }
                 f.write_str("; it is safe to retry")
             }
+            Kind::NotHttp2 { authority, answer } => {
+                write!(f, "{authority} is not an HTTP/2 server: {answer}")
+            }
+            Kind::Timeout(what) => write!(f, "timed out {what}"),
         }
     }
 }

@@ -170,3 +170,50 @@ async fn graceful_shutdown_lets_requests_in_flight_finish_on_both_protocols() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_handle_works_from_a_users_own_accept_loop() {
+    let entered = Arc::new(Notify::new());
+    let release = Arc::new(Semaphore::new(0));
+    let app = slow_app(entered.clone(), release.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Builder::new().build();
+    let s = server.clone();
+    // The user's loop: accept, and serve each connection with the
+    // server's settings, until the server shuts down.
+    let accepting = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (tcp, peer) = accepted.unwrap();
+                    let info = ConnectionInfo::new(Some(peer), tcp.local_addr().ok());
+                    let (s, app) = (s.clone(), app.clone());
+                    connections.spawn(async move {
+                        s.serve_connection_with_info(tcp, info, app).await
+                    });
+                }
+                () = async { while !s.is_shutting_down() { tokio::time::sleep(Duration::from_millis(5)).await } } => break,
+            }
+        }
+        while let Some(done) = connections.join_next().await {
+            done.unwrap().unwrap();
+        }
+    });
+    let run = async {
+        let h2 = tokio::spawn(h2_get(addr, "/slow"));
+        entered.notified().await;
+        let h1 = tokio::spawn(h1_get(addr, "/slow"));
+        entered.notified().await;
+        server.shutdown();
+        release.add_permits(2);
+        let (_, status, text) = h2.await.unwrap();
+        assert_eq!((status, text.as_str()), (StatusCode::OK, "slow done"));
+        let (_, answer) = h1.await.unwrap();
+        assert!(answer.ends_with("slow done"), "{answer}");
+        // Every connection closed, so the loop ends.
+        accepting.await.unwrap();
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+}

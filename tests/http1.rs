@@ -641,3 +641,29 @@ async fn http1_request_after_alpn_h2_gets_goaway() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+#[test]
+fn http1_off_over_tls_answers_505_after_alpn_http1() {
+    let Some(curl) = peer("curl") else { return };
+    let t = start(Builder::new().http1(false), true);
+    let url = format!("https://localhost:{}/", t.addr.port());
+    let resolve = format!("localhost:{}:127.0.0.1", t.addr.port());
+    let out = stdout(&run(Command::new(&curl).args([
+        "-sSk",
+        "--resolve",
+        &resolve,
+        "--http1.1",
+        "-w",
+        " %{http_code}",
+        &url,
+    ])));
+    assert!(out.ends_with(" 505"), "{out}");
+    let out = stdout(&run(Command::new(&curl).args([
+        "-sSk",
+        "--resolve",
+        &resolve,
+        "--http2",
+        &url,
+    ])));
+    assert!(out.starts_with("HTTP/2.0 GET / alpn=h2"), "{out}");
+}

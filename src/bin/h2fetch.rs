@@ -1,22 +1,27 @@
 //! `h2fetch`: an HTTP/2 client on nghttp2's engine, in the manner of
 //! `nghttp`. Its `-v` trace prints the lines `nghttp -v` prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read as _, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use clap::Parser;
-use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body::{Body, Frame};
-use nghttp2::client::{Builder, SendRequest};
+use nghttp2::client::{Builder, Incoming, ResponseBody, SendRequest};
 use nghttp2::trace::{SharedWriter, Tracer};
+
+/// How many requests are handed to a connection at once; the rest wait
+/// here, as cheap jobs, not as streams queued in nghttp2.
+const IN_FLIGHT: usize = 256;
 
 /// Fetches URLs over HTTP/2, concurrently over one connection per origin.
 #[derive(Parser, Debug)]
@@ -25,18 +30,38 @@ struct Args {
     /// The URLs to fetch (https:// or http:// with prior knowledge).
     #[arg(required = true)]
     urls: Vec<String>,
-    /// Write response bodies to FILE instead of standard output.
+    /// Write the response body to FILE instead of standard output (one
+    /// request only; see -O for several).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Save each response body under the file name of its URL's path
+    /// (`index.html` for a path ending in `/`), as nghttp -O.
+    #[arg(short = 'O', long = "remote-name")]
+    remote_name: bool,
+    /// Also fetch the stylesheets, scripts and images an HTML response
+    /// links to on its own origin (as nghttp -a), on the same connection.
+    #[arg(short = 'a', long = "get-assets")]
+    get_assets: bool,
     /// Discard response bodies.
     #[arg(short = 'n', long = "null-out")]
     null_out: bool,
     /// Print every frame sent and received, in nghttp -v's format.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
+    /// Ask for HTTP/2 by HTTP/1.1 `Upgrade: h2c` (http:// URLs), as
+    /// nghttp -u: the first request of each origin goes out in HTTP/1.1.
+    #[arg(short = 'u', long = "upgrade")]
+    upgrade: bool,
+    /// Print what the server sends (decrypted) in hex and ASCII, as
+    /// nghttp --hexdump (`hexdump -C`'s format, each read from offset 0).
+    #[arg(long = "hexdump")]
+    hexdump: bool,
     /// Write one JSON object per frame to FILE.
     #[arg(long = "trace-json", value_name = "FILE")]
     trace_json: Option<PathBuf>,
+    /// Write the requests and responses as HAR 1.2 (JSON) to FILE.
+    #[arg(short = 'r', long = "har", value_name = "FILE")]
+    har: Option<PathBuf>,
     /// Upload FILE (or standard input for `-`) with POST.
     #[arg(short = 'd', long = "data", value_name = "FILE")]
     data: Option<String>,
@@ -44,17 +69,29 @@ struct Args {
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     headers: Vec<String>,
     /// Request each URL N times.
-    #[arg(short = 'm', long = "multiply", value_name = "N", default_value_t = 1)]
-    multiply: usize,
-    /// Print per-request timings on standard error.
+    #[arg(short = 'm', long = "multiply", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    multiply: u64,
+    /// Print nghttp's statistics table after the bodies.
     #[arg(short = 's', long = "stat")]
     stat: bool,
     /// Do not verify the server's certificate.
-    #[arg(short = 'k', long = "insecure")]
+    #[arg(
+        short = 'k',
+        long = "insecure",
+        short_alias = 'y',
+        alias = "no-verify-peer"
+    )]
     insecure: bool,
     /// Trust the CA certificates in this PEM file.
     #[arg(long = "cacert", value_name = "FILE")]
     cacert: Option<PathBuf>,
+    /// Present this client certificate (PEM) when the server asks.
+    #[arg(long = "cert", value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long = "key", value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
     /// Stream window size: 2^N-1 (as nghttp).
     #[arg(short = 'w', long = "window-bits", value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(0..=30))]
@@ -63,6 +100,10 @@ struct Args {
     #[arg(short = 'W', long = "connection-window-bits", value_name = "N",
           value_parser = clap::value_parser!(u32).range(16..=30))]
     connection_window_bits: Option<u32>,
+    /// SETTINGS_HEADER_TABLE_SIZE to announce (the server's HPACK
+    /// encoder table for this connection).
+    #[arg(short = 'c', long = "header-table-size", value_name = "SIZE")]
+    header_table_size: Option<u32>,
     /// Give up on a connection or request after SECONDS.
     #[arg(short = 't', long = "timeout", value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -70,6 +111,11 @@ struct Args {
     /// (repeatable).
     #[arg(long = "trailer", value_name = "HEADER")]
     trailers: Vec<String>,
+    /// The RFC 9218 priority of a URL, in its wire format (`u=3,i`), sent
+    /// in a `priority` field: the N-th --extpri is for the N-th URL, the
+    /// last one for the URLs after it (as nghttp).
+    #[arg(long = "extpri", value_name = "PRI")]
+    extpri: Vec<String>,
 }
 
 /// A request body known in full, with optional trailers.
@@ -97,6 +143,24 @@ impl Body for Upload {
     }
 }
 
+/// An I/O error's text without Rust's ` (os error N)`.
+fn io_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The crate's error as one line.
+fn one_line(e: &nghttp2::Error) -> String {
+    let text = match e.kind() {
+        nghttp2::Kind::Io(io) => io_text(io),
+        _ => e.to_string(),
+    };
+    text.replace('\n', " ")
+}
+
 fn parse_field(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     // `:name: value` is not supported; names are ordinary fields.
     let (name, value) = text
@@ -112,36 +176,62 @@ fn parse_field(text: &str) -> Result<(HeaderName, HeaderValue), String> {
 /// One request to make.
 struct Job {
     index: usize,
-    url: String,
+    /// Which of the command line's URLs.
+    url_index: usize,
+    url: Arc<str>,
     uri: Uri,
 }
 
 /// What a request gave.
+#[derive(Default)]
 struct Outcome {
     index: usize,
-    url: String,
+    url: Arc<str>,
+    stream_id: Option<u32>,
     status: Option<http::StatusCode>,
+    /// Kept for standard output when there are several requests.
     body: Vec<u8>,
-    bytes: u64,
-    headers_at: Duration,
-    done_at: Duration,
+    /// Body bytes as received (before decoding).
+    received: u64,
+    /// Body bytes after decoding.
+    decoded: u64,
+    /// Relative to the connection's establishment, as nghttp's table.
+    request_start: Duration,
+    headers_end: Duration,
+    response_end: Duration,
+    started: Option<SystemTime>,
+    /// The time the connection took, for the first request on it.
+    connect: Option<Duration>,
+    request_headers: Vec<(String, String)>,
+    response_headers: Vec<(String, String)>,
+    method: String,
+    /// With -a: what an HTML response links to.
+    assets: Vec<Uri>,
     error: Option<String>,
 }
 
 /// Where bodies go.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum Sink {
     Discard,
     /// Kept and written in request order at the end.
     Collect,
     /// Written as it arrives to stdout (one request only).
     Stdout,
+    /// Written as it arrives to this file (one request only).
+    File(PathBuf),
+    /// Each to the file named after its path.
+    RemoteName,
 }
 
 struct Shared {
     args: Args,
     /// The default fields, in nghttp's order, with `-H` applied.
     fields: Vec<(HeaderName, HeaderValue)>,
+    /// --extpri values, the N-th for the N-th URL.
+    extpri: Vec<HeaderValue>,
+    /// The content codings asked for (and so decoded).
+    accepted: Vec<String>,
     upload: Option<Bytes>,
     trailers: Option<HeaderMap>,
     timeout: Option<Duration>,
@@ -149,16 +239,35 @@ struct Shared {
     progress: bool,
 }
 
-async fn fetch(shared: &Shared, client: SendRequest, job: Job, start: Instant) -> Outcome {
+/// The file name `-O` saves `uri` under: its path's last segment, or
+/// `index.html`.
+fn remote_name(uri: &Uri) -> String {
+    let name = uri.path().rsplit('/').next().unwrap_or_default();
+    if name.is_empty() || name == "." || name == ".." {
+        "index.html".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// Opens `path` for a body; the error in one line.
+fn create(path: &Path) -> Result<File, String> {
+    File::create(path).map_err(|e| format!("{}: {}", path.display(), io_text(&e)))
+}
+
+/// Makes `job`'s request on `client` (or takes its response from the h2c
+/// upgrade that carried it) and reads the response.
+async fn fetch(
+    shared: &Shared,
+    client: &SendRequest,
+    job: Job,
+    connected: Instant,
+    upgraded: Option<Response<ResponseBody>>,
+) -> Outcome {
     let mut outcome = Outcome {
         index: job.index,
         url: job.url.clone(),
-        status: None,
-        body: Vec::new(),
-        bytes: 0,
-        headers_at: Duration::ZERO,
-        done_at: Duration::ZERO,
-        error: None,
+        ..Outcome::default()
     };
     let work = async {
         let method = if shared.upload.is_some() {
@@ -166,47 +275,109 @@ async fn fetch(shared: &Shared, client: SendRequest, job: Job, start: Instant) -
         } else {
             Method::GET
         };
+        outcome.method = method.to_string();
         let mut builder = Request::builder().method(method).uri(job.uri.clone());
         for (name, value) in &shared.fields {
             builder = builder.header(name, value);
         }
+        if let Some(pri) = shared.extpri.get(job.url_index).or(shared.extpri.last()) {
+            builder = builder.header("priority", pri);
+        }
         if let Some(data) = &shared.upload {
-            builder = builder.header(http::header::CONTENT_LENGTH, data.len());
+            builder = builder.header(header::CONTENT_LENGTH, data.len());
         }
         let body = Upload {
             data: shared.upload.clone().filter(|d| !d.is_empty()),
             trailers: shared.trailers.clone(),
         };
         let request = builder.body(body).map_err(|e| e.to_string())?;
-        let response = client.send(request).await.map_err(|e| e.to_string())?;
-        outcome.headers_at = start.elapsed();
+        if shared.args.har.is_some() {
+            outcome.request_headers = request
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect();
+        }
+        outcome.started = Some(SystemTime::now());
+        outcome.request_start = connected.elapsed();
+        let response = match upgraded {
+            Some(response) => response,
+            None => client.send(request).await.map_err(|e| one_line(&e))?,
+        };
+        outcome.headers_end = connected.elapsed();
         outcome.status = Some(response.status());
+        if shared.args.har.is_some() {
+            outcome.response_headers = response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect();
+        }
         let total = response
             .headers()
-            .get(http::header::CONTENT_LENGTH)
+            .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let mut body = response.into_body();
+        let coding = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| shared.accepted.iter().any(|a| a == v));
+        let html = shared.args.get_assets
+            && response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        let mut page = Vec::new();
+        let (_head, body) = response.into_parts();
+        outcome.stream_id = Some(body.stream_id().get());
+        let mut body = Incoming::decoding(body, coding.as_deref());
+        let mut file = match &shared.sink {
+            Sink::File(path) => Some(create(path)?),
+            Sink::RemoteName => Some(create(Path::new(&remote_name(&job.uri)))?),
+            _ => None,
+        };
         let mut stdout = io::stdout();
         let mut last_draw = Instant::now();
-        while let Some(chunk) = body.chunk().await {
-            let chunk = chunk.map_err(|e| e.to_string())?;
-            outcome.bytes += chunk.len() as u64;
-            match shared.sink {
-                Sink::Discard => {}
-                Sink::Collect => outcome.body.extend_from_slice(&chunk),
-                Sink::Stdout => stdout.write_all(&chunk).map_err(|e| e.to_string())?,
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            let frame = frame.map_err(|e| one_line(&e))?;
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
+            outcome.decoded += chunk.len() as u64;
+            if html {
+                page.extend_from_slice(&chunk);
             }
+            let written = match (&shared.sink, file.as_mut()) {
+                (_, Some(file)) => file.write_all(&chunk),
+                (Sink::Collect, _) => {
+                    outcome.body.extend_from_slice(&chunk);
+                    Ok(())
+                }
+                (Sink::Stdout, _) => stdout.write_all(&chunk),
+                _ => Ok(()),
+            };
+            written.map_err(|e| format!("writing the body: {}", io_text(&e)))?;
             if shared.progress && last_draw.elapsed() >= Duration::from_millis(100) {
-                draw_progress(outcome.bytes, total);
+                draw_progress(body.received(), total);
                 last_draw = Instant::now();
             }
         }
+        outcome.received = body.received();
+        if html {
+            outcome.assets = asset_links(&page, &job.uri);
+        }
         if shared.progress {
-            draw_progress(outcome.bytes, total);
+            draw_progress(outcome.received, total);
             eprintln!();
         }
-        outcome.done_at = start.elapsed();
+        if let Some(file) = file.as_mut() {
+            file.flush()
+                .map_err(|e| format!("writing the body: {}", io_text(&e)))?;
+        }
+        outcome.response_end = connected.elapsed();
         Ok::<(), String>(())
     };
     let result = match shared.timeout {
@@ -239,15 +410,34 @@ fn draw_progress(done: u64, total: Option<u64>) {
     eprint!("{line}");
 }
 
+/// The codings an `accept-encoding` value asks for (without `q=0` ones).
+fn accepted_codings(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let token = parts.next()?.trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (!token.is_empty() && !refused).then_some(token)
+        })
+        .collect()
+}
+
 fn build_shared(args: Args) -> Result<Shared, String> {
     let mut fields: Vec<(HeaderName, HeaderValue)> = vec![
-        (http::header::ACCEPT, HeaderValue::from_static("*/*")),
+        (header::ACCEPT, HeaderValue::from_static("*/*")),
+        // As nghttp: asked for, and decoded.
         (
-            http::header::ACCEPT_ENCODING,
+            header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, deflate"),
         ),
         (
-            http::header::USER_AGENT,
+            header::USER_AGENT,
             HeaderValue::from_str(&format!("h2fetch nghttp2/{}", nghttp2::version().text))
                 .map_err(|e| e.to_string())?,
         ),
@@ -259,17 +449,23 @@ fn build_shared(args: Args) -> Result<Shared, String> {
             None => fields.push((name, value)),
         }
     }
+    let accepted = fields
+        .iter()
+        .find(|(n, _)| *n == header::ACCEPT_ENCODING)
+        .and_then(|(_, v)| v.to_str().ok())
+        .map(accepted_codings)
+        .unwrap_or_default();
     let upload = match args.data.as_deref() {
         None => None,
         Some("-") => {
             let mut data = Vec::new();
             io::stdin()
                 .read_to_end(&mut data)
-                .map_err(|e| format!("reading standard input: {e}"))?;
+                .map_err(|e| format!("reading standard input: {}", io_text(&e)))?;
             Some(Bytes::from(data))
         }
         Some(path) => Some(Bytes::from(
-            std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?,
+            std::fs::read(path).map_err(|e| format!("{path}: {}", io_text(&e)))?,
         )),
     };
     let trailers = if args.trailers.is_empty() {
@@ -287,18 +483,43 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         Some(s) => return Err(format!("bad timeout {s}")),
         None => None,
     };
-    let requests = args.urls.len() * args.multiply.max(1);
+    let requests = args.urls.len() as u64 * args.multiply;
+    if args.output.is_some() && (requests > 1 || args.get_assets) {
+        return Err(format!(
+            "-o takes one request, not {requests} (use -O to save each under its own name)"
+        ));
+    }
+    if args.upgrade && upload.is_some() {
+        return Err(
+            "-u sends the first request in the HTTP/1.1 upgrade, without a body: not with -d"
+                .into(),
+        );
+    }
+    if args.output.is_some() && args.remote_name {
+        return Err("-o and -O do not go together".into());
+    }
     let sink = if args.null_out {
         Sink::Discard
-    } else if args.output.is_none() && requests == 1 {
+    } else if let Some(path) = &args.output {
+        Sink::File(path.clone())
+    } else if args.remote_name {
+        Sink::RemoteName
+    } else if requests == 1 && !args.get_assets {
         Sink::Stdout
     } else {
         Sink::Collect
     };
-    let progress = args.output.is_some() && requests == 1 && io::stderr().is_terminal();
+    let progress = matches!(sink, Sink::File(_)) && io::stderr().is_terminal();
+    let extpri = args
+        .extpri
+        .iter()
+        .map(|pri| HeaderValue::from_str(pri).map_err(|_| format!("bad --extpri value {pri:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Shared {
         args,
         fields,
+        extpri,
+        accepted,
         upload,
         trailers,
         timeout,
@@ -309,7 +530,31 @@ fn build_shared(args: Args) -> Result<Shared, String> {
 
 fn main() -> ExitCode {
     let start = Instant::now();
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: the text before the usage, lines joined.
+            let text = e.render().to_string();
+            let text = text.split("\n\nUsage:").next().unwrap_or(&text);
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("h2fetch: {}", text.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    if args.verbose {
+        // The whole OpenSSL error stack, beside the one-line errors.
+        let _ = tracing_subscriber::fmt()
+            .with_writer(io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "nghttp2::client::tls=debug",
+            ))
+            .try_init();
+    }
     let shared = match build_shared(args) {
         Ok(shared) => shared,
         Err(e) => {
@@ -323,20 +568,58 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("h2fetch: {e}");
+            eprintln!("h2fetch: {}", io_text(&e));
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(shared, start))
+    runtime.block_on(run(Arc::new(shared), start))
 }
 
-async fn run(shared: Shared, start: Instant) -> ExitCode {
+/// Runs `jobs` on `client`, at most [`IN_FLIGHT`] at a time: that many
+/// workers take the next job as they finish one (a task per worker, not
+/// per request). The outcomes in any order.
+async fn fetch_all(
+    shared: &Arc<Shared>,
+    client: &SendRequest,
+    jobs: Vec<Job>,
+    connected: Instant,
+) -> Vec<Outcome> {
+    let total = jobs.len();
+    let queue = Arc::new(std::sync::Mutex::new(jobs.into_iter()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT.min(total) {
+        let (shared, client, queue) = (shared.clone(), client.clone(), queue.clone());
+        workers.spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some(job) = job else {
+                    return outcomes;
+                };
+                outcomes.push(fetch(&shared, &client, job, connected, None).await);
+            }
+        });
+    }
+    let mut outcomes = Vec::with_capacity(total);
+    while let Some(done) = workers.join_next().await {
+        if let Ok(mut some) = done {
+            outcomes.append(&mut some);
+        }
+    }
+    outcomes
+}
+
+async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     let args = &shared.args;
     // Group the requests by origin, keeping their order.
     let mut origins: BTreeMap<String, (Uri, Vec<Job>)> = BTreeMap::new();
     let mut order = Vec::new();
     let mut index = 0;
-    for url in &args.urls {
+    // Every URL asked for, so that -a fetches an asset once.
+    let mut requested: HashSet<Arc<str>> = HashSet::new();
+    for (url_index, url) in args.urls.iter().enumerate() {
+        let url: Arc<str> = Arc::from(url.as_str());
+        requested.insert(url.clone());
         let uri: Uri = match url.parse() {
             Ok(uri) => uri,
             Err(e) => {
@@ -345,7 +628,11 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
             }
         };
         let key = match (uri.scheme_str(), uri.authority()) {
-            (Some(s), Some(a)) => format!("{s}://{a}"),
+            (Some(s @ ("http" | "https")), Some(a)) => format!("{s}://{a}"),
+            (Some(s), Some(_)) => {
+                eprintln!("h2fetch: {url}: unsupported scheme {s:?} (use https:// or http://)");
+                return ExitCode::from(2);
+            }
             _ => {
                 eprintln!("h2fetch: {url}: not an absolute http:// or https:// URL");
                 return ExitCode::from(2);
@@ -357,20 +644,21 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
         let entry = origins
             .entry(key)
             .or_insert_with(|| (uri.clone(), Vec::new()));
-        for _ in 0..args.multiply.max(1) {
+        for _ in 0..args.multiply {
             entry.1.push(Job {
                 index,
-                url: url.clone(),
+                url_index,
+                url: Arc::clone(&url),
                 uri: uri.clone(),
             });
             index += 1;
         }
     }
     let json = match &args.trace_json {
-        Some(path) => match File::create(path) {
+        Some(path) => match create(path) {
             Ok(f) => Some(SharedWriter::new(f)),
             Err(e) => {
-                eprintln!("h2fetch: {}: {e}", path.display());
+                eprintln!("h2fetch: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -391,8 +679,17 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
         if let Some(bits) = args.connection_window_bits {
             builder = builder.connection_window_bits(bits);
         }
+        if let Some(size) = args.header_table_size {
+            builder = builder.header_table_size(size);
+        }
         if let Some(ca) = &args.cacert {
             builder = builder.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+            builder = builder.client_cert(cert, key);
+        }
+        if args.hexdump {
+            builder = builder.hexdump(io::stdout());
         }
         if args.verbose || json.is_some() {
             let mut tracer = if args.verbose {
@@ -405,29 +702,77 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
             }
             builder = builder.tracer(tracer.start(start));
         }
-        let connect = builder.connect(&origin);
+        let connecting = Instant::now();
+        let mut jobs = jobs;
+        let upgrading = args.upgrade && origin.scheme_str() == Some("http");
+        let first_uri = jobs[0].uri.clone();
+        let connect = async {
+            if upgrading {
+                // The first request asks for the upgrade.
+                let mut request = Request::get(first_uri);
+                for (name, value) in &shared.fields {
+                    request = request.header(name, value);
+                }
+                let request = request
+                    .body(())
+                    .map_err(|e| nghttp2::Error::user(e.to_string()))?;
+                let (client, response) = builder.connect_upgrade(request).await?;
+                Ok((client, Some(response)))
+            } else {
+                Ok((builder.connect(&origin).await?, None))
+            }
+        };
         let connected = match shared.timeout {
             Some(limit) => match tokio::time::timeout(limit, connect).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
+                Ok(result) => result.map_err(|e| one_line(&e)),
                 Err(_) => Err(format!("timed out after {} s", limit.as_secs_f64())),
             },
-            None => connect.await.map_err(|e| e.to_string()),
+            None => connect.await.map_err(|e| one_line(&e)),
         };
-        let client = match connected {
-            Ok(client) => client,
+        let (client, upgraded) = match connected {
+            Ok(connected) => connected,
             Err(e) => {
                 eprintln!("h2fetch: {key}: {e}");
                 failed = true;
                 continue;
             }
         };
-        let shared_ref = &shared;
-        let results = futures_join_all(
-            jobs.into_iter()
-                .map(|job| fetch(shared_ref, client.clone(), job, start))
-                .collect(),
-        )
-        .await;
+        let connected = Instant::now();
+        let mut results = match upgraded {
+            Some(response) => {
+                let first = jobs.remove(0);
+                let (first, mut rest) = tokio::join!(
+                    fetch(&shared, &client, first, connected, Some(response)),
+                    fetch_all(&shared, &client, jobs, connected)
+                );
+                rest.push(first);
+                rest
+            }
+            None => fetch_all(&shared, &client, jobs, connected).await,
+        };
+        if args.get_assets {
+            // The assets of the pages, each once, on the same connection.
+            results.sort_by_key(|o| o.index);
+            let mut assets = Vec::new();
+            for uri in results.iter().flat_map(|o| o.assets.iter()) {
+                let url: Arc<str> = Arc::from(uri.to_string());
+                if requested.insert(url.clone()) {
+                    assets.push(Job {
+                        index,
+                        url_index: usize::MAX,
+                        url,
+                        uri: uri.clone(),
+                    });
+                    index += 1;
+                }
+            }
+            if !assets.is_empty() {
+                results.extend(fetch_all(&shared, &client, assets, connected).await);
+            }
+        }
+        if let Some(first) = results.iter_mut().min_by_key(|o| o.index) {
+            first.connect = Some(connected - connecting);
+        }
         client.close();
         let closed = tokio::time::timeout(
             shared.timeout.unwrap_or(Duration::from_secs(10)),
@@ -437,7 +782,7 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
         if let Ok(Err(e)) = closed {
             // Only worth a line when a request did not already say it.
             if results.iter().all(|o| o.error.is_none()) {
-                eprintln!("h2fetch: {key}: {e}");
+                eprintln!("h2fetch: {key}: {}", one_line(&e));
                 failed = true;
             }
         }
@@ -445,28 +790,20 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
     }
     outcomes.sort_by_key(|o| o.index);
 
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => match File::create(path) {
-            Ok(f) => Box::new(io::BufWriter::new(f)),
-            Err(e) => {
-                eprintln!("h2fetch: {}: {e}", path.display());
-                return ExitCode::FAILURE;
+    if shared.sink == Sink::Collect {
+        let mut out = io::stdout().lock();
+        for o in &outcomes {
+            if let Err(e) = out.write_all(&o.body) {
+                eprintln!("h2fetch: writing the body of {}: {}", o.url, io_text(&e));
+                failed = true;
+                break;
             }
-        },
-        None => Box::new(io::stdout().lock()),
-    };
-    for o in &outcomes {
-        if let Err(e) = out.write_all(&o.body) {
-            eprintln!("h2fetch: writing the body of {}: {e}", o.url);
+        }
+        if let Err(e) = out.flush() {
+            eprintln!("h2fetch: writing output: {}", io_text(&e));
             failed = true;
-            break;
         }
     }
-    if let Err(e) = out.flush() {
-        eprintln!("h2fetch: writing output: {e}");
-        failed = true;
-    }
-    drop(out);
     for o in &outcomes {
         if let Some(e) = &o.error {
             eprintln!("h2fetch: {}: {e}", o.url);
@@ -475,22 +812,14 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
             eprintln!("h2fetch: {}: HTTP status {status}", o.url);
         }
     }
-    if args.stat {
-        eprintln!("***** Statistics *****");
-        eprintln!("  status  bytes       headers(ms)   done(ms)  url");
-        for o in &outcomes {
-            let status = o
-                .status
-                .map(|s| s.as_u16().to_string())
-                .unwrap_or_else(|| "-".into());
-            eprintln!(
-                "  {status:>6}  {:>10}  {:>11.3}  {:>9.3}  {}",
-                o.bytes,
-                o.headers_at.as_secs_f64() * 1e3,
-                o.done_at.as_secs_f64() * 1e3,
-                o.url
-            );
+    if let Some(path) = &args.har {
+        if let Err(e) = write_har(path, &outcomes) {
+            eprintln!("h2fetch: {e}");
+            failed = true;
         }
+    }
+    if args.stat {
+        print_stats(&outcomes);
     }
     if failed {
         ExitCode::FAILURE
@@ -499,27 +828,217 @@ async fn run(shared: Shared, start: Instant) -> ExitCode {
     }
 }
 
-/// Runs the futures concurrently on this task and returns their outputs in
-/// order.
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(v) => *output = Some(v),
-                    Poll::Pending => pending = true,
+/// What an HTML page links to on its own origin, as nghttp's HtmlParser
+/// finds it: `<link rel=stylesheet href>`, `<link rel="shortcut icon">`,
+/// `<link rel=preload href>`, `<img src>`, `<script src>`; resolved
+/// against the page's URL, without fragments, each once.
+fn asset_links(html: &[u8], page: &Uri) -> Vec<Uri> {
+    let Ok(base) = url::Url::parse(&page.to_string()) else {
+        return Vec::new();
+    };
+    let document = scraper::Html::parse_document(&String::from_utf8_lossy(html));
+    let selector =
+        scraper::Selector::parse("link[href], img[src], script[src]").expect("a valid selector");
+    let mut seen = HashSet::new();
+    let mut links = Vec::new();
+    for element in document.select(&selector) {
+        let element = element.value();
+        let target = match element.name() {
+            "link" => {
+                let rel = element.attr("rel").unwrap_or_default().to_ascii_lowercase();
+                let rel = rel.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !matches!(rel.as_str(), "stylesheet" | "shortcut icon" | "preload") {
+                    continue;
                 }
+                element.attr("href")
             }
+            _ => element.attr("src"),
+        };
+        let Some(mut url) = target.and_then(|t| base.join(t.trim()).ok()) else {
+            continue;
+        };
+        url.set_fragment(None);
+        let same_origin = url.scheme() == base.scheme()
+            && url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default();
+        if !same_origin || !seen.insert(url.to_string()) {
+            continue;
         }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
+        if let Ok(uri) = url.as_str().parse::<Uri>() {
+            links.push(uri);
         }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
+    }
+    links
+}
+
+/// nghttp's `util::format_duration`: `us` below a millisecond, then `ms`
+/// and `s` with two decimals.
+fn format_duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us >= 1_000_000 {
+        format!("{:.2}s", us as f64 / 1e6)
+    } else if us >= 1_000 {
+        format!("{:.2}ms", us as f64 / 1e3)
+    } else {
+        format!("{us}us")
+    }
+}
+
+/// nghttp's `util::utos_unit`: bytes with a K, M or G unit, truncated.
+fn utos_unit(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{}G", n >> 30),
+        n if n >= 1 << 20 => format!("{}M", n >> 20),
+        n if n >= 1 << 10 => format!("{}K", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+/// nghttp's `print_stats`: the same text, columns and order (by the time
+/// each response completed).
+fn print_stats(outcomes: &[Outcome]) {
+    let mut done: Vec<&Outcome> = outcomes.iter().filter(|o| o.error.is_none()).collect();
+    done.sort_by_key(|o| o.response_end);
+    let mut out = String::from(
+        "***** Statistics *****
+
+Request timing:
+  responseEnd: the  time  when  last  byte of  response  was  received
+               relative to connectEnd
+ requestStart: the time  just before  first byte  of request  was sent
+               relative  to connectEnd.   If  '*' is  shown, this  was
+               pushed by server.
+      process: responseEnd - requestStart
+         code: HTTP status code
+         size: number  of  bytes  received as  response  body  without
+               inflation.
+          URI: request URI
+
+see http://www.w3.org/TR/resource-timing/#processing-model
+
+sorted by 'complete'
+
+id  responseEnd requestStart  process code size request path
+",
+    );
+    for o in done {
+        let path = o
+            .url
+            .parse::<Uri>()
+            .ok()
+            .and_then(|u| u.path_and_query().map(|p| p.as_str().to_string()))
+            .unwrap_or_else(|| "/".into());
+        out.push_str(&format!(
+            "{:>3} {:>11}  {:>11} {:>8} {:>4} {:>4} {}\n",
+            o.stream_id.unwrap_or(0),
+            format!("+{}", format_duration(o.response_end)),
+            format!("+{}", format_duration(o.request_start)),
+            format_duration(o.response_end.saturating_sub(o.request_start)),
+            o.status.map(|s| s.as_u16()).unwrap_or(0),
+            utos_unit(o.received),
+            path
+        ));
+    }
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The outcomes as HAR 1.2 (<http://www.softwareishard.com/blog/har-12-spec/>).
+fn write_har(path: &Path, outcomes: &[Outcome]) -> Result<(), String> {
+    use serde_json::json;
+    let headers = |list: &[(String, String)]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|(n, v)| json!({ "name": n, "value": v }))
+            .collect()
+    };
+    let entries: Vec<serde_json::Value> = outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .map(|o| {
+            let query: Vec<serde_json::Value> = url::Url::parse(&o.url)
+                .map(|u| {
+                    u.query_pairs()
+                        .map(|(n, v)| json!({ "name": n, "value": v }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let wait = o.headers_end.saturating_sub(o.request_start);
+            let receive = o.response_end.saturating_sub(o.headers_end);
+            let connect = o.connect.map(ms).unwrap_or(-1.0);
+            let mime = o
+                .response_headers
+                .iter()
+                .find(|(n, _)| n == "content-type")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            let started = o
+                .started
+                .map(|t| humantime::format_rfc3339_millis(t).to_string())
+                .unwrap_or_default();
+            json!({
+                "startedDateTime": started,
+                "time": ms(wait + receive) + connect.max(0.0),
+                "request": {
+                    "method": o.method,
+                    "url": &*o.url,
+                    "httpVersion": "HTTP/2.0",
+                    "cookies": [],
+                    "headers": headers(&o.request_headers),
+                    "queryString": query,
+                    "headersSize": -1,
+                    "bodySize": -1,
+                },
+                "response": {
+                    "status": o.status.map(|s| s.as_u16()).unwrap_or(0),
+                    "statusText": o.status.and_then(|s| s.canonical_reason()).unwrap_or(""),
+                    "httpVersion": "HTTP/2.0",
+                    "cookies": [],
+                    "headers": headers(&o.response_headers),
+                    "content": {
+                        "size": o.decoded,
+                        "compression": o.decoded as i64 - o.received as i64,
+                        "mimeType": mime,
+                    },
+                    "redirectURL": o
+                        .response_headers
+                        .iter()
+                        .find(|(n, _)| n == "location")
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or(""),
+                    "headersSize": -1,
+                    "bodySize": o.received,
+                },
+                "cache": {},
+                "timings": {
+                    "blocked": -1,
+                    "dns": -1,
+                    "connect": connect,
+                    "ssl": -1,
+                    "send": 0,
+                    "wait": ms(wait),
+                    "receive": ms(receive),
+                },
+                "_streamId": o.stream_id,
+            })
+        })
+        .collect();
+    let har = json!({
+        "log": {
+            "version": "1.2",
+            "creator": { "name": "h2fetch", "version": env!("CARGO_PKG_VERSION") },
+            "pages": [],
+            "entries": entries,
+        }
+    });
+    let file = create(path)?;
+    let mut out = io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut out, &har).map_err(|e| format!("{}: {e}", path.display()))?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("{}: {}", path.display(), io_text(&e)))
 }

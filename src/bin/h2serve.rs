@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::task::{Context, Poll};
@@ -19,7 +19,7 @@ use clap::Parser;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use nghttp2::server::files::{FileBody, Files};
-use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody};
+use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
@@ -30,9 +30,21 @@ use nghttp2::trace::{SharedWriter, Tracer};
     about = "An HTTP/2 server on nghttp2's engine"
 )]
 struct Args {
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8443")]
-    addr: SocketAddr,
+    /// The address to listen on, `HOST:PORT` (a name such as
+    /// `localhost:8443`, or an IP address; `[::1]:8443` for IPv6).
+    /// Default: 127.0.0.1:8443, or every interface with PORT.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
+    addr: Option<String>,
+    /// nghttpd's form: the port to listen on (on every interface, as
+    /// nghttpd does), instead of --addr.
+    #[arg(value_name = "PORT")]
+    port: Option<u16>,
+    /// nghttpd's form: the private key (PEM), after PORT; with CERT.
+    #[arg(value_name = "KEY", requires = "cert_file")]
+    key_file: Option<PathBuf>,
+    /// nghttpd's form: the certificate chain (PEM), after KEY.
+    #[arg(value_name = "CERT")]
+    cert_file: Option<PathBuf>,
     /// Serve cleartext instead of TLS: HTTP/2 with prior knowledge (h2c),
     /// and HTTP/1.1 with `Upgrade: h2c`.
     #[arg(long)]
@@ -43,10 +55,10 @@ struct Args {
     no_http1: bool,
     /// The certificate chain (PEM); with --key. Default: a self-signed
     /// certificate for localhost, made at start.
-    #[arg(long, requires = "key", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     cert: Option<PathBuf>,
     /// The private key (PEM); with --cert.
-    #[arg(long, requires = "cert", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
     /// Serve the files under DIR instead of the built-in site.
     #[arg(short = 'd', long, value_name = "DIR")]
@@ -99,6 +111,117 @@ struct Args {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Parses the command line; a usage error is one line and exit 2.
+fn parse_args() -> Result<Args, ExitCode> {
+    let mut args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return Err(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            eprintln!("h2serve: {}", clap_one_line(&e));
+            return Err(ExitCode::from(2));
+        }
+    };
+    if let Err(message) = check_args(&mut args) {
+        eprintln!("h2serve: {message}");
+        return Err(ExitCode::from(2));
+    }
+    Ok(args)
+}
+
+/// A clap error in one line: its text before the usage, lines joined.
+fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let text = text.split("\n\nUsage:").next().unwrap_or(&text);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.trim_start_matches("error: ").to_string()
+}
+
+/// Combinations clap cannot check; fills in the positional form.
+fn check_args(args: &mut Args) -> Result<(), String> {
+    if let Some(key) = args.key_file.take() {
+        if args.key.is_some() || args.cert.is_some() {
+            return Err("give KEY CERT or --key/--cert, not both".into());
+        }
+        args.key = Some(key);
+        args.cert = args.cert_file.take();
+    }
+    if args.no_tls && (args.cert.is_some() || args.key.is_some()) {
+        return Err(
+            "--no-tls serves cleartext: a certificate or key makes no sense with it".into(),
+        );
+    }
+    match (&args.cert, &args.key) {
+        (Some(_), None) => return Err("--cert needs --key (the certificate's private key)".into()),
+        (None, Some(_)) => return Err("--key needs --cert (the key's certificate)".into()),
+        _ => {}
+    }
+    if args.max_concurrent_streams == 0 {
+        return Err("-m 0 would refuse every request; give at least 1".into());
+    }
+    if args.workers == Some(0) {
+        return Err("-n 0: at least one worker thread".into());
+    }
+    match (&args.addr, args.port) {
+        (Some(_), Some(_)) => return Err("give the port either as PORT or in --addr".into()),
+        (None, Some(port)) => args.addr = Some(format!("0.0.0.0:{port}")),
+        (None, None) => args.addr = Some("127.0.0.1:8443".into()),
+        (Some(_), None) => {}
+    }
+    Ok(())
+}
+
+/// `HOST:PORT`, with a host name or an IP address (`[v6]:port`).
+fn parse_addr(text: &str) -> Result<String, String> {
+    if text.parse::<SocketAddr>().is_ok() {
+        return Ok(text.to_string());
+    }
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?} is not HOST:PORT"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("{port:?} in {text:?} is not a port number"))?;
+    if host.is_empty() || host.contains(':') || host.contains(char::is_whitespace) {
+        return Err(format!("{host:?} in {text:?} is not a host name"));
+    }
+    Ok(text.to_string())
+}
+
+/// The private key and certificate files, checked so that each problem is
+/// one line: a file that cannot be read, holds no PEM, or a key that is
+/// not the certificate's.
+fn check_pem_files(cert: &Path, key: &Path) -> Result<(), String> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).map_err(|e| {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            format!("{what} {}: {text}", path.display())
+        })
+    };
+    let certs = openssl::x509::X509::stack_from_pem(&read(cert, "certificate")?)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| format!("certificate {}: no PEM certificate in it", cert.display()))?;
+    let key_pem = read(key, "private key")?;
+    let pkey = openssl::pkey::PKey::private_key_from_pem(&key_pem)
+        .map_err(|_| format!("private key {}: not a PEM private key", key.display()))?;
+    let matches = certs[0]
+        .public_key()
+        .map(|public| public.public_eq(&pkey))
+        .unwrap_or(false);
+    if !matches {
+        return Err(format!(
+            "the private key in {} does not match the certificate in {}",
+            key.display(),
+            cert.display()
+        ));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     // mimalloc asks the kernel for transparent huge pages on its arenas
     // (madvise), and a 2 MiB page is resident as a whole once touched:
@@ -109,7 +232,10 @@ fn main() -> ExitCode {
     if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
         eprintln!("h2serve: cannot turn transparent huge pages off ({e}); going on");
     }
-    let args = Args::parse();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let level = if args.quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -147,14 +273,22 @@ fn fail(message: String) -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let site = Site::new(&args)?;
-    let acceptor = if args.no_tls {
-        None
+    let (acceptor, fingerprint) = if args.no_tls {
+        (None, None)
     } else {
-        Some(make_acceptor(&args)?)
+        let (acceptor, fingerprint) = make_acceptor(&args)?;
+        (Some(acceptor), fingerprint)
     };
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = args.addr.as_deref().unwrap_or("127.0.0.1:8443");
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        format!("cannot listen on {addr}: {text}")
+    })?;
+    // Only once the port is ours.
+    if let Some(fingerprint) = fingerprint {
+        println!("h2serve: self-signed certificate for localhost, SHA-256 {fingerprint}");
+    }
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let host = if local.ip().is_loopback() {
@@ -248,18 +382,19 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(number * scale).map_err(|e| format!("{text:?}: {e}"))
 }
 
-fn make_acceptor(args: &Args) -> Result<openssl::ssl::SslAcceptor, String> {
+/// The TLS acceptor, and the fingerprint of the self-signed certificate
+/// when it made one.
+fn make_acceptor(args: &Args) -> Result<(openssl::ssl::SslAcceptor, Option<String>), String> {
     match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
-            tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string())
+            check_pem_files(cert, key)?;
+            let acceptor = tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string())?;
+            Ok((acceptor, None))
         }
         _ => {
             let cert = tls::SelfSigned::localhost().map_err(|e| e.to_string())?;
-            println!(
-                "h2serve: self-signed certificate for localhost, SHA-256 {}",
-                cert.fingerprint_sha256()
-            );
-            cert.acceptor().map_err(|e| e.to_string())
+            let acceptor = cert.acceptor().map_err(|e| e.to_string())?;
+            Ok((acceptor, Some(cert.fingerprint_sha256())))
         }
     }
 }
@@ -319,6 +454,7 @@ impl Site {
             status: 0,
             bytes: 0,
             started,
+            outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
         let uploading = method == Method::POST || method == Method::PUT;
         let response = if uploading
@@ -443,6 +579,9 @@ struct AccessLog {
     status: u16,
     bytes: u64,
     started: Instant,
+    /// How the stream ended: set by the server before it drops the body
+    /// of a stream that was reset or cut by the connection's end.
+    outcome: Option<StreamOutcome>,
 }
 
 /// A response body that counts what it yields for the access log.
@@ -483,15 +622,23 @@ impl Drop for Logged {
     fn drop(&mut self) {
         if let Some(log) = &self.log {
             let duration: Duration = log.started.elapsed();
+            // A body dropped while its stream is open was sent in full (the
+            // server drops it once it ended); otherwise the stream's end
+            // says what happened to the response.
+            let outcome = match log.outcome.as_ref().and_then(StreamOutcome::get) {
+                None | Some(StreamEnd::Complete) => String::new(),
+                Some(end) => format!(", not completed: {end}"),
+            };
             tracing::info!(
                 target: "h2serve::access",
-                "{:?} {} {} {} {} bytes {:.3} ms",
+                "{:?} {} {} {} {} bytes {:.3} ms{}",
                 log.version,
                 log.method,
                 log.path,
                 log.status,
                 log.bytes,
-                duration.as_secs_f64() * 1000.0
+                duration.as_secs_f64() * 1000.0,
+                outcome
             );
         }
     }

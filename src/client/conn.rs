@@ -336,7 +336,13 @@ where
             pings: VecDeque::new(),
             got_settings: false,
         };
-        let options = Options::new().no_auto_window_update(true);
+        // The glitch limit of nghttp2 1.69, not the vendored 1.68.1's: a
+        // cancelled download leaves a window's worth of DATA in flight,
+        // which 1.68.1 counts as glitches (see GLITCH_RATE_LIMIT).
+        let (burst, rate) = crate::session::GLITCH_RATE_LIMIT;
+        let options = Options::new()
+            .no_auto_window_update(true)
+            .glitch_rate_limit(burst, rate);
         let mut session = Session::client(Traced::new(handler, tracer), &options)?;
         session.submit_settings(&config.settings)?;
         if let Some(size) = config.connection_window_size {
@@ -362,6 +368,35 @@ where
 
     fn handler(&mut self) -> &mut ConnHandler {
         self.session.handler_mut().inner_mut()
+    }
+
+    /// After an HTTP/1.1 `Upgrade: h2c` (RFC 7540 section 3.2): stream 1
+    /// is the request that asked for it, half-closed on this side
+    /// (`nghttp2_session_upgrade2` with the HTTP2-Settings payload sent);
+    /// its response arrives through `reply`, its body through `stream`.
+    pub(crate) fn upgraded(
+        &mut self,
+        settings_payload: &[u8],
+        head_request: bool,
+        stream: Arc<Stream>,
+        reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+    ) -> Result<(), Error> {
+        self.session.upgrade(settings_payload, head_request)?;
+        let id = StreamId::new(1).expect("1 is a stream id");
+        stream.set_id(id);
+        self.handler().streams.insert(
+            id,
+            Entry {
+                stream,
+                reply: Some(reply),
+                status: None,
+                headers: HeaderMap::new(),
+                trailers: None,
+                head_request,
+                cancelled: false,
+            },
+        );
+        Ok(())
     }
 
     /// Drives the connection to its end, then tells every waiter how it

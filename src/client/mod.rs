@@ -1,5 +1,20 @@
 //! An HTTP/2 client on nghttp2's engine, on tokio.
 //!
+//! Two levels:
+//!
+//! - [`Client`]: what most users want. A pool of connections, one per
+//!   origin, opened on first use and replaced after a GOAWAY or a close;
+//!   requests the server refused retried once; connect, request and idle
+//!   timeouts; opt-in redirects ([`redirect::Policy`]) and decompression
+//!   (`gzip`, `deflate`, `br`); `client.get(url)`; a `tower::Service`.
+//!   See the [`Client`] docs.
+//! - [`Builder::connect`] and [`SendRequest`]: one connection, as below.
+//!
+//! A server that does not speak HTTP/2 (it answers in HTTP/1.x, or TLS
+//! ALPN chose another protocol) gives an error whose
+//! [`is_not_http2`](crate::Error::is_not_http2) is true and whose text
+//! says what it answered, rather than a protocol error.
+//!
 //! ```no_run
 //! use http_body_util::{BodyExt, Empty};
 //! use nghttp2::client::Builder;
@@ -46,9 +61,15 @@
 
 mod body;
 mod conn;
+mod decompress;
 mod duplex;
-#[cfg(feature = "tls")]
+mod hexdump;
+mod pool;
+pub mod redirect;
+mod replay;
+mod sniff;
 mod tls;
+mod upgrade;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -65,7 +86,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::PollSender;
 
 pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
+pub use decompress::Incoming;
 pub use duplex::Duplex;
+pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
 use crate::proto::scheduler::Scheduler;
@@ -74,6 +97,7 @@ use crate::session::StreamId;
 use crate::session::{DataSource, Header, Setting, SettingId};
 use crate::trace::Tracer;
 use body::BodySource;
+use sniff::{Answer, Sniff};
 
 /// How many requests (and PINGs) may wait for the connection task at once;
 /// past that, [`SendRequest::send`] waits and
@@ -116,27 +140,29 @@ pub(crate) enum End {
 /// Configures and opens client connections.
 #[derive(Debug)]
 pub struct Builder {
-    ca_file: Option<PathBuf>,
-    insecure: bool,
+    tls: tls::TlsConfig,
+    header_table_size: Option<u32>,
     max_concurrent_streams: u32,
     initial_window_size: u32,
     connection_window_size: Option<u32>,
     write_high_water: usize,
     read_buffer_size: usize,
     tracer: Option<Tracer>,
+    hexdump: Option<hexdump::Sink>,
 }
 
 impl Default for Builder {
     fn default() -> Builder {
         Builder {
-            ca_file: None,
-            insecure: false,
+            tls: tls::TlsConfig::default(),
+            header_table_size: None,
             max_concurrent_streams: 100,
             initial_window_size: 65_535,
             connection_window_size: None,
             write_high_water: 64 * 1024,
             read_buffer_size: 32 * 1024,
             tracer: None,
+            hexdump: None,
         }
     }
 }
@@ -152,14 +178,40 @@ impl Builder {
     /// Trust the CA certificates in this PEM file (in addition to the
     /// system's roots).
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
+        self.tls.ca_file = Some(path.into());
         self
     }
 
     /// Do not verify the server's certificate (for tests and self-signed
     /// servers only).
     pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
-        self.insecure = on;
+        self.tls.insecure = on;
+        self
+    }
+
+    /// Present this client certificate (a PEM file, leaf first, then any
+    /// intermediates) with its private key (a PEM file) when the server
+    /// asks for one. Checked at connect time: a file that cannot be read,
+    /// holds no PEM, or a key that does not match the certificate is an
+    /// error that says so.
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// Writes every read from the server (decrypted, for TLS) to `out` in
+    /// the canonical hex+ASCII display, as `nghttp --hexdump` does: each
+    /// read from offset 0, ending with its length.
+    pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
+        self.hexdump = Some(hexdump::Sink(Box::new(out)));
+        self
+    }
+
+    /// SETTINGS_HEADER_TABLE_SIZE this side announces: the most the
+    /// server's HPACK encoder may use of this side's decoder table
+    /// (`nghttp -c`; default: not sent, 4096).
+    pub fn header_table_size(mut self, n: u32) -> Self {
+        self.header_table_size = Some(n);
         self
     }
 
@@ -212,14 +264,34 @@ impl Builder {
         self
     }
 
+    /// A copy of the settings, without the tracer (which is one
+    /// connection's).
+    fn config_clone(&self) -> Builder {
+        Builder {
+            tls: self.tls.clone(),
+            header_table_size: self.header_table_size,
+            max_concurrent_streams: self.max_concurrent_streams,
+            initial_window_size: self.initial_window_size,
+            connection_window_size: self.connection_window_size,
+            write_high_water: self.write_high_water,
+            read_buffer_size: self.read_buffer_size,
+            tracer: None,
+            hexdump: None,
+        }
+    }
+
     fn settings(&self) -> Vec<Setting> {
-        vec![
+        let mut settings = vec![
             Setting::new(
                 SettingId::MAX_CONCURRENT_STREAMS,
                 self.max_concurrent_streams,
             ),
             Setting::new(SettingId::INITIAL_WINDOW_SIZE, self.initial_window_size),
-        ]
+        ];
+        if let Some(n) = self.header_table_size {
+            settings.push(Setting::new(SettingId::HEADER_TABLE_SIZE, n));
+        }
+        settings
     }
 
     /// Connects to `uri`'s origin (`https://` or `http://`; the port
@@ -236,21 +308,90 @@ impl Builder {
             .map_err(|e| {
                 Error::new(Kind::Io(std::io::Error::new(
                     e.kind(),
-                    format!("could not connect to {}: {e}", origin.authority),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
                 )))
             })?;
         let _ = tcp.set_nodelay(true);
         if origin.tls {
-            #[cfg(feature = "tls")]
-            {
-                let stream =
-                    tls::connect(tcp, &origin.host, self.ca_file.as_deref(), self.insecure).await?;
-                self.handshake(stream, origin.scheme(), &origin.authority)
-            }
-            #[cfg(not(feature = "tls"))]
-            Err(Error::user("https needs the nghttp2 crate's `tls` feature"))
+            let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
+            Ok(self
+                .start(stream, origin.scheme(), &origin.authority, Some("h2"), None)?
+                .0)
         } else {
-            self.handshake(tcp, origin.scheme(), &origin.authority)
+            Ok(self
+                .start(tcp, origin.scheme(), &origin.authority, None, None)?
+                .0)
+        }
+    }
+
+    /// Connects to an `http://` URI's origin and asks for HTTP/2 by
+    /// HTTP/1.1 `Upgrade: h2c` with `request` (RFC 7540 section 3.2, as
+    /// `nghttp -u`): `request` goes out in HTTP/1.1 with this side's
+    /// SETTINGS in `HTTP2-Settings`; once the server answers `101
+    /// Switching Protocols` the connection is HTTP/2 and the response to
+    /// `request` arrives on stream 1. Returns the connection and that
+    /// response.
+    ///
+    /// `request` has no body (the upgrade request cannot carry one here);
+    /// its method, path and fields are sent as they are. The tracer shows
+    /// nghttp's `HTTP Upgrade request`, `HTTP Upgrade response` and
+    /// `HTTP Upgrade success` lines.
+    ///
+    /// Errors: the URI is not `http://`; connecting failed; the server did
+    /// not switch ([`is_not_http2`](Error::is_not_http2), with what it
+    /// answered).
+    pub async fn connect_upgrade(
+        mut self,
+        request: Request<()>,
+    ) -> Result<(SendRequest, Response<ResponseBody>), Error> {
+        let origin = Origin::from_uri(request.uri())?;
+        if origin.tls {
+            return Err(Error::user(format!(
+                "{}: the h2c upgrade is for http:// URLs (https:// negotiates h2 by ALPN)",
+                request.uri()
+            )));
+        }
+        let mut tcp = TcpStream::connect((origin.host.as_str(), origin.port))
+            .await
+            .map_err(|e| {
+                Error::new(Kind::Io(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "could not connect to {}: {}",
+                        origin.authority,
+                        tls::io_text(&e)
+                    ),
+                )))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let mut tracer = self.tracer.take().unwrap_or_default();
+        tracer.message("Connected");
+        let payload = upgrade::settings_payload(&self.settings());
+        let head = upgrade::request_head(&request, &origin.authority, &payload);
+        tracer.message("HTTP Upgrade request");
+        tracer.line(&head.replace("\r\n", "\n"));
+        let (answer, rest) = upgrade::handshake(&mut tcp, &head, &origin.authority).await?;
+        tracer.message("HTTP Upgrade response");
+        tracer.line(&answer.replace("\r\n", "\n"));
+        tracer.message("HTTP Upgrade success");
+        self.tracer = Some(tracer);
+        let head_request = request.method() == Method::HEAD;
+        let io = upgrade::Prefixed::new(rest, tcp);
+        let (send, response) = self.start(
+            io,
+            origin.scheme(),
+            &origin.authority,
+            None,
+            Some((payload, head_request)),
+        )?;
+        let response = response.expect("an upgrade has a response");
+        match response.await {
+            Ok(result) => Ok((send.clone(), result.map_err(|e| send.explain(e))?)),
+            Err(_) => Err(send.gone()),
         }
     }
 
@@ -258,7 +399,30 @@ impl Builder {
     /// prior knowledge, a TLS stream that negotiated `h2`, an in-memory
     /// pipe): sends the preface and SETTINGS and spawns the connection's
     /// task. `scheme` and `authority` fill in requests whose URI has none.
+    ///
+    /// A server that does not answer in HTTP/2 (an HTTP/1.x status line, a
+    /// TLS record, text) fails the requests with an error whose
+    /// [`is_not_http2`](Error::is_not_http2) is true.
     pub fn handshake<I>(self, io: I, scheme: &str, authority: &str) -> Result<SendRequest, Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Ok(self.start(io, scheme, authority, None, None)?.0)
+    }
+
+    /// [`handshake`](Builder::handshake), tracing the protocol TLS
+    /// negotiated as nghttp does.
+    /// With `upgrade` (the HTTP2-Settings payload sent, and whether the
+    /// request was HEAD), stream 1 is the upgrade request, whose response
+    /// head arrives through the returned receiver.
+    fn start<I>(
+        self,
+        io: I,
+        scheme: &str,
+        authority: &str,
+        alpn: Option<&str>,
+        upgrade: Option<(Vec<u8>, bool)>,
+    ) -> Result<(SendRequest, Option<ResponseReceiver>), Error>
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -272,18 +436,45 @@ impl Builder {
             read_buffer_size: self.read_buffer_size,
         };
         let mut tracer = self.tracer.unwrap_or_default();
-        tracer.message("Connected");
-        let conn = conn::Conn::new(io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-        tokio::spawn(conn.run());
-        Ok(SendRequest {
+        if upgrade.is_none() {
+            tracer.message("Connected");
+        }
+        if let Some(protocol) = alpn {
+            tracer.line(&format!("The negotiated protocol: {protocol}"));
+        }
+        let answer = Answer::default();
+        let upgraded = upgrade.map(|(payload, head)| {
+            let (reply, response) = oneshot::channel();
+            let stream = Stream::new(None, scheduler.clone(), None);
+            (payload, head, stream, reply, response)
+        });
+        let mut response = None;
+        macro_rules! spawn_conn {
+            ($io:expr) => {{
+                let mut conn =
+                    conn::Conn::new($io, rx, scheduler.clone(), end_tx, tracer, &config)?;
+                if let Some((payload, head, stream, reply, receiver)) = upgraded {
+                    conn.upgraded(&payload, head, stream, reply)?;
+                    response = Some(receiver);
+                }
+                tokio::spawn(conn.run());
+            }};
+        }
+        match self.hexdump {
+            Some(sink) => spawn_conn!(Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone())),
+            None => spawn_conn!(Sniff::new(io, answer.clone())),
+        }
+        let send = SendRequest {
             tx: PollSender::new(tx),
             scheduler,
             end: end_rx,
             defaults: Arc::new(Defaults {
                 scheme: scheme.to_string(),
                 authority: authority.to_string(),
+                answer,
             }),
-        })
+        };
+        Ok((send, response))
     }
 }
 
@@ -338,6 +529,8 @@ impl Origin {
 struct Defaults {
     scheme: String,
     authority: String,
+    /// What the server answered, when it was not HTTP/2.
+    answer: Answer,
 }
 
 /// A handle to one connection: sends requests, PINGs, and closes it.
@@ -373,8 +566,37 @@ fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
 }
 
 impl SendRequest {
+    /// `error`, or the clearer one when the server turned out not to speak
+    /// HTTP/2.
+    fn explain(&self, error: Error) -> Error {
+        match self.defaults.answer.get() {
+            Some(answer) => Error::new(Kind::NotHttp2 {
+                authority: self.defaults.authority.clone(),
+                answer: answer.clone(),
+            }),
+            None => error,
+        }
+    }
+
+    /// True when both handles are of the same connection.
+    pub(crate) fn same_connection(&self, other: &SendRequest) -> bool {
+        Arc::ptr_eq(&self.defaults, &other.defaults)
+    }
+
+    /// A handle that does not keep the connection open.
+    pub(crate) fn downgrade(&self) -> WeakSendRequest {
+        WeakSendRequest {
+            tx: self.tx.get_ref().map(|tx| tx.downgrade()),
+            end: self.end.clone(),
+        }
+    }
+
     /// The error for a connection that is over (or going).
     fn gone(&self) -> Error {
+        self.explain(self.gone_inner())
+    }
+
+    fn gone_inner(&self) -> Error {
         match &*self.end.borrow() {
             Some(End::Failed(failure)) => failure.to_error(),
             Some(End::GoneAway(last)) => Failure::Refused {
@@ -465,7 +687,7 @@ impl SendRequest {
             return Err(self.gone());
         }
         match response.await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
         }
     }
@@ -520,7 +742,7 @@ impl SendRequest {
             return Err(self.gone());
         }
         match rtt.await {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
         }
     }
@@ -546,7 +768,7 @@ impl SendRequest {
         let mut end = self.end.clone();
         let result = end.wait_for(|e| e.is_some()).await;
         match result.as_deref() {
-            Ok(Some(End::Failed(failure))) => Err(failure.to_error()),
+            Ok(Some(End::Failed(failure))) => Err(self.explain(failure.to_error())),
             _ => Ok(()),
         }
     }
@@ -616,9 +838,34 @@ where
                 return Err(this.gone());
             }
             match response.await {
-                Ok(result) => result,
+                Ok(result) => result.map_err(|e| this.explain(e)),
                 Err(_) => Err(this.gone()),
             }
         })
+    }
+}
+
+/// A handle to a connection that does not keep it open (the pool's idle
+/// timer holds one).
+pub(crate) struct WeakSendRequest {
+    tx: Option<mpsc::WeakSender<Msg>>,
+    end: watch::Receiver<Option<End>>,
+}
+
+impl WeakSendRequest {
+    /// Closes the connection gracefully, if it is still there.
+    pub(crate) fn close(&self) {
+        if let Some(tx) = self.tx.as_ref().and_then(|tx| tx.upgrade()) {
+            if tx.try_send(Msg::Close).is_err() {
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Close).await;
+                });
+            }
+        }
+    }
+
+    /// True once the connection is over, or every strong handle is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.end.borrow().is_some() || self.tx.as_ref().is_none_or(|tx| tx.strong_count() == 0)
     }
 }

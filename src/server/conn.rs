@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::error::{Error, Reason};
+use crate::error::{Error, Kind, Reason};
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
 use crate::proto::stream::Stream;
@@ -22,7 +22,7 @@ use crate::server::connect_info::ConnectionInfo;
 use crate::server::deadlines::{Activity, Deadlines, Expired};
 use crate::server::handler::{ConnHandler, Entry, Phase};
 use crate::server::service::HttpService;
-use crate::server::Config;
+use crate::server::{Config, StreamEnd};
 use crate::session::{Session, SessionRef, StreamId};
 use crate::trace::Traced;
 use crate::write_buf::{with_read_buf, WriteBuf};
@@ -151,6 +151,18 @@ where
         conn.recv_bytes(setup.initial);
     }
     let result = conn.drive(&config, shutdown).await;
+    // Streams still open are cut by the connection's end: say so before
+    // their response bodies are dropped (with the session, after the
+    // lingering close below).
+    let goaway = conn.session.close_reason().and_then(|e| match e.kind() {
+        Kind::GoAway {
+            reason, initiator, ..
+        } => Some((*reason, *initiator)),
+        _ => None,
+    });
+    for entry in conn.session.handler_mut().inner_mut().streams.values() {
+        entry.outcome.set(StreamEnd::ConnectionEnded { goaway });
+    }
     let tracer = conn.session.handler_mut().tracer_mut();
     tracer.connection_closed();
     let _ = tracer.flush();

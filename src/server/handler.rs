@@ -26,6 +26,7 @@ use crate::server::informational::Informational;
 use crate::server::request::{add_trailer, Head};
 use crate::server::service::HttpService;
 use crate::server::upgrade::{self, H2Connect, Protocol};
+use crate::server::{StreamEnd, StreamOutcome};
 use crate::session::stream_map::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
@@ -68,6 +69,8 @@ pub(crate) struct Entry<F> {
     open: Option<Held>,
     /// Counts a live handler while the service works on the request.
     live: Option<Held>,
+    /// How the stream ended, for the service (a request extension).
+    pub(crate) outcome: StreamOutcome,
 }
 
 /// The session handler of a server connection.
@@ -143,6 +146,7 @@ impl<S: HttpService> ConnHandler<S> {
                     extensions.insert(info.clone());
                 }
                 extensions.insert(Informational::new(entry.asks.clone()));
+                request.extensions_mut().insert(entry.outcome.clone());
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
                 if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
@@ -180,10 +184,12 @@ impl<S: HttpService> ConnHandler<S> {
         let mut parts = upgrade.parts;
         parts.version = Version::HTTP_2;
         let is_head = parts.method == Method::HEAD;
-        let request = Request::from_parts(
+        let mut request = Request::from_parts(
             parts,
             RequestBody::new(stream.clone(), Some(content_length)),
         );
+        let outcome = StreamOutcome::default();
+        request.extensions_mut().insert(outcome.clone());
         let waker = Waker::from(stream.clone());
         self.last_client_stream = id;
         self.streams.insert(
@@ -197,6 +203,7 @@ impl<S: HttpService> ConnHandler<S> {
                 trailers: None,
                 is_head,
                 is_connect: false,
+                outcome,
                 open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                 // Counted as a request when HTTP/1.1 read it.
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
@@ -511,6 +518,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     is_connect: false,
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                     live: None,
+                    outcome: StreamOutcome::default(),
                 },
             );
         } else if let Some(entry) = self.streams.get_mut(&id) {
@@ -559,6 +567,14 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     entry.stream.recv_end(None);
                 }
             }
+            FrameType::RST_STREAM => {
+                if let (Some(entry), Some(reason)) = (self.streams.get(&id), frame.error_code()) {
+                    entry.outcome.set(StreamEnd::Reset {
+                        reason,
+                        initiator: Initiator::Remote,
+                    });
+                }
+            }
             FrameType::SETTINGS => {
                 if frame.is_ack() {
                     self.settings_acked = true;
@@ -597,6 +613,15 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         // returns.
         entry.open = None;
         entry.live = None;
+        // A reset by the client was recorded when it arrived.
+        entry.outcome.set(if reason == Reason::NO_ERROR {
+            StreamEnd::Complete
+        } else {
+            StreamEnd::Reset {
+                reason,
+                initiator: Initiator::Local,
+            }
+        });
         if matches!(entry.phase, Phase::New(_) | Phase::Running(_)) {
             tracing::debug!(stream = %stream_id, %reason, "stream closed; cancelling its handler");
         }
@@ -616,6 +641,11 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
 impl<S: HttpService> Drop for ConnHandler<S> {
     fn drop(&mut self) {
+        // Nothing is served any more: wake-ups from now on (a handler's
+        // task dropping an upgraded stream's writer, say) must not queue
+        // streams, whose `Arc`s back to the scheduler would then never be
+        // freed when the connection's task was dropped without ending.
+        self.scheduler.close();
         for (id, entry) in self.streams.drain() {
             entry
                 .stream

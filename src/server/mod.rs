@@ -56,6 +56,15 @@
 //!   using curl or a browser can read, where a GOAWAY frame would show as
 //!   garbage) and is disconnected.
 //!
+//! - Upgrades: [`upgrade::on`] gives a handler a full-duplex byte stream
+//!   (`AsyncRead + AsyncWrite`) for an HTTP/1.1 `Upgrade` it answers with
+//!   101, and for an HTTP/2 extended CONNECT (RFC 8441, after
+//!   [`Builder::enable_connect_protocol`]) it answers with 2xx: WebSocket
+//!   on either protocol (`examples/websocket_echo.rs`).
+//! - Informational responses: an HTTP/2 request carries an
+//!   [`Informational`] handle that sends `103 Early Hints` (or another
+//!   1xx) before the final response.
+//!
 //! Every response gets a `date` (formatted once a second) and, when
 //! [`Builder::server_header`] set one, a `server` header, unless the
 //! handler set its own; `content-length` when the body's size is known;
@@ -125,7 +134,7 @@
 //! | Frame size | [`max_frame_size`](Builder::max_frame_size) | — | 16 KiB | GOAWAY FRAME_SIZE_ERROR |
 //! | CONTINUATION frames after one HEADERS | [`max_continuations`](Builder::max_continuations) | — | 8 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
 //! | Stream resets by the client (rapid reset) | [`stream_reset_rate_limit`](Builder::stream_reset_rate_limit) | — | burst 1000, then 33/s | GOAWAY INTERNAL_ERROR (nghttp2's code), close once open streams end |
-//! | Glitches: frames that are legal but useless, refused streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 1000, then 33/s | GOAWAY ENHANCE_YOUR_CALM |
+//! | Glitches: frames that are legal but useless, refused streams, DATA on closed streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 10000, then 330/s (nghttp2 1.69's default; 1.68.1's 1000, 33 cuts off slow clients) | GOAWAY ENHANCE_YOUR_CALM |
 //! | Queued SETTINGS and PING ACKs (outbound queue) | [`max_outbound_ack`](Builder::max_outbound_ack) | — | 1000 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
 //! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
 //! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
@@ -160,6 +169,30 @@
 //! (CVE-2025-8671). The server adds the check nghttp2 leaves out: a HEADERS
 //! on a stream id the client skipped is a stream id going backwards,
 //! GOAWAY PROTOCOL_ERROR. `tests/hostile.rs` runs each attack.
+//!
+//! # RFC 9113 rules enforced on top of nghttp2
+//!
+//! nghttp2 1.65+ forgets closed streams and RFC 7540 priorities, so the
+//! session layer answers what it no longer does (every connection, server
+//! and client; the table, the choice of connection errors and the memory
+//! bound are in [`session::conformance`](crate::session::conformance)):
+//!
+//! | Client sends | Answer |
+//! |---|---|
+//! | DATA or HEADERS on a stream it ended with END_STREAM | GOAWAY STREAM_CLOSED |
+//! | any frame but PRIORITY on a stream it reset | GOAWAY STREAM_CLOSED |
+//! | anything on a stream the server reset (the client may have sent it first) | ignored |
+//! | PRIORITY on stream 0 | GOAWAY PROTOCOL_ERROR |
+//! | PRIORITY on its own stream as dependency | RST_STREAM PROTOCOL_ERROR (GOAWAY if the stream is idle or closed) |
+//!
+//! # How a stream ended
+//!
+//! Every request carries a [`StreamOutcome`] in its extensions: a service
+//! that keeps it (in its response body, say) learns on drop whether the
+//! response went out in full, was reset (by whom, with what code, refused
+//! included) or was cut by a GOAWAY or the connection closing. `h2serve`'s
+//! access log uses it, so a request whose response was never sent is not
+//! logged as `GET / 200 0 bytes`.
 
 mod asks;
 mod body;
@@ -171,6 +204,7 @@ pub mod files;
 mod handler;
 mod http1;
 mod informational;
+mod outcome;
 mod request;
 mod serve;
 mod service;
@@ -199,6 +233,7 @@ use tokio_openssl::SslStream;
 pub use body::RequestBody;
 pub use connect_info::{ConnectionInfo, TlsInfo};
 pub use informational::Informational;
+pub use outcome::{StreamEnd, StreamOutcome};
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
@@ -271,7 +306,15 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
             stream_reset_rate_limit: None,
-            glitch_rate_limit: None,
+            // nghttp2 1.68.1 (what libnghttp2-sys vendors) defaults to a
+            // burst of 1000 and 33/s, and counts each DATA frame it ignores
+            // on a closed stream: a client on a slow or high-latency link
+            // whose uploads are reset (handler error, refused stream) has a
+            // window's worth of DATA in flight per stream, and a few dozen
+            // such streams end the connection. 1.69 raised the default to
+            // 10000, 330 (and stopped counting ignored DATA); so does this.
+            // See session::options::GLITCH_RATE_LIMIT.
+            glitch_rate_limit: Some(crate::session::GLITCH_RATE_LIMIT),
             max_continuations: None,
             max_outbound_ack: None,
             http1: true,
@@ -448,7 +491,10 @@ impl Builder {
     }
 
     /// nghttp2's token bucket for useless frames (burst, per second;
-    /// nghttp2's default 1000, 33).
+    /// default 10000, 330: nghttp2 1.69's default, in place of the vendored
+    /// 1.68.1's 1000, 33, which cuts off clients on slow links because it
+    /// also counts the DATA a client had in flight on a stream the server
+    /// reset).
     pub fn glitch_rate_limit(mut self, burst: u64, rate: u64) -> Self {
         self.config.glitch_rate_limit = Some((burst, rate));
         self

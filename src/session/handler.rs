@@ -1,7 +1,7 @@
 //! [`Handler`]: how a [`Session`](crate::session::Session) reports events.
 
 use crate::error::{Error, LibError, Reason};
-use crate::session::frame::{Flags, Frame, FrameHeader, HeaderRef};
+use crate::session::frame::{Flags, Frame, FrameHeader, HeaderRef, Priority};
 use crate::session::{SessionRef, StreamId};
 
 /// What a handler method answers when it cannot go on.
@@ -92,6 +92,28 @@ pub trait Handler {
         error: LibError,
     ) -> CallbackResult {
         let _ = (session, frame, error);
+        Ok(())
+    }
+
+    /// A received frame broke one of the RFC 9113 rules the wrapper
+    /// enforces on top of nghttp2 (see
+    /// [`session::conformance`](crate::session::conformance)), and the
+    /// answer (GOAWAY, or RST_STREAM for a self-dependent PRIORITY on an
+    /// open stream) is queued. nghttp2 shows no callback of its own for
+    /// such a frame. `priority` is the payload of a PRIORITY frame; `error`
+    /// is nghttp2's code for the rule (`STREAM_CLOSED` or `PROTO`), as
+    /// [`on_invalid_frame_recv`](Handler::on_invalid_frame_recv) would get
+    /// it. Called from [`Session::recv`](crate::session::Session::recv)
+    /// between nghttp2's calls; a `CallbackError::Fatal` is what `recv`
+    /// then reports.
+    fn on_rule_broken(
+        &mut self,
+        session: &mut SessionRef,
+        header: &FrameHeader,
+        priority: Option<Priority>,
+        error: LibError,
+    ) -> CallbackResult {
+        let _ = (session, header, priority, error);
         Ok(())
     }
 

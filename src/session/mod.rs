@@ -29,6 +29,7 @@
 //! assert_eq!(server.last_proc_stream_id().get(), 1);
 //! ```
 
+pub mod conformance;
 mod data;
 mod frame;
 mod handler;
@@ -52,12 +53,14 @@ pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory
 pub use handler::{CallbackError, CallbackResult, Handler};
 pub use header::{Header, HeaderBlock};
 pub use options::Options;
+pub(crate) use options::GLITCH_RATE_LIMIT;
 pub use session_ref::SessionRef;
 pub use settings::{Setting, SettingId};
 pub use stream_id::StreamId;
 
 use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
 use crate::ffi::{shim, sys};
+use conformance::{Answer, Check, Conformance};
 use raw::Inner;
 
 /// One HTTP/2 connection's protocol state, server or client side.
@@ -79,6 +82,8 @@ pub struct Session<H: Handler> {
     /// says such a session must not be used again, so every later `recv`
     /// and `send` fails with this code.
     failed: Option<LibError>,
+    /// A server session (else a client's).
+    server: bool,
 }
 
 // SAFETY: the session and its user data are owned exclusively by `Session`
@@ -126,8 +131,11 @@ impl<H: Handler> Session<H> {
     fn new(handler: H, options: &Options, server: bool) -> Result<Session<H>, Error> {
         crate::check_version()?;
         let callbacks = callbacks()?;
+        let conformance = options
+            .conformance_on()
+            .then(|| Conformance::new(server && options.expects_client_magic()));
         let options = options.to_raw()?;
-        let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler))));
+        let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler, conformance))));
         let mut raw = std::ptr::null_mut();
         let user_data = inner.as_ptr() as *mut c_void;
         let mut mem = raw::rust_mem();
@@ -168,6 +176,7 @@ impl<H: Handler> Session<H> {
             inner,
             held_output: Vec::new(),
             failed: None,
+            server,
         })
     }
 
@@ -251,6 +260,12 @@ impl<H: Handler> Session<H> {
     /// connection error, when the session already ended with one. A
     /// handler's panic resumes here. Corresponds to
     /// `nghttp2_session_mem_recv2`.
+    ///
+    /// On top of nghttp2, the rules listed in
+    /// [`session::conformance`](crate::session::conformance) are enforced
+    /// here (unless [`Options::conformance`] turned them off): the input is
+    /// handed to nghttp2 up to a frame that breaks one, and the answer
+    /// (GOAWAY or RST_STREAM) is queued before nghttp2 reads that frame.
     #[doc(alias = "nghttp2_session_mem_recv2")]
     pub fn recv(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.check_usable()?;
@@ -260,6 +275,109 @@ impl<H: Handler> Session<H> {
         {
             return Err(err);
         }
+        // `fed`: what nghttp2 has read; `scanned`: what the conformance
+        // scanner has read (it runs ahead, stopping at frames to check).
+        let (mut fed, mut scanned) = (0, 0);
+        loop {
+            let check = match self.inner_mut().conformance.as_mut() {
+                Some(c) => c.scan(&data[scanned..]),
+                None => None,
+            };
+            let stop = match check {
+                Some((stop, _)) => scanned + stop,
+                None => data.len(),
+            };
+            if stop > fed {
+                let n = self.feed(&data[fed..stop])?;
+                fed += n;
+                if fed < stop {
+                    return Ok(fed);
+                }
+            }
+            let Some((_, check)) = check else {
+                return Ok(fed);
+            };
+            scanned = stop + 1;
+            self.answer(check);
+        }
+    }
+
+    /// Heap bytes held by the wrapper's conformance state (see
+    /// [`session::conformance`](crate::session::conformance)): 0 until a
+    /// stream is ended or reset, then a fixed block however many streams
+    /// follow.
+    pub fn conformance_heap_size(&self) -> usize {
+        self.inner()
+            .conformance
+            .as_ref()
+            .map_or(0, Conformance::heap_size)
+    }
+
+    /// Queues the answer to a frame the conformance scanner stopped at;
+    /// nghttp2 has read everything before it and nothing of it yet.
+    fn answer(&mut self, check: Check) {
+        let inner = self.inner_mut();
+        let Some(c) = inner.conformance.as_ref() else {
+            return;
+        };
+        let answer = match check {
+            Check::Stream(hd) => c.judge(&hd),
+            Check::PriorityOnZero(..) => Answer::GoAway(Reason::PROTOCOL_ERROR),
+            // A stream error while nghttp2 knows the stream; otherwise it
+            // would not send the RST_STREAM (and an idle stream must not get
+            // one), so the connection error RFC 9113 section 5.4.1 allows.
+            Check::SelfDependency(hd, _) if inner.state.as_ref().is_stream_open(hd.stream_id) => {
+                Answer::ResetStream(hd.stream_id, Reason::PROTOCOL_ERROR)
+            }
+            Check::SelfDependency(..) => Answer::GoAway(Reason::PROTOCOL_ERROR),
+        };
+        let reason = match answer {
+            Answer::Nothing => return,
+            Answer::ResetStream(id, reason) => {
+                let _ = self.submit_rst_stream(id, reason);
+                reason
+            }
+            Answer::GoAway(reason) => {
+                // nghttp2 ignores all further input once terminating; so does
+                // the scanner.
+                let _ = self.terminate(reason);
+                self.inner_mut().conformance = None;
+                reason
+            }
+        };
+        // nghttp2 showed no callback for this frame: tell the handler (the
+        // trace prints it as nghttp2's own rejected frames).
+        let error = if reason == Reason::STREAM_CLOSED {
+            LibError::STREAM_CLOSED
+        } else {
+            LibError::PROTO
+        };
+        let hd = check.header();
+        let header = FrameHeader {
+            length: hd.length,
+            frame_type: hd.frame_type,
+            flags: hd.flags,
+            stream_id: hd.stream_id,
+        };
+        let priority = check.priority();
+        let (handler, cx) = self.parts_mut();
+        let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.on_rule_broken(cx, &header, priority, error)
+        }));
+        match told {
+            Ok(Ok(())) | Ok(Err(CallbackError::ResetStream)) => {}
+            Ok(Err(CallbackError::Fatal(e))) => {
+                self.inner_mut().state.error.get_or_insert(e);
+            }
+            Err(payload) => {
+                self.failed = Some(LibError::CALLBACK_FAILURE);
+                std::panic::resume_unwind(payload);
+            }
+        }
+    }
+
+    /// Hands `data` to `nghttp2_session_mem_recv2`.
+    fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         // SAFETY: `raw` is live; `data` is valid for the call; callbacks
         // reach `inner` through the user data while we hold `&mut self`.
         let rv =
@@ -425,10 +543,11 @@ impl<H: Handler> Session<H> {
         self.want_write() || !self.held_output.is_empty()
     }
 
-    /// Turns a server session into the one an HTTP/1.1 `Upgrade: h2c`
-    /// request asked for: `settings_payload` is the decoded
-    /// `HTTP2-Settings` header, and stream 1 is the upgraded request (a HEAD
-    /// when `head_request`). Corresponds to `nghttp2_session_upgrade2`.
+    /// Turns a session into the one an HTTP/1.1 `Upgrade: h2c` request
+    /// asked for: `settings_payload` is the `HTTP2-Settings` header's
+    /// payload (decoded on a server, the one sent on a client), and stream 1
+    /// is the upgraded request (a HEAD when `head_request`), which the
+    /// client already ended. Corresponds to `nghttp2_session_upgrade2`.
     #[doc(alias = "nghttp2_session_upgrade2")]
     pub fn upgrade(&mut self, settings_payload: &[u8], head_request: bool) -> Result<(), Error> {
         // SAFETY: `raw` is live; nghttp2 parses the payload during the call.
@@ -441,6 +560,14 @@ impl<H: Handler> Session<H> {
                 std::ptr::null_mut(),
             )
         })?;
+        // Stream 1 is the HTTP/1.1 request, which the client ended: on a
+        // server, the peer ended it; a client ended it itself, and its
+        // response comes on it.
+        if self.server {
+            if let Some(c) = self.inner_mut().conformance.as_mut() {
+                c.frame_received(FrameType::HEADERS, Flags::END_STREAM, StreamId::from_raw(1));
+            }
+        }
         Ok(())
     }
 

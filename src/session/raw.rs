@@ -11,6 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{LibError, Reason};
 use crate::ffi::{shim, sys};
+use crate::session::conformance::Conformance;
 use crate::session::frame::{
     c_slice, Flags, Frame, FrameHeader, FrameType, HeaderRef, NV_FLAG_NO_INDEX,
 };
@@ -28,6 +29,8 @@ pub(crate) struct Inner<H> {
     /// made the C call.
     pub(crate) panic: Option<Box<dyn Any + Send>>,
     pub(crate) state: State,
+    /// The RFC 9113 rules the wrapper enforces itself (None when turned off).
+    pub(crate) conformance: Option<Conformance>,
     pub(crate) handler: H,
 }
 
@@ -48,11 +51,12 @@ impl<H: Handler> Inner<H> {
         send_data: Some(send_data::<H>),
     };
 
-    pub(crate) fn new(handler: H) -> Inner<H> {
+    pub(crate) fn new(handler: H, conformance: Option<Conformance>) -> Inner<H> {
         Inner {
             table: Self::TABLE,
             panic: None,
             state: State::new(),
+            conformance,
             handler,
         }
     }
@@ -282,6 +286,9 @@ unsafe extern "C" fn on_frame_recv<H: Handler>(
     let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
         return FAIL;
     };
+    if let Some(c) = inner.conformance.as_mut() {
+        c.frame_received(f.frame_type(), f.flags(), f.stream_id());
+    }
     if f.frame_type() == FrameType::GOAWAY {
         inner.state.remote_goaway = Some((
             f.last_stream_id().unwrap_or_default(),
@@ -355,6 +362,9 @@ unsafe extern "C" fn on_frame_send<H: Handler>(
     let (Some(inner), Some(f)) = (unsafe { inner::<H>(user_data) }, unsafe { frame(f) }) else {
         return FAIL;
     };
+    if let Some(c) = inner.conformance.as_mut() {
+        c.frame_sent(f.frame_type(), f.stream_id());
+    }
     if f.frame_type() == FrameType::GOAWAY {
         inner.state.local_goaway = Some((
             f.last_stream_id().unwrap_or_default(),

@@ -319,6 +319,27 @@ impl Tracer {
         }
     }
 
+    /// A received frame that broke a rule the session enforces itself
+    /// ([`Handler::on_rule_broken`](crate::session::Handler::on_rule_broken);
+    /// nghttp2 showed no callback for it): traced as a rejected frame.
+    pub fn rule_broken(
+        &mut self,
+        header: &crate::session::FrameHeader,
+        priority: Option<crate::session::Priority>,
+        error: LibError,
+    ) {
+        if self.wants_record() {
+            let mut record = FrameRecord::new(
+                header.frame_type,
+                header.flags,
+                header.stream_id,
+                header.length,
+            );
+            record.priority = priority;
+            self.trace_invalid(&record, error);
+        }
+    }
+
     /// Traces a frame given as a record. For received HEADERS and
     /// PUSH_PROMISE, the JSON object carries the fields seen by
     /// [`recv_header`](Tracer::recv_header) since the block began.
@@ -371,6 +392,15 @@ impl Tracer {
     /// A free-form line after the timestamp, such as nghttp's `Connected`.
     pub fn message(&mut self, text: &str) {
         self.emit_text(|fmt, out, t| fmt.message(out, t, text));
+    }
+
+    /// Writes `text` as a line of its own, without a timestamp, to the
+    /// text output (nghttp's `The negotiated protocol: h2`).
+    pub fn line(&mut self, text: &str) {
+        self.emit_text(|_, out, _| {
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+        });
     }
 
     /// Flushes both outputs.

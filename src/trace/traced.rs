@@ -3,7 +3,7 @@
 use super::Tracer;
 use crate::error::{LibError, Reason};
 use crate::session::{
-    CallbackResult, Flags, Frame, FrameHeader, Handler, HeaderRef, SessionRef, StreamId,
+    CallbackResult, Flags, Frame, FrameHeader, Handler, HeaderRef, Priority, SessionRef, StreamId,
 };
 
 /// A [`Handler`] that traces every event with a [`Tracer`], then forwards it
@@ -83,6 +83,17 @@ impl<H: Handler> Handler for Traced<H> {
     ) -> CallbackResult {
         self.tracer.invalid_frame(frame, error);
         self.inner.on_invalid_frame_recv(cx, frame, error)
+    }
+
+    fn on_rule_broken(
+        &mut self,
+        cx: &mut SessionRef,
+        header: &FrameHeader,
+        priority: Option<Priority>,
+        error: LibError,
+    ) -> CallbackResult {
+        self.tracer.rule_broken(header, priority, error);
+        self.inner.on_rule_broken(cx, header, priority, error)
     }
 
     fn on_data_chunk_recv(

@@ -1,0 +1,203 @@
+//! `h2serve`'s command line: bad combinations are one line and exit 2,
+//! file problems one line, `--addr` takes host names, and nghttpd's
+//! positional form `h2serve [OPTIONS] PORT [KEY CERT]`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use support::peers::{free_port, run, TempDir};
+
+const H2SERVE: &str = env!("CARGO_BIN_EXE_h2serve");
+const H2FETCH: &str = env!("CARGO_BIN_EXE_h2fetch");
+
+fn keypair(dir: &Path, tag: &str) -> (PathBuf, PathBuf) {
+    let cert = nghttp2::server::tls::SelfSigned::localhost().unwrap();
+    let key_path = dir.join(format!("{tag}.key"));
+    let cert_path = dir.join(format!("{tag}.crt"));
+    std::fs::write(&key_path, cert.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&cert_path, cert.cert_pem()).unwrap();
+    (key_path, cert_path)
+}
+
+/// Runs h2serve with `args`: it must exit with `code` and one stderr line
+/// containing `needle`, and print nothing on stdout.
+fn refuses(args: &[&str], code: i32, needle: &str) {
+    let out = run(Command::new(H2SERVE).args(args));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("h2serve: "), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {needle:?} not in {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn bad_combinations_are_one_line_and_exit_2() {
+    let dir = TempDir::new("h2serve-cli");
+    let (key, cert) = keypair(dir.path(), "a");
+    let (key, cert) = (key.to_str().unwrap(), cert.to_str().unwrap());
+    refuses(&["--no-tls", "--cert", cert, "--key", key], 2, "--no-tls");
+    refuses(&["--no-tls", "8443", key, cert], 2, "--no-tls");
+    refuses(&["-m", "0"], 2, "-m 0");
+    refuses(&["--key", key], 2, "--key needs --cert");
+    refuses(&["--cert", cert], 2, "--cert needs --key");
+    refuses(&["8443", key], 2, "<CERT>");
+    refuses(
+        &["--key", key, "--cert", cert, "8443", key, cert],
+        2,
+        "not both",
+    );
+    refuses(
+        &["--addr", "127.0.0.1:8443", "8443"],
+        2,
+        "PORT or in --addr",
+    );
+    refuses(&["--addr", "nonsense"], 2, "HOST:PORT");
+    refuses(&["--addr", "localhost:http"], 2, "port number");
+    refuses(&["--bogus"], 2, "--bogus");
+}
+
+#[test]
+fn certificate_problems_are_one_line() {
+    let dir = TempDir::new("h2serve-pem");
+    let (key_a, cert_a) = keypair(dir.path(), "a");
+    let (key_b, _) = keypair(dir.path(), "b");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not PEM\n").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let port = free_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    refuses(
+        &[
+            "--addr",
+            &addr,
+            "--cert",
+            "/nonexistent.pem",
+            "--key",
+            &s(&key_a),
+        ],
+        1,
+        "/nonexistent.pem: No such file",
+    );
+    refuses(
+        &["--addr", &addr, "--cert", &s(&garbage), "--key", &s(&key_a)],
+        1,
+        "no PEM certificate",
+    );
+    refuses(
+        &[
+            "--addr",
+            &addr,
+            "--cert",
+            &s(&cert_a),
+            "--key",
+            &s(&garbage),
+        ],
+        1,
+        "not a PEM private key",
+    );
+    refuses(
+        &["--addr", &addr, "--cert", &s(&cert_a), "--key", &s(&key_b)],
+        1,
+        "does not match",
+    );
+}
+
+#[test]
+fn a_port_in_use_is_one_line_and_nothing_before_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    // The default: TLS with a self-signed certificate, whose fingerprint
+    // must not be printed for a server that never starts.
+    refuses(&["--addr", &addr], 1, "cannot listen on");
+    refuses(&["--addr", &addr, "--no-tls"], 1, "in use");
+}
+
+/// A running h2serve, killed on drop.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts h2serve with `args` and waits for its `serving` line; returns
+/// the URL it prints.
+fn serve(args: &[&str]) -> (Serving, String) {
+    let mut child = Command::new(H2SERVE)
+        .arg("-q")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Serving(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("h2serve: serving ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(support::peers::WAIT)
+        .expect("h2serve printed its URL");
+    (child, url)
+}
+
+#[test]
+fn addr_takes_host_names() {
+    let (_server, url) = serve(&["--no-tls", "--addr", "localhost:0"]);
+    assert!(url.starts_with("http://localhost:"), "{url}");
+    let out = run(Command::new(H2FETCH).arg(&url));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"hello world\n");
+}
+
+#[test]
+fn nghttpds_positional_form() {
+    let dir = TempDir::new("h2serve-positional");
+    let (key, cert) = keypair(dir.path(), "server");
+    // h2c: `h2serve --no-tls PORT`.
+    let port = free_port();
+    let (_plain, url) = serve(&["--no-tls", &port.to_string()]);
+    assert!(url.ends_with(&format!(":{port}/")), "{url}");
+    let out = run(Command::new(H2FETCH).arg(format!("http://127.0.0.1:{port}/")));
+    assert_eq!(out.stdout, b"hello world\n");
+    // TLS: `h2serve PORT KEY CERT`, nghttpd's order.
+    let port = free_port();
+    let (_tls, _) = serve(&[
+        &port.to_string(),
+        key.to_str().unwrap(),
+        cert.to_str().unwrap(),
+    ]);
+    let out = run(Command::new(H2FETCH)
+        .arg("--cacert")
+        .arg(&cert)
+        .arg(format!("https://localhost:{port}/")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"hello world\n");
+}
