@@ -41,7 +41,10 @@ use crate::error::{cvt, Error, Reason};
 use crate::ffi::{shim, sys};
 use crate::session::data::{Chunk, DataSource};
 use crate::session::frame::HeaderRef;
-use crate::session::header::{fill_nva, Header};
+use crate::session::frame::NV_FLAG_NO_INDEX;
+use crate::session::header::{
+    fill_nva, Header, HeaderBlock, NV_FLAG_NO_COPY_NAME, NV_FLAG_NO_COPY_VALUE,
+};
 use crate::session::settings::{Setting, SettingId};
 use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
@@ -98,6 +101,17 @@ impl OutgoingBody {
     }
 }
 
+/// A header block submitted without copy, and how its frame is recognised
+/// when nghttp2 reports it sent.
+struct HeldBlock {
+    stream_id: StreamId,
+    /// The addresses of the first field's name and value, as nghttp2 keeps
+    /// them in the frame's field array.
+    first: Option<(usize, usize)>,
+    count: usize,
+    block: Box<dyn HeaderBlock>,
+}
+
 /// What a session keeps beside nghttp2's own state: the bodies being sent
 /// and the bookkeeping of the C call under way. Owned by the session's
 /// user data; users only see it as a [`SessionRef`].
@@ -116,6 +130,11 @@ pub(crate) struct State {
     /// Bodies of streams that closed during a C call, dropped once it
     /// returned (a source's `Drop` is user code too).
     reap: Vec<Box<dyn DataSource>>,
+    /// Header blocks nghttp2 reads in place, each until its HEADERS frame
+    /// is sent or given up (see [`HeaderBlock`]).
+    held_blocks: Vec<HeldBlock>,
+    /// Blocks released during a C call, dropped once it returned.
+    pub(crate) reap_blocks: Vec<Box<dyn HeaderBlock>>,
     /// Scratch space for nghttp2_nv arrays; cleared after every submit so no
     /// pointer outlives the call.
     nva: Vec<sys::nghttp2_nv>,
@@ -144,6 +163,8 @@ impl State {
             body_bytes: 0,
             to_fill: Vec::new(),
             reap: Vec::new(),
+            held_blocks: Vec::new(),
+            reap_blocks: Vec::new(),
             nva: Vec::new(),
             out: ptr::null_mut(),
             out_limit: usize::MAX,
@@ -182,6 +203,32 @@ impl State {
         let body = self.bodies.remove(&stream_id)?;
         self.body_bytes -= body.pending_len;
         Some(body)
+    }
+
+    /// True while a header block waits for its frame.
+    pub(crate) fn holds_blocks(&self) -> bool {
+        !self.held_blocks.is_empty()
+    }
+
+    /// A HEADERS frame on `stream_id` whose fields start at `first` (the
+    /// addresses of the first name and value) and number `count` was sent
+    /// or given up: the block it was read from may go. nghttp2 sends a
+    /// stream's HEADERS frames in the order they were submitted, so the
+    /// oldest match is the one.
+    pub(crate) fn release_block(
+        &mut self,
+        stream_id: StreamId,
+        first: Option<(usize, usize)>,
+        count: usize,
+    ) {
+        if let Some(i) = self
+            .held_blocks
+            .iter()
+            .position(|b| b.stream_id == stream_id && b.first == first && b.count == count)
+        {
+            let held = self.held_blocks.swap_remove(i);
+            self.reap_blocks.push(held.block);
+        }
     }
 
     /// Takes the bodies of streams that closed during the last C call, to
@@ -329,6 +376,71 @@ impl SessionRef {
                 )
             })
         })?;
+        if let Some(body) = body {
+            self.attach_body(stream_id, body);
+        }
+        Ok(())
+    }
+
+    /// Queues a response on a request stream (server) whose header block
+    /// nghttp2 reads in place, without copying it: the session holds
+    /// `block` until the frame is sent (see [`HeaderBlock`]). Corresponds to
+    /// `nghttp2_submit_response2` with `NGHTTP2_NV_FLAG_NO_COPY_NAME` and
+    /// `NGHTTP2_NV_FLAG_NO_COPY_VALUE`.
+    #[doc(alias = "NGHTTP2_NV_FLAG_NO_COPY_VALUE")]
+    pub fn submit_response_block(
+        &mut self,
+        stream_id: StreamId,
+        block: Box<dyn HeaderBlock>,
+        body: Option<Box<dyn DataSource>>,
+    ) -> Result<(), Error> {
+        // SAFETY: h2shim_data_provider returns a plain struct by value.
+        let provider = unsafe { shim::h2shim_data_provider() };
+        let mut nva = std::mem::take(&mut self.state.nva);
+        nva.clear();
+        block.for_each_field(&mut |h| {
+            nva.push(sys::nghttp2_nv {
+                name: h.name.as_ptr() as *mut u8,
+                value: h.value.as_ptr() as *mut u8,
+                namelen: h.name.len(),
+                valuelen: h.value.len(),
+                flags: NV_FLAG_NO_COPY_NAME
+                    | NV_FLAG_NO_COPY_VALUE
+                    | if h.sensitive { NV_FLAG_NO_INDEX } else { 0 },
+            })
+        });
+        let first = nva.first().map(|nv| (nv.name as usize, nv.value as usize));
+        let count = nva.len();
+        // SAFETY: `raw` is live; nghttp2 copies `nva` (the array) and
+        // `provider`; the bytes the entries point at belong to `block`
+        // (or are 'static, HeaderBlock's contract), which the session
+        // holds until nghttp2 reports the frame sent or not sent, or
+        // deletes the session.
+        let rv = unsafe {
+            sys::nghttp2_submit_response2(
+                self.state.raw,
+                stream_id.raw(),
+                nva.as_ptr(),
+                nva.len(),
+                if body.is_some() {
+                    &provider
+                } else {
+                    ptr::null()
+                },
+            )
+        };
+        nva.clear();
+        self.state.nva = nva;
+        if let Err(e) = cvt(rv) {
+            self.state.reap_blocks.push(block);
+            return Err(e.into());
+        }
+        self.state.held_blocks.push(HeldBlock {
+            stream_id,
+            first,
+            count,
+            block,
+        });
         if let Some(body) = body {
             self.attach_body(stream_id, body);
         }
