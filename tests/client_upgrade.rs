@@ -195,3 +195,30 @@ async fn h2fetch_upgrades_and_names_a_server_that_does_not() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("without upgrading"), "{stderr}");
 }
+
+#[tokio::test]
+async fn h2fetch_upgrades_to_h2serve_with_one_settings_frame() {
+    let server = tokio::task::spawn_blocking(|| peers::start_h2serve(&["--no-tls"]))
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let out = tokio::task::spawn_blocking(move || {
+        peers::run(Command::new(H2FETCH).args(["-uv", &url, &url]))
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("] HTTP Upgrade success\n"), "{stdout}");
+    assert_eq!(stdout.matches("hello world\n").count(), 2, "{stdout}");
+    // nghttp2_session_upgrade2 submits the client's SETTINGS: once.
+    let settings = stdout
+        .lines()
+        .filter(|l| l.contains("send SETTINGS frame") && !l.contains("flags=0x01"))
+        .count();
+    assert_eq!(settings, 1, "{stdout}");
+}

@@ -291,6 +291,42 @@ async fn get_answered(peer: &mut Peer, stream: u32) {
     .await;
 }
 
+/// RFC 9113 section 3.4: a preface that is neither HTTP/2's nor an
+/// HTTP/1.x request line is a connection error PROTOCOL_ERROR: GOAWAY (after
+/// the server's SETTINGS), then close; never an HTTP/1.1 text answer.
+#[tokio::test]
+async fn invalid_connection_preface_gets_goaway_protocol_error() {
+    for target in TARGETS {
+        let (addr, _guard) = server(target).await;
+        let mut peer = Peer {
+            io: connect_io(target, addr).await,
+            buf: Vec::new(),
+            closed: false,
+        };
+        peer.send(b"INVALID CONNECTION PREFACE\r\n\r\n").await;
+        let mut frames = Vec::new();
+        while let Some(frame) = peer.frame(LIMIT).await {
+            frames.push(frame);
+        }
+        let goaway = frames.iter().find(|f| f.kind == GOAWAY).unwrap_or_else(|| {
+            panic!(
+                "{target:?}: no GOAWAY in {frames:?}, then {:?}",
+                String::from_utf8_lossy(&peer.buf)
+            )
+        });
+        assert_eq!(
+            u32::from_be_bytes(goaway.payload[4..8].try_into().unwrap()),
+            Reason::PROTOCOL_ERROR.code(),
+            "{target:?}"
+        );
+        assert!(
+            peer.buf.is_empty(),
+            "{target:?}: nothing but whole frames (no HTTP/1.1 text): {:?}",
+            String::from_utf8_lossy(&peer.buf)
+        );
+    }
+}
+
 #[tokio::test]
 async fn data_after_end_stream_is_a_connection_error() {
     against_all(|mut peer, target| async move {

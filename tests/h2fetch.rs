@@ -643,3 +643,60 @@ fn extpri_sets_each_urls_priority_field() {
         .collect();
     assert_eq!(priorities, ["u=1", "u=5,i", "u=5,i"], "{stdout}");
 }
+
+#[test]
+fn expect_continue_holds_the_body_until_100() {
+    let Some(nghttpd) = peer("nghttpd") else {
+        return;
+    };
+    let dir = htdocs();
+    let server = start_nghttpd(&nghttpd, dir.path(), &[]);
+    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let out = run(Command::new(BIN)
+        .args(["-nv", "--expect-continue", "-d"])
+        .arg(dir.path().join("index.html"))
+        .arg(&url));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let at = |needle: &str| {
+        stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in {stdout}"))
+    };
+    assert!(at("expect: 100-continue") < at(":status: 100"), "{stdout}");
+    assert!(at(":status: 100") < at("send DATA frame"), "{stdout}");
+    assert!(at("send DATA frame") < at(":status: 200"), "{stdout}");
+}
+
+#[test]
+fn header_table_size_is_announced_as_nghttp_does() {
+    let Some(nghttpd) = peer("nghttpd") else {
+        return;
+    };
+    let dir = htdocs();
+    let server = start_nghttpd(&nghttpd, dir.path(), &[]);
+    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let settings = |out: std::process::Output| {
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        stdout
+            .lines()
+            .skip_while(|l| !l.contains("send SETTINGS frame"))
+            .skip(1)
+            .take_while(|l| l.starts_with("          "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let ours = settings(run(Command::new(BIN).args(["-nv", "-c", "8192", &url])));
+    assert!(
+        ours.contains(&"          [SETTINGS_HEADER_TABLE_SIZE(0x01):8192]".to_string()),
+        "{ours:?}"
+    );
+    if let Some(nghttp) = peer("nghttp") {
+        let theirs = settings(run(Command::new(nghttp).args(["-nv", "-c", "8192", &url])));
+        assert_eq!(ours, theirs);
+    }
+}

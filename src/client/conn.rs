@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
+use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
 use crate::proto::scheduler::Scheduler;
@@ -36,6 +37,10 @@ pub(crate) struct Config {
     pub(crate) connection_window_size: Option<u32>,
     pub(crate) write_high_water: usize,
     pub(crate) read_buffer_size: usize,
+    /// After an HTTP/1.1 `Upgrade: h2c`: the HTTP2-Settings payload sent,
+    /// and whether the request was HEAD. `nghttp2_session_upgrade2` then
+    /// opens stream 1 and submits the SETTINGS itself.
+    pub(crate) upgrade: Option<(Vec<u8>, bool)>,
 }
 
 /// A request stream, on the connection task's side.
@@ -50,6 +55,11 @@ struct Entry {
     head_request: bool,
     /// This side reset the stream.
     cancelled: bool,
+    /// Told when `100 Continue` arrives.
+    on_continue: Option<oneshot::Sender<()>>,
+    /// Where 1xx responses go, when the caller asked for them; dropped
+    /// with the final response, which ends the caller's receiver.
+    informational: Option<InformationalSender>,
 }
 
 /// A PING in flight.
@@ -109,9 +119,19 @@ impl ConnHandler {
         };
         let headers = std::mem::take(&mut entry.headers);
         if status.is_informational() {
-            // 1xx: the real response follows.
+            // 1xx: the real response follows; 100 lets a waiting request
+            // body go.
+            if status == StatusCode::CONTINUE {
+                if let Some(go) = entry.on_continue.take() {
+                    let _ = go.send(());
+                }
+            }
+            if let Some(to) = &entry.informational {
+                to.deliver(status, headers);
+            }
             return;
         }
+        entry.informational = None;
         if end_stream {
             entry.stream.recv_end(None);
         }
@@ -344,7 +364,10 @@ where
             .no_auto_window_update(true)
             .glitch_rate_limit(burst, rate);
         let mut session = Session::client(Traced::new(handler, tracer), &options)?;
-        session.submit_settings(&config.settings)?;
+        match &config.upgrade {
+            Some((payload, head_request)) => session.upgrade(payload, *head_request)?,
+            None => session.submit_settings(&config.settings)?,
+        }
         if let Some(size) = config.connection_window_size {
             session.set_local_window_size(StreamId::CONNECTION, size as i32)?;
         }
@@ -370,18 +393,16 @@ where
         self.session.handler_mut().inner_mut()
     }
 
-    /// After an HTTP/1.1 `Upgrade: h2c` (RFC 7540 section 3.2): stream 1
-    /// is the request that asked for it, half-closed on this side
-    /// (`nghttp2_session_upgrade2` with the HTTP2-Settings payload sent);
-    /// its response arrives through `reply`, its body through `stream`.
+    /// After an HTTP/1.1 `Upgrade: h2c` (RFC 7540 section 3.2; the
+    /// session was made with [`Config::upgrade`]): stream 1 is the request
+    /// that asked for it, half-closed on this side; its response arrives
+    /// through `reply`, its body through `stream`.
     pub(crate) fn upgraded(
         &mut self,
-        settings_payload: &[u8],
         head_request: bool,
         stream: Arc<Stream>,
         reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
     ) -> Result<(), Error> {
-        self.session.upgrade(settings_payload, head_request)?;
         let id = StreamId::new(1).expect("1 is a stream id");
         stream.set_id(id);
         self.handler().streams.insert(
@@ -394,6 +415,8 @@ where
                 trailers: None,
                 head_request,
                 cancelled: false,
+                on_continue: None,
+                informational: None,
             },
         );
         Ok(())
@@ -540,6 +563,8 @@ where
             stream,
             head_request,
             reply,
+            on_continue,
+            informational,
         } = submit;
         match self
             .session
@@ -557,6 +582,8 @@ where
                         trailers: None,
                         head_request,
                         cancelled: false,
+                        on_continue,
+                        informational,
                     },
                 );
             }

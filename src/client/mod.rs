@@ -63,7 +63,9 @@ mod body;
 mod conn;
 mod decompress;
 mod duplex;
+mod expect;
 mod hexdump;
+mod informational;
 mod pool;
 pub mod redirect;
 mod replay;
@@ -88,6 +90,7 @@ use tokio_util::sync::PollSender;
 pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
 pub use decompress::Incoming;
 pub use duplex::Duplex;
+pub use informational::{informational, InformationalResponses};
 pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
@@ -122,6 +125,11 @@ pub(crate) struct Submit {
     pub(crate) stream: Arc<Stream>,
     pub(crate) head_request: bool,
     pub(crate) reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+    /// Told when `100 Continue` arrives (the request has
+    /// `expect: 100-continue` and its body waits for it).
+    pub(crate) on_continue: Option<oneshot::Sender<()>>,
+    /// Where 1xx responses go, when the caller asked for them.
+    pub(crate) informational: Option<informational::InformationalSender>,
 }
 
 /// Where a request's response head arrives.
@@ -434,6 +442,7 @@ impl Builder {
             connection_window_size: self.connection_window_size,
             write_high_water: self.write_high_water,
             read_buffer_size: self.read_buffer_size,
+            upgrade: upgrade.clone(),
         };
         let mut tracer = self.tracer.unwrap_or_default();
         if upgrade.is_none() {
@@ -443,18 +452,18 @@ impl Builder {
             tracer.line(&format!("The negotiated protocol: {protocol}"));
         }
         let answer = Answer::default();
-        let upgraded = upgrade.map(|(payload, head)| {
+        let upgraded = upgrade.map(|(_, head)| {
             let (reply, response) = oneshot::channel();
             let stream = Stream::new(None, scheduler.clone(), None);
-            (payload, head, stream, reply, response)
+            (head, stream, reply, response)
         });
         let mut response = None;
         macro_rules! spawn_conn {
             ($io:expr) => {{
                 let mut conn =
                     conn::Conn::new($io, rx, scheduler.clone(), end_tx, tracer, &config)?;
-                if let Some((payload, head, stream, reply, receiver)) = upgraded {
-                    conn.upgraded(&payload, head, stream, reply)?;
+                if let Some((head, stream, reply, receiver)) = upgraded {
+                    conn.upgraded(head, stream, reply)?;
                     response = Some(receiver);
                 }
                 tokio::spawn(conn.run());
@@ -668,7 +677,8 @@ impl SendRequest {
     /// Sends a request and waits for its response head; the body streams
     /// through the returned [`ResponseBody`]. The request body (any
     /// `http_body::Body`, with trailers if it yields them) is sent as the
-    /// server's window allows. An empty body (`is_end_stream`) sends the
+    /// server's window allows; with `expect: 100-continue` it waits for
+    /// the server's `100 Continue` (or a second) first. An empty body (`is_end_stream`) sends the
     /// request as a single HEADERS frame with END_STREAM.
     ///
     /// The URI may be absolute (`https://host/path`) or just a path; the
@@ -699,11 +709,24 @@ impl SendRequest {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let headers = self.header_block(&parts);
+        let informational = parts
+            .extensions
+            .remove::<informational::InformationalSender>();
         let stream = Stream::new(None, self.scheduler.clone(), None);
+        let mut on_continue = None;
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
             None
+        } else if expect::asks(&parts.headers) {
+            let (go, wait) = oneshot::channel();
+            on_continue = Some(go);
+            Some(Box::new(BodySource::new(
+                Box::pin(expect::ExpectContinue::new(body, wait)),
+                std::task::Waker::from(stream.clone()),
+                stream.clone(),
+                "request body",
+            )))
         } else {
             Some(Box::new(BodySource::new(
                 Box::pin(body),
@@ -719,6 +742,8 @@ impl SendRequest {
             stream,
             head_request: parts.method == Method::HEAD,
             reply,
+            on_continue,
+            informational,
         };
         (Msg::Request(Box::new(submit)), response)
     }

@@ -56,6 +56,9 @@ struct ConnGauges {
     _connection: Held,
     write_buffered: Held,
     outbound_queued: Held,
+    /// Response body bytes the session holds for the streams, not yet
+    /// written (the bodies' own adapters count what they hold).
+    send_buffered: Held,
 }
 
 /// One connection's pump: owns the socket and the session.
@@ -137,6 +140,7 @@ where
             _connection: Held::new(&stats, Gauge::Connections, 1),
             write_buffered: Held::new(&stats, Gauge::WriteBuffered, 0),
             outbound_queued: Held::new(&stats, Gauge::OutboundQueued, 0),
+            send_buffered: Held::new(&stats, Gauge::SendBuffered, 0),
         }),
         closing: false,
         failed: false,
@@ -491,9 +495,11 @@ where
     fn report_buffered(&mut self) {
         let unsent = self.wbuf.unsent();
         let queued = self.session.outbound_queue_size();
+        let bodies = self.session.buffered_body_bytes();
         if let Some(gauges) = &mut self.gauges {
             gauges.write_buffered.set(unsent);
             gauges.outbound_queued.set(queued);
+            gauges.send_buffered.set(bodies);
         }
     }
 }

@@ -185,18 +185,39 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<I> {
     }
 }
 
-/// True when `bytes`, the first bytes of a connection, can only be the
-/// start of an HTTP/1.x request line (a method token and a space), false
-/// when they cannot be, `None` while too few have arrived to tell.
+/// How long a request-target may be before the sniffing stops waiting
+/// for the rest of the request line and lets hyper answer (414 or 400).
+const MAX_SNIFFED_TARGET: usize = 16 * 1024;
+
+/// True when `bytes`, the first bytes of a connection, start an HTTP/1.x
+/// request line (RFC 9112 section 3: a method token, a space, a
+/// request-target, a space, `HTTP/1.` and a digit), false when they cannot
+/// (RFC 9113 section 3.4 then asks for GOAWAY PROTOCOL_ERROR), `None`
+/// while too few have arrived to tell.
 pub(crate) fn looks_like_http1(bytes: &[u8]) -> Option<bool> {
     // RFC 9110 section 5.6.2: tchar.
     let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     let token = bytes.iter().take_while(|&&b| tchar(b)).count();
     match bytes.get(token) {
-        None if token < 32 => None,
-        Some(b' ') if token > 0 => Some(true),
-        _ => Some(false),
+        None if token < 32 => return None,
+        Some(b' ') if token > 0 => {}
+        _ => return Some(false),
     }
+    let rest = &bytes[token + 1..];
+    let target = rest.iter().take_while(|&&b| b > b' ' && b < 0x7f).count();
+    match rest.get(target) {
+        None if target < MAX_SNIFFED_TARGET => return None,
+        None => return Some(true),
+        Some(b' ') if target > 0 => {}
+        _ => return Some(false),
+    }
+    const VERSION: &[u8] = b"HTTP/1.";
+    let version = &rest[target + 1..];
+    let n = version.len().min(VERSION.len());
+    if version[..n] != VERSION[..n] {
+        return Some(false);
+    }
+    version.get(VERSION.len()).map(u8::is_ascii_digit)
 }
 
 /// The service, shared by the HTTP/1.1 requests of one connection (which
@@ -566,6 +587,15 @@ mod tests {
         assert_eq!(looks_like_http1(b"\x16\x03\x01"), Some(false));
         assert_eq!(looks_like_http1(b" GET"), Some(false));
         assert_eq!(looks_like_http1(&[b'A'; 40]), Some(false));
+        assert_eq!(looks_like_http1(b"GET / HTTP/1."), None);
+        assert_eq!(looks_like_http1(b"GET /index.html"), None);
+        assert_eq!(looks_like_http1(b"GET / HTTP/2.0\r\n"), Some(false));
+        // RFC 9113 section 3.4's example of a bad preface: not HTTP/1.x.
+        assert_eq!(
+            looks_like_http1(b"INVALID CONNECTION PREFACE\r\n\r\n"),
+            Some(false)
+        );
+        assert_eq!(looks_like_http1(b"PRI * HTTP/2.0\r\n"), Some(false));
     }
 
     fn upgrade_request(settings: &str) -> Request<()> {

@@ -97,8 +97,8 @@
 //!   measures;
 //! - a response body is polled by the same pump, right before the
 //!   session writes frames (never inside one of nghttp2's callbacks), and
-//!   only as far as the client's windows let it go: at most two frames'
-//!   worth (32 KiB) of a body is held per stream, and its `Bytes` go into
+//!   only as far as the client's windows let it go: at most one DATA
+//!   frame's worth (16 KiB) of a body is held per stream, and its `Bytes` go into
 //!   the write buffer through `NO_COPY` without passing through nghttp2's
 //!   frame buffer;
 //! - cancelling a stream is dropping its future, synchronously, when the

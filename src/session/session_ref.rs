@@ -49,11 +49,10 @@ use crate::session::settings::{Setting, SettingId};
 use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
 
-/// How many body bytes a stream holds ready for nghttp2: two DATA frames of
-/// nghttp2's default payload size, so that a frame can always be filled
-/// while the next is pulled, and a body is never read far ahead of the
-/// peer's window.
-const FILL_TARGET: usize = 2 * 16_384;
+/// How many body bytes a stream holds ready for nghttp2: one DATA frame of
+/// nghttp2's payload size, so that every frame goes out full and a body is
+/// never read ahead of the frame the peer's window lets out next.
+const FILL_TARGET: usize = 16_384;
 
 /// A body being sent on one stream.
 struct OutgoingBody {
@@ -122,6 +121,8 @@ pub(crate) struct State {
     /// reuses; entries leave on stream close, or when the session drops
     /// (nghttp2_session_del does not report closes).
     bodies: StreamMap<OutgoingBody>,
+    /// Body bytes taken from sources and not yet written, over all streams.
+    body_bytes: usize,
     /// Streams whose body is to be pulled from its source before the next
     /// `mem_send2` (sources are user code, so they are never read inside
     /// nghttp2's callbacks).
@@ -159,6 +160,7 @@ impl State {
         State {
             raw: ptr::null_mut(),
             bodies: StreamMap::default(),
+            body_bytes: 0,
             to_fill: Vec::new(),
             reap: Vec::new(),
             held_blocks: Vec::new(),
@@ -217,9 +219,18 @@ impl State {
             .iter()
             .position(|b| b.stream_id == stream_id && b.first == first && b.count == count)
         {
-            let held = self.held_blocks.swap_remove(i);
+            // `remove`, not `swap_remove`: the order of the others is
+            // what tells two blocks of one stream apart.
+            let held = self.held_blocks.remove(i);
             self.reap_blocks.push(held.block);
         }
+    }
+
+    /// Takes a stream's body off the session, with the bytes it held.
+    fn remove_body(&mut self, stream_id: StreamId) -> Option<OutgoingBody> {
+        let body = self.bodies.remove(&stream_id)?;
+        self.body_bytes -= body.pending_len;
+        Some(body)
     }
 
     /// Takes the bodies of streams that closed during the last C call, to
@@ -274,7 +285,10 @@ impl SessionRef {
     }
 
     fn attach_body(&mut self, stream_id: StreamId, source: Box<dyn DataSource>) {
-        let replaced = self.state.bodies.insert(
+        if let Some(old) = self.state.remove_body(stream_id) {
+            self.state.reap.push(old.source);
+        }
+        self.state.bodies.insert(
             stream_id,
             OutgoingBody {
                 source,
@@ -287,7 +301,6 @@ impl SessionRef {
                 trailers: None,
             },
         );
-        self.state.reap.extend(replaced.map(|b| b.source));
         self.state.to_fill.push(stream_id);
     }
 
@@ -874,9 +887,15 @@ impl SessionRef {
     /// Takes the body of a closed stream off the session; it is dropped
     /// once the C call under way returned.
     pub(crate) fn detach_body(&mut self, stream_id: StreamId) {
-        if let Some(body) = self.state.bodies.remove(&stream_id) {
+        if let Some(body) = self.state.remove_body(stream_id) {
             self.state.reap.push(body.source);
         }
+    }
+
+    /// Body bytes the session took from sources and has not written yet,
+    /// over all streams (at most one DATA frame, 16 KiB, per stream).
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.state.body_bytes
     }
 
     /// True when a body waits to be pulled from its source.
@@ -913,6 +932,7 @@ impl SessionRef {
             };
             let window = stream_window.min(connection_window).max(0) as usize;
             let target = FILL_TARGET.min(window);
+            let held_before = body.pending_len;
             let mut empty_reads = 0;
             let mut reset = None;
             while body.pending_len < target && !body.finished && !body.source_waiting {
@@ -936,8 +956,9 @@ impl SessionRef {
                     }
                 }
             }
+            self.state.body_bytes += body.pending_len - held_before;
             if let Some(reason) = reset {
-                if let Some(body) = self.state.bodies.remove(&stream_id) {
+                if let Some(body) = self.state.remove_body(stream_id) {
                     self.state.reap.push(body.source);
                 }
                 let _ = self.submit_rst_stream(stream_id, reason);
@@ -1047,6 +1068,7 @@ impl SessionRef {
             out.push((padlen - 1) as u8);
         }
         body.write_to(out, length);
+        self.state.body_bytes -= length;
         if padlen > 1 {
             out.resize(out.len() + padlen - 1, 0);
         }
