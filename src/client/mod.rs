@@ -388,7 +388,7 @@ impl Builder {
         tracer.message("HTTP Upgrade success");
         self.tracer = Some(tracer);
         let head_request = request.method() == Method::HEAD;
-        let io = upgrade::Prefixed::new(rest, tcp);
+        let io = crate::proto::rewind::Rewind::new(tcp, rest);
         let (send, response) = self.start(
             io,
             origin.scheme(),

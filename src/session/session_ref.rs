@@ -226,7 +226,9 @@ impl State {
             .iter()
             .position(|b| b.stream_id == stream_id && b.first == first && b.count == count)
         {
-            let held = self.held_blocks.swap_remove(i);
+            // `remove`, not `swap_remove`: the order of the others is
+            // what tells two blocks of one stream apart.
+            let held = self.held_blocks.remove(i);
             self.reap_blocks.push(held.block);
         }
     }
