@@ -29,7 +29,7 @@ use crate::session::{
     Options, Session, SessionRef, Setting,
 };
 use crate::trace::{Traced, Tracer};
-use crate::write_buf::WriteBuf;
+use crate::write_buf::{with_read_buf, WriteBuf};
 
 /// What a connection needs from the [`Builder`](crate::client::Builder).
 pub(crate) struct Config {
@@ -324,7 +324,8 @@ pub(crate) struct Conn<I> {
     /// Streams taken off the scheduler, kept to reuse the allocation.
     dirty: Vec<Arc<Stream>>,
     end: watch::Sender<Option<End>>,
-    rbuf: Box<[u8]>,
+    /// The size of the thread's read buffer this connection reads with.
+    read_buffer_size: usize,
     wbuf: WriteBuf,
     /// Requests held until the server's SETTINGS arrive.
     held: VecDeque<Box<Submit>>,
@@ -378,7 +379,7 @@ where
             scheduler,
             dirty: Vec::new(),
             end,
-            rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
+            read_buffer_size: config.read_buffer_size,
             wbuf: WriteBuf::new(config.write_high_water),
             held: VecDeque::new(),
             closing: false,
@@ -681,16 +682,21 @@ where
                 }
             }
             if self.failed.is_none() && self.session.want_read() && self.wbuf.has_room() {
-                let mut buf = ReadBuf::new(&mut self.rbuf);
-                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                    Poll::Ready(Ok(())) => {
-                        let n = buf.filled().len();
-                        if n == 0 {
-                            return Poll::Ready(self.eof_result());
+                // The thread's read buffer: an idle connection holds none.
+                let read = with_read_buf(self.read_buffer_size, |rbuf| {
+                    let mut buf = ReadBuf::new(rbuf);
+                    let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+                    let n = buf.filled().len();
+                    if let Poll::Ready(Ok(())) = polled {
+                        if n > 0 {
+                            self.recv(&rbuf[..n]);
                         }
-                        self.recv(n);
-                        progress = true;
                     }
+                    polled.map_ok(|()| n)
+                });
+                match read {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(self.eof_result()),
+                    Poll::Ready(Ok(_)) => progress = true,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                     Poll::Pending => {}
                 }
@@ -725,11 +731,11 @@ where
         .into())
     }
 
-    /// Feeds `rbuf[..n]` to the session. On a connection error nghttp2
+    /// Feeds `data` to the session. On a connection error nghttp2
     /// has queued a GOAWAY: it is written, then the connection ends.
-    fn recv(&mut self, n: usize) {
-        let Conn { session, rbuf, .. } = self;
-        match catch_unwind(AssertUnwindSafe(|| session.recv(&rbuf[..n]))) {
+    fn recv(&mut self, data: &[u8]) {
+        let session = &mut self.session;
+        match catch_unwind(AssertUnwindSafe(|| session.recv(data))) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "connection error");

@@ -70,4 +70,3 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
-
