@@ -539,8 +539,14 @@ impl Report {
                 a.exception.reason()
             ));
             for (sign, side) in [('-', &a.theirs), ('+', &a.ours)] {
-                for b in side.iter() {
+                for b in side.iter().take(NAMED_SHOWN) {
                     out.push_str(&format!("  {sign}{}\n", b[0]));
+                }
+                if side.len() > NAMED_SHOWN {
+                    out.push_str(&format!(
+                        "  {sign}... and {} more\n",
+                        side.len() - NAMED_SHOWN
+                    ));
                 }
             }
         }
@@ -549,14 +555,18 @@ impl Report {
         }
         let named = self.named().count();
         out.push_str(&format!(
-            "{} unnamed difference{}, {named} named; {}\n",
+            "{} unnamed difference{}, {named} named (events compared in order per direction \
+             and stream, not interleaved: {})\n",
             self.differences.len(),
             if self.differences.len() == 1 { "" } else { "s" },
-            Exception::SettingsAfterPreface.reason(),
+            Exception::SettingsAfterPreface.name(),
         ));
         out
     }
 }
+
+/// How many events of each side a named difference lists.
+const NAMED_SHOWN: usize = 8;
 
 /// What an event is compared as: normalised, DATA and WINDOW_UPDATE by
 /// shape.
@@ -643,8 +653,10 @@ pub fn apply(exception: Exception, blocks: Vec<Block>, role: Role) -> (Vec<Block
                     changed.push(b);
                     continue;
                 }
+                // Kept as changed: what is more than a new stream number.
+                let renumbered: Block = b.iter().map(|l| renumber(l)).collect();
                 let new: Block = b.iter().map(|l| without_priority(l)).collect();
-                if new != b {
+                if new != renumbered {
                     changed.push(b);
                 }
                 out.push(new);
