@@ -276,7 +276,7 @@ impl Role {
 
     /// Whether `block` is a frame the server sent (received, in a client's
     /// trace).
-    fn from_server(self, block: &[String]) -> bool {
+    fn sent_by_server(self, block: &[String]) -> bool {
         match self {
             Role::Client => is_recv(block),
             Role::Server => is_send(block),
@@ -664,7 +664,7 @@ pub fn apply(exception: Exception, blocks: Vec<Block>, role: Role) -> (Vec<Block
             out
         }
         Exception::AckRace => {
-            let client_ack = |b: &Block| is_settings_ack(b) && !role.from_server(b);
+            let client_ack = |b: &Block| is_settings_ack(b) && !role.sent_by_server(b);
             blocks
                 .into_iter()
                 .filter(|b| {
@@ -687,12 +687,12 @@ pub fn apply(exception: Exception, blocks: Vec<Block>, role: Role) -> (Vec<Block
             let mut out = Vec::new();
             for b in blocks {
                 let kind = frame_type_of(&b);
-                if kind == Some("DATA") && !role.from_server(&b) {
+                if kind == Some("DATA") && !role.sent_by_server(&b) {
                     server_got_data = true;
                 }
                 if kind == Some("WINDOW_UPDATE")
                     && stream_of(&b) == 0
-                    && role.from_server(&b)
+                    && role.sent_by_server(&b)
                     && !server_got_data
                 {
                     changed.push(b);
@@ -779,7 +779,7 @@ fn without_entries(
         .map(|b| {
             let settings = frame_type_of(&b) == Some("SETTINGS")
                 && !is_settings_ack(&b)
-                && role.from_server(&b);
+                && role.sent_by_server(&b);
             if !settings {
                 return b;
             }
