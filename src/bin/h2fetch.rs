@@ -668,7 +668,8 @@ fn trace_of(program: &Path, name: &str, args: &[String]) -> Result<String, Strin
         return Err(format!(
             "{name} -nv failed ({}){}",
             out.status,
-            last.map(|l| format!(": {}", l.trim())).unwrap_or_default()
+            last.map(|l| format!(": {}", l.trim().trim_start_matches("h2fetch: ")))
+                .unwrap_or_default()
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
