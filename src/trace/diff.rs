@@ -966,4 +966,66 @@ IPv4: listen 0.0.0.0:3000
         );
         assert!(text.contains("+++ h2serve: sent on stream 0"), "{text}");
     }
+
+    const NOT_FOUND: &str = "\
+[  0.001] recv (stream_id=1) :status: 404
+[  0.001] recv (stream_id=1) content-length: 147
+[  0.001] recv HEADERS frame <length=29, flags=0x04, stream_id=1>
+          ; END_HEADERS
+[  0.002] recv DATA frame <length=147, flags=0x01, stream_id=1>
+          ; END_STREAM
+";
+
+    #[test]
+    fn data_lengths_are_compared_by_shape_and_total() {
+        let shorter = NOT_FOUND
+            .replace("content-length: 147", "content-length: 134")
+            .replace("<length=147,", "<length=134,");
+        // Without ERROR_PAGE: the field line and the DATA bytes differ, the
+        // DATA frame's shape does not.
+        let report = diff(NOT_FOUND, &shorter, &[]);
+        let kinds: Vec<DifferenceKind> = report.differences.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [DifferenceKind::Events, DifferenceKind::DataBytes]);
+        let text = report.render("a", "b");
+        assert!(
+            text.contains("--- a: DATA bytes received on stream 1\n+++ b: DATA bytes received on stream 1\n-147 bytes\n+134 bytes\n"),
+            "{text}"
+        );
+        // With it, named.
+        let report = diff(NOT_FOUND, &shorter, &[Exception::ErrorPage]);
+        assert!(report.is_clean(), "{}", report.render("a", "b"));
+        assert_eq!(report.named().count(), 1);
+        // A DATA frame without END_STREAM is another shape.
+        let open = NOT_FOUND.replace("          ; END_STREAM\n", "");
+        let report = diff(NOT_FOUND, &open, &Exception::ALL);
+        let kinds: Vec<DifferenceKind> = report.differences.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [DifferenceKind::Shapes]);
+    }
+
+    #[test]
+    fn nghttp_1_52_streams_are_read_as_nghttp2_1_61s() {
+        let old = "\
+[  0.001] send PRIORITY frame <length=5, flags=0x00, stream_id=11>
+          (dep_stream_id=0, weight=16, exclusive=0)
+[  0.001] send HEADERS frame <length=38, flags=0x25, stream_id=13>
+          ; END_STREAM | END_HEADERS | PRIORITY
+          (padlen=0, dep_stream_id=11, weight=16, exclusive=0)
+          ; Open new stream
+[  0.002] recv (stream_id=13) :status: 200
+";
+        let new = "\
+[  0.001] send HEADERS frame <length=38, flags=0x05, stream_id=1>
+          ; END_STREAM | END_HEADERS
+          (padlen=0)
+          ; Open new stream
+[  0.002] recv (stream_id=1) :status: 200
+";
+        assert!(!diff(old, new, &[]).is_clean());
+        let report = diff(old, new, &[Exception::PriorityFrames]);
+        assert!(report.is_clean(), "{}", report.render("old", "new"));
+        let applied = report.get(Exception::PriorityFrames).unwrap();
+        // The PRIORITY frame and the HEADERS; not the renumbered field line.
+        assert_eq!(applied.theirs.len(), 2);
+        assert!(applied.ours.is_empty());
+    }
 }
