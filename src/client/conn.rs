@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
+use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
 use crate::proto::scheduler::Scheduler;
@@ -56,6 +57,9 @@ struct Entry {
     cancelled: bool,
     /// Told when `100 Continue` arrives.
     on_continue: Option<oneshot::Sender<()>>,
+    /// Where 1xx responses go, when the caller asked for them; dropped
+    /// with the final response, which ends the caller's receiver.
+    informational: Option<InformationalSender>,
 }
 
 /// A PING in flight.
@@ -122,8 +126,12 @@ impl ConnHandler {
                     let _ = go.send(());
                 }
             }
+            if let Some(to) = &entry.informational {
+                to.deliver(status, headers);
+            }
             return;
         }
+        entry.informational = None;
         if end_stream {
             entry.stream.recv_end(None);
         }
@@ -408,6 +416,7 @@ where
                 head_request,
                 cancelled: false,
                 on_continue: None,
+                informational: None,
             },
         );
         Ok(())
@@ -555,6 +564,7 @@ where
             head_request,
             reply,
             on_continue,
+            informational,
         } = submit;
         match self
             .session
@@ -573,6 +583,7 @@ where
                         head_request,
                         cancelled: false,
                         on_continue,
+                        informational,
                     },
                 );
             }
