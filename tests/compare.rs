@@ -7,20 +7,23 @@
 //!    `h2fetch -nv` as from `nghttp -nv`, and h2fetch prints nghttp's lines;
 //! 3. `h2serve -v` prints what `nghttpd -v` prints for the same requests.
 //!
-//! Only what must differ is normalised (`support::trace::normalise`:
+//! Only what must differ is normalised (`nghttp2::trace::diff::normalise`:
 //! clocks, HEADERS lengths, `date`, `last-modified`, `server`,
 //! `user-agent`, `:authority`, PING payloads). Every other difference is a
-//! named exception below, with its reason, and only its lines are changed.
+//! named exception (`nghttp2::trace::diff::Exception`, the ones
+//! `h2fetch --diff-nghttp` names too), each test lists the ones it allows,
+//! and only their lines are changed.
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
 
+use nghttp2::trace::diff::{diff_blocks, Exception, Report};
 use support::peers::{peer, run, start_h2serve, start_nghttpd, Running, TempDir};
 use support::trace::{
-    assert_has, blocks, compare, data_bytes, frame_type_of, is_client_ack, is_recv, is_send,
-    length_of, number_after, renumber, shape, stream_of, strip_clock, without_priorities, Block,
+    assert_clean, assert_has, blocks, data_bytes, frame_type_of, is_recv, length_of, number_after,
+    renumber, shape, stream_of, strip_clock, Block,
 };
 
 const H2FETCH: &str = env!("CARGO_BIN_EXE_h2fetch");
@@ -39,43 +42,25 @@ const CASES: [&[&str]; 4] = [
 /// (and RFC 9113's) 65535-byte stream and connection windows. By default
 /// h2serve advertises SETTINGS_INITIAL_WINDOW_SIZE 256 KiB and opens its
 /// connection window to 1 MiB with a WINDOW_UPDATE (a deliberate choice for
-/// uploads); with these flags it sends neither, as nghttpd.
+/// uploads); with these flags it sends neither, as nghttpd. (The tests run
+/// h2serve so rather than allow `Exception::Windows`, which would take
+/// the window entries out of the comparison.)
 const H2SERVE_ARGS: [&str; 5] = ["--no-tls", "-w", "16", "-W", "16"];
 
-/// Named exception `SERVER_SETTINGS`: h2serve's SETTINGS also carry these
-/// two entries, deliberately: the header-list limit it enforces (431 past
-/// it) and ENABLE_PUSH=0 (it never pushes). nghttpd 1.52 sends only
-/// SETTINGS_MAX_CONCURRENT_STREAMS. Exactly these lines are taken out of
-/// h2serve's SETTINGS frame, whose length and `niv` are reduced to match.
+/// `ERROR_PAGE` (`Exception::ErrorPage`): both servers answer a missing
+/// file with this page, whose address line names the server: nghttpd's adds
+/// ` at port N` to its `server` value, h2serve's is its `server` value (it
+/// does not know which port a request came in on). The exception replaces
+/// the 404's `content-length` and DATA lengths by `<404 page>`; before
+/// that, each is checked against its own server's page here.
+const ERROR_PAGE: &str = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr><address>{address}</address></body></html>";
+
+/// `SERVER_SETTINGS` (`Exception::ServerSettings`): the two entries
+/// h2serve's SETTINGS carry beyond nghttpd's, both checked to be there.
 const SERVER_SETTINGS: [&str; 2] = [
     "          [SETTINGS_MAX_HEADER_LIST_SIZE(0x06):65536]",
     "          [SETTINGS_ENABLE_PUSH(0x02):0]",
 ];
-
-/// Named exception `ERROR_PAGE`: both servers answer a missing file with
-/// this page, whose address line names the server: nghttpd's adds ` at port
-/// N` to its `server` value, h2serve's is its `server` value (it does not
-/// know which port a request came in on). So the 404's `content-length` and
-/// DATA length differ; each is checked against its own server's page, then
-/// replaced by `<404 page>` on both sides.
-const ERROR_PAGE: &str = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr><address>{address}</address></body></html>";
-
-/// Named exception `PRIORITY_NOT_REPORTED` (test 3): nghttp 1.52 sends RFC
-/// 7540 PRIORITY frames; nghttpd 1.52 reports and prints them, while
-/// nghttp2 1.61 and later ignore them without calling `on_frame_recv`, so
-/// h2serve's trace has none. They are dropped from nghttpd's trace (the
-/// PRIORITY flag on the request HEADERS is printed by both).
-const PRIORITY_NOT_REPORTED: &str = "PRIORITY";
-
-/// Named exception `SETTINGS_AFTER_PREFACE` (tests 1 and 3): nghttpd writes
-/// its SETTINGS as soon as it accepts a connection; h2serve writes them
-/// after reading the client's preface (with the client's first frames in
-/// the same read). Only the interleaving of the two directions differs,
-/// and that interleaving is not compared: events are compared in order per
-/// direction and stream (it also follows the peers' reads and the
-/// schedulers of two nghttp2 versions, RFC 7540 priorities in 1.52 and RFC
-/// 9218 in 1.68, which order the DATA of concurrent streams differently).
-const SETTINGS_AFTER_PREFACE: &str = "interleaving of directions and streams";
 
 fn htdocs() -> TempDir {
     let dir = TempDir::new("compare-htdocs");
@@ -114,50 +99,36 @@ fn server_trace(server: &Running) -> String {
     server.wait_output("the server's `[id=1] ... closed` line", closed)
 }
 
-/// `SERVER_SETTINGS`, see above: h2serve's SETTINGS frame (sent, or
-/// received by the client) as nghttpd's.
-fn without_server_settings(blocks: Vec<Block>, sent: bool) -> Vec<Block> {
-    let mut seen = 0;
-    let out = blocks
-        .into_iter()
-        .map(|b| {
-            let settings = frame_type_of(&b) == Some("SETTINGS")
-                && b[0].contains("flags=0x00, stream_id=0>")
-                && is_send(&b) == sent;
-            if !settings {
-                return b;
-            }
-            seen += 1;
-            let kept: Block = b
-                .iter()
-                .filter(|l| !SERVER_SETTINGS.contains(&l.as_str()))
-                .cloned()
-                .collect();
-            assert_eq!(kept.len() + 2, b.len(), "both entries in {b:?}");
-            let (len, niv) = (
-                number_after(&kept[0], "<length=").unwrap(),
-                number_after(&kept[1], "(niv=").unwrap(),
-            );
-            let mut kept = kept;
-            kept[0] = kept[0].replace(
-                &format!("<length={len},"),
-                &format!("<length={},", len - 12),
-            );
-            kept[1] = format!("          (niv={})", niv - 2);
-            kept
-        })
-        .collect();
-    assert_eq!(seen, 1, "h2serve's SETTINGS frame");
-    out
+/// `SERVER_SETTINGS`, see above: the exception changed exactly one
+/// SETTINGS frame of h2serve's (`ours`), which had both entries, and none
+/// of nghttpd's.
+fn assert_server_settings(report: &Report, what: &str) {
+    let applied = report
+        .get(Exception::ServerSettings)
+        .unwrap_or_else(|| panic!("{what}: h2serve's SETTINGS had no SERVER_SETTINGS entry"));
+    assert_eq!(
+        applied.theirs,
+        Vec::<Block>::new(),
+        "{what}: nghttpd's SETTINGS"
+    );
+    assert_eq!(applied.ours.len(), 1, "{what}: h2serve's SETTINGS frame");
+    for entry in SERVER_SETTINGS {
+        assert!(
+            applied.ours[0].iter().any(|l| l == entry),
+            "{what}: {entry} in {:?}",
+            applied.ours[0]
+        );
+    }
 }
 
-/// `ERROR_PAGE`, see above. `address` gives a server's address line from
-/// its `server` value.
-fn without_error_pages(blocks: Vec<Block>, address: impl Fn(&str) -> String) -> Vec<Block> {
+/// `ERROR_PAGE`, see above: each 404's `content-length` and DATA bytes are
+/// its server's page. `address` gives a server's address line from its
+/// `server` value.
+fn check_error_pages(blocks: &[Block], address: impl Fn(&str) -> String) {
     // The 404 streams and their `server` values.
     let mut servers = std::collections::BTreeMap::new();
     let mut not_found = std::collections::BTreeSet::new();
-    for b in &blocks {
+    for b in blocks {
         for l in b {
             if l.ends_with(" :status: 404") {
                 not_found.insert(stream_of(b));
@@ -172,36 +143,19 @@ fn without_error_pages(blocks: Vec<Block>, address: impl Fn(&str) -> String) -> 
         ERROR_PAGE.replace("{address}", &address(server)).len() as u64
     };
     for &s in &not_found {
-        let sent = data_bytes(&blocks)
+        let sent = data_bytes(blocks)
             .into_iter()
             .filter(|((_, stream), _)| *stream == s)
             .map(|(_, n)| n)
             .sum::<u64>();
         assert_eq!(sent, page_len(s), "the 404 page's DATA on stream {s}");
-    }
-    blocks
-        .into_iter()
-        .map(|b| {
-            let s = stream_of(&b);
-            if !not_found.contains(&s) {
-                return b;
+        for l in blocks.iter().filter(|b| stream_of(b) == s).flatten() {
+            if let Some(at) = l.find(" content-length: ") {
+                let value = &l[at + " content-length: ".len()..];
+                assert_eq!(value, page_len(s).to_string(), "{l}");
             }
-            b.into_iter()
-                .map(|l| {
-                    if let Some(at) = l.find(" content-length: ") {
-                        let start = at + " content-length: ".len();
-                        assert_eq!(l[start..], page_len(s).to_string(), "{l}");
-                        return format!("{}<404 page>", &l[..start]);
-                    }
-                    if l.contains(" DATA frame <length=") {
-                        let n = number_after(&l, "<length=").unwrap();
-                        return l.replace(&format!("<length={n},"), "<length=<404 page>,");
-                    }
-                    l
-                })
-                .collect()
-        })
-        .collect()
+        }
+    }
 }
 
 fn nghttpd_address(port: u16) -> impl Fn(&str) -> String {
@@ -224,10 +178,17 @@ fn expected_types(paths: &[&str]) -> Vec<&'static str> {
 
 /// Test 1: the same client, `nghttp -nv`, against nghttpd and against
 /// h2serve serving the same files: everything it prints matches, with the
-/// named exceptions `WINDOWS`, `SERVER_SETTINGS`, `ERROR_PAGE`,
-/// `SETTINGS_AFTER_PREFACE` above and `ACK_RACE` (support::trace): the
-/// client's own SETTINGS ACK is left out on both sides. nghttp's PRIORITY
-/// frames are the same on both sides, so they are compared too.
+/// named exceptions `WINDOWS` (by h2serve's flags), `SERVER_SETTINGS`,
+/// `ERROR_PAGE`, `SETTINGS_AFTER_PREFACE` and `ACK_RACE` (the client's own
+/// SETTINGS ACK is left out on both sides). nghttp's PRIORITY frames are
+/// the same on both sides, so they are compared too.
+const TEST_1: [Exception; 4] = [
+    Exception::AckRace,
+    Exception::ServerSettings,
+    Exception::ErrorPage,
+    Exception::SettingsAfterPreface,
+];
+
 #[test]
 fn nghttp_receives_the_same_frames_from_h2serve_as_from_nghttpd() {
     let (Some(nghttp), Some(nghttpd)) = (peer("nghttp"), peer("nghttpd")) else {
@@ -244,25 +205,25 @@ fn nghttp_receives_the_same_frames_from_h2serve_as_from_nghttpd() {
         let ours = client(&nghttp, &urls(ours_server.port, paths));
         println!("--- nghttp against nghttpd {paths:?}\n{theirs}--- against h2serve\n{ours}");
 
-        let ack = |b: &Block| !is_client_ack(b, true); // ACK_RACE
-        let theirs: Vec<Block> = blocks(&theirs).into_iter().filter(ack).collect();
-        let ours: Vec<Block> = blocks(&ours).into_iter().filter(ack).collect();
-        let theirs = without_error_pages(theirs, nghttpd_address(theirs_server.port));
-        let ours = without_error_pages(ours, h2serve_address);
-        let ours = without_server_settings(ours, false);
+        let (theirs, ours) = (blocks(&theirs), blocks(&ours));
+        check_error_pages(&theirs, nghttpd_address(theirs_server.port));
+        check_error_pages(&ours, h2serve_address);
         let what = format!("nghttp -nv {paths:?}");
-        compare(&theirs, &ours, &what);
-        assert_has(&ours, &expected_types(paths), &what);
-        let _ = SETTINGS_AFTER_PREFACE;
+        let report = diff_blocks(theirs, ours, &TEST_1);
+        assert_clean(&report, &what);
+        assert_server_settings(&report, &what);
+        assert_has(&report.compared.1, &expected_types(paths), &what);
     }
 }
 
 /// Test 2: the same server, `nghttpd -v`, fetched by `nghttp -nv` and by
 /// `h2fetch -nv`: nghttpd's whole trace (what it receives, and what it
 /// answers) matches, and h2fetch prints the lines nghttp prints. Named
-/// exceptions (support::trace): `PRIORITY_FRAMES` (nghttp 1.52's RFC 7540
-/// priorities, on streams from 13) and `ACK_RACE` (the client's SETTINGS
-/// ACK); `user-agent` names the client (normalised).
+/// exceptions: `PRIORITY_FRAMES` (nghttp 1.52's RFC 7540 priorities, on
+/// streams from 13) and `ACK_RACE` (the client's SETTINGS ACK);
+/// `user-agent` names the client (normalised).
+const TEST_2: [Exception; 2] = [Exception::PriorityFrames, Exception::AckRace];
+
 #[test]
 fn nghttpd_receives_the_same_frames_from_h2fetch_as_from_nghttp() {
     let (Some(nghttp), Some(nghttpd)) = (peer("nghttp"), peer("nghttpd")) else {
@@ -281,34 +242,27 @@ fn nghttpd_receives_the_same_frames_from_h2fetch_as_from_nghttp() {
              --- nghttp\n{theirs_client}--- h2fetch\n{ours_client}"
         );
         let what = format!("nghttpd -v, {paths:?}");
-        let server_ack = |b: &Block| !is_client_ack(b, false); // ACK_RACE
-        let theirs: Vec<Block> = without_priorities(blocks(&theirs_server))
-            .into_iter()
-            .filter(server_ack)
-            .collect();
-        let ours: Vec<Block> = blocks(&ours_server)
-            .into_iter()
-            .filter(server_ack)
-            .collect();
-        compare(&theirs, &ours, &what);
-        assert_has(&ours, &expected_types(paths), &what);
+        let report = diff_blocks(blocks(&theirs_server), blocks(&ours_server), &TEST_2);
+        assert_clean(&report, &what);
+        let ours = &report.compared.1;
+        assert_has(ours, &expected_types(paths), &what);
         assert!(ours.iter().any(|b| is_recv(b)), "{what}: nothing received");
 
         let what = format!("h2fetch -nv {paths:?}");
-        let client_ack = |b: &Block| !is_client_ack(b, true); // ACK_RACE
-        let theirs: Vec<Block> = without_priorities(blocks(&theirs_client))
-            .into_iter()
-            .filter(client_ack)
-            .collect();
-        let ours: Vec<Block> = blocks(&ours_client)
-            .into_iter()
-            .filter(client_ack)
-            .collect();
+        let report = diff_blocks(blocks(&theirs_client), blocks(&ours_client), &TEST_2);
+        assert_clean(&report, &what);
+        let ours = &report.compared.1;
         assert_eq!(ours[0], vec!["[t] Connected".to_string()], "{what}");
-        compare(&theirs, &ours, &what);
         let mut types = expected_types(paths);
         types.push("GOAWAY");
-        assert_has(&ours, &types, &what);
+        assert_has(ours, &types, &what);
+        // nghttp's PRIORITY frames were there, and named.
+        assert!(
+            report
+                .named()
+                .any(|a| a.exception == Exception::PriorityFrames),
+            "{what}: PRIORITY_FRAMES hid nothing"
+        );
     }
 }
 
@@ -375,13 +329,21 @@ fn short_data_frames(trace: &[Block]) -> Vec<(i32, u64, u64, u64)> {
 }
 
 /// Test 3: `h2serve -v` and `nghttpd -v` print the same trace for the same
-/// requests from `nghttp -nv`. Named exceptions: `WINDOWS`,
-/// `SERVER_SETTINGS`, `ERROR_PAGE`, `PRIORITY_NOT_REPORTED`,
-/// `SETTINGS_AFTER_PREFACE` above, and
-/// `ACK_RACE` (support::trace): nghttp's SETTINGS ACK, received or not.
+/// requests from `nghttp -nv`. Named exceptions: `WINDOWS` (by h2serve's
+/// flags), `SERVER_SETTINGS`, `ERROR_PAGE`, `PRIORITY_NOT_REPORTED`,
+/// `SETTINGS_AFTER_PREFACE`, and `ACK_RACE` (nghttp's SETTINGS ACK,
+/// received or not).
 /// Besides the comparison, each server's DATA frames are checked to be
 /// full (see `short_data_frames`): DATA sizes follow the timing of window
 /// updates, so they are compared only by shape and total.
+const TEST_3: [Exception; 5] = [
+    Exception::PriorityNotReported,
+    Exception::AckRace,
+    Exception::ServerSettings,
+    Exception::ErrorPage,
+    Exception::SettingsAfterPreface,
+];
+
 #[test]
 fn h2serve_v_prints_what_nghttpd_v_prints() {
     let (Some(nghttp), Some(nghttpd)) = (peer("nghttp"), peer("nghttpd")) else {
@@ -403,13 +365,7 @@ fn h2serve_v_prints_what_nghttpd_v_prints() {
              --- nghttp against nghttpd\n{nghttp_theirs}--- nghttp against h2serve\n{nghttp_ours}"
         );
         let what = format!("h2serve -v {paths:?}");
-        let ack = |b: &Block| !is_client_ack(b, false); // ACK_RACE
-        let theirs: Vec<Block> = blocks(&theirs)
-            .into_iter()
-            .filter(|b| frame_type_of(b) != Some(PRIORITY_NOT_REPORTED))
-            .filter(ack)
-            .collect();
-        let ours: Vec<Block> = blocks(&ours).into_iter().filter(ack).collect();
+        let (theirs, ours) = (blocks(&theirs), blocks(&ours));
 
         assert_eq!(short_data_frames(&theirs), [], "nghttpd's DATA frames");
         assert_eq!(
@@ -418,19 +374,21 @@ fn h2serve_v_prints_what_nghttpd_v_prints() {
             "{what}: h2serve's DATA frames"
         );
 
-        let theirs = without_error_pages(theirs, nghttpd_address(theirs_server.port));
-        let ours = without_error_pages(ours, h2serve_address);
-        let ours = without_server_settings(ours, true);
-        compare(&theirs, &ours, &what);
-        assert_has(&ours, &expected_types(paths), &what);
+        check_error_pages(&theirs, nghttpd_address(theirs_server.port));
+        check_error_pages(&ours, h2serve_address);
+        let report = diff_blocks(theirs, ours, &TEST_3);
+        assert_clean(&report, &what);
+        assert_server_settings(&report, &what);
+        let (theirs, ours) = &report.compared;
+        assert_has(ours, &expected_types(paths), &what);
         let closed = |bs: &[Block]| {
             bs.iter()
                 .filter(|b| b[0].ends_with(" closed"))
                 .map(|b| b[0].clone())
                 .collect::<std::collections::BTreeSet<_>>()
         };
-        assert_eq!(closed(&ours), closed(&theirs), "{what}: close lines");
-        assert_eq!(closed(&ours).len(), paths.len(), "{what}: close lines");
+        assert_eq!(closed(ours), closed(theirs), "{what}: close lines");
+        assert_eq!(closed(ours).len(), paths.len(), "{what}: close lines");
     }
 }
 

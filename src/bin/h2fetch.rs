@@ -17,7 +17,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body::{Body, Frame};
 use nghttp2::client::{Builder, Incoming, ResponseBody, SendRequest};
-use nghttp2::trace::{SharedWriter, Tracer};
+use nghttp2::trace::{diff, SharedWriter, Tracer};
 
 /// mimalloc, as h2serve: a client allocates and frees small objects per
 /// request too (with glibc's allocator that was a fifth of h2fetch's time
@@ -34,8 +34,24 @@ const IN_FLIGHT: usize = 256;
 #[command(name = "h2fetch", version)]
 struct Args {
     /// The URLs to fetch (https:// or http:// with prior knowledge).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "diff_traces")]
     urls: Vec<String>,
+    /// Run `nghttp -nv URL...` and this program's own `-nv` fetch of the
+    /// same URLs (with the same -H, -m, -w, -W), and print the frames that
+    /// differ once what must differ is normalised; each known difference is
+    /// named with its reason. Exit 0 when only named differences remain, 1
+    /// when others do.
+    #[arg(long = "diff-nghttp", conflicts_with_all = [
+        "output", "remote_name", "get_assets", "upgrade", "hexdump", "trace_json", "har",
+        "data", "expect_continue", "stat", "trailers", "extpri", "diff_traces",
+    ])]
+    diff_nghttp: bool,
+    /// Compare two saved `-v` traces (nghttp's or h2fetch's, nghttpd's or
+    /// h2serve's) as --diff-nghttp does: THEIRS is printed as `-`, OURS as
+    /// `+`. Exit 0 when only named differences remain, 1 when others do.
+    #[arg(long = "diff-traces", num_args = 2, value_names = ["THEIRS", "OURS"],
+          conflicts_with = "urls")]
+    diff_traces: Option<Vec<PathBuf>>,
     /// Write the response body to FILE instead of standard output (one
     /// request only; see -O for several).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -560,6 +576,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(paths) = &args.diff_traces {
+        return diff_traces(&paths[0], &paths[1]);
+    }
+    if args.diff_nghttp {
+        return diff_nghttp(&args);
+    }
     if args.verbose {
         // The whole OpenSSL error stack, beside the one-line errors.
         let _ = tracing_subscriber::fmt()
@@ -587,6 +609,125 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(Arc::new(shared), start))
+}
+
+/// Prints `report` (`theirs` as `-`, `ours` as `+`); exit 0 when only
+/// named differences remain, 1 otherwise.
+fn print_report(report: &diff::Report, theirs: &str, ours: &str) -> ExitCode {
+    let mut stdout = io::stdout().lock();
+    let _ = write!(stdout, "{}", report.render(theirs, ours));
+    let _ = stdout.flush();
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `--diff-traces THEIRS OURS`.
+fn diff_traces(theirs: &Path, ours: &Path) -> ExitCode {
+    let read = |path: &Path| {
+        std::fs::read(path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|e| format!("{}: {}", path.display(), io_text(&e)))
+    };
+    let (a, b) = match (read(theirs), read(ours)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("h2fetch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = diff::diff(&a, &b, &diff::Exception::ALL);
+    print_report(
+        &report,
+        &theirs.display().to_string(),
+        &ours.display().to_string(),
+    )
+}
+
+/// `program` found on PATH.
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Runs `program` with `args` and returns its standard output; a failure
+/// in one line.
+fn trace_of(program: &Path, name: &str, args: &[String]) -> Result<String, String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running {name}: {}", io_text(&e)))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(format!(
+            "{name} -nv failed ({}){}",
+            out.status,
+            last.map(|l| format!(": {}", l.trim().trim_start_matches("h2fetch: ")))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `--diff-nghttp URL...`: nghttp's trace and ours, for the same URLs and
+/// the flags both programs share.
+fn diff_nghttp(args: &Args) -> ExitCode {
+    let Some(nghttp) = on_path("nghttp") else {
+        eprintln!("h2fetch: --diff-nghttp needs nghttp on PATH (Debian: nghttp2-client)");
+        return ExitCode::from(2);
+    };
+    let mut shared = vec!["-nv".to_string()];
+    for h in &args.headers {
+        shared.extend(["-H".to_string(), h.clone()]);
+    }
+    if args.multiply > 1 {
+        shared.extend(["-m".to_string(), args.multiply.to_string()]);
+    }
+    shared.extend(["-w".to_string(), args.window_bits.to_string()]);
+    if let Some(bits) = args.connection_window_bits {
+        shared.extend(["-W".to_string(), bits.to_string()]);
+    }
+    if let Some(size) = args.header_table_size {
+        shared.extend(["-c".to_string(), size.to_string()]);
+    }
+    let mut ours_args = shared.clone();
+    if args.insecure {
+        // nghttp does not verify the peer unless asked; nor do we, then.
+        ours_args.push("-k".to_string());
+    }
+    if let Some(ca) = &args.cacert {
+        ours_args.extend(["--cacert".to_string(), ca.display().to_string()]);
+    }
+    if let Some(t) = args.timeout {
+        shared.extend(["-t".to_string(), t.to_string()]);
+        ours_args.extend(["-t".to_string(), t.to_string()]);
+    }
+    shared.extend(args.urls.iter().cloned());
+    ours_args.extend(args.urls.iter().cloned());
+    let ours_bin = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("h2fetch: finding h2fetch itself: {}", io_text(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let traces = trace_of(&nghttp, "nghttp", &shared)
+        .and_then(|theirs| Ok((theirs, trace_of(&ours_bin, "h2fetch", &ours_args)?)));
+    let (theirs, ours) = match traces {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("h2fetch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = diff::diff(&theirs, &ours, &diff::Exception::ALL);
+    print_report(&report, "nghttp", "h2fetch")
 }
 
 /// Runs `jobs` on `client`, at most [`IN_FLIGHT`] at a time: that many

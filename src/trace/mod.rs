@@ -22,6 +22,9 @@
 //! - [`Traced`]: a [`Handler`](crate::session::Handler) that traces every
 //!   event and forwards it to the handler it wraps, so
 //!   `Session::server(Traced::new(app, tracer), &opts)` prints the trace.
+//! - [`diff`]: reads two such traces back and compares them, with what
+//!   must differ normalised and every known difference named (what
+//!   `h2fetch --diff-nghttp` prints and the comparison tests assert).
 //!
 //! The module is split by job: `text` renders the lines of nghttp2's tools,
 //! `json` the JSON lines (with `serde_json`), `record` holds the frame
@@ -37,6 +40,7 @@
 //! line here does, so a server's trace of many connections can be split by
 //! connection.
 
+pub mod diff;
 mod json;
 mod record;
 mod text;
