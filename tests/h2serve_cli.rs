@@ -201,3 +201,78 @@ fn nghttpds_positional_form() {
     );
     assert_eq!(out.stdout, b"hello world\n");
 }
+
+/// GETs `url` (h2c or TLS, any certificate) with the library client:
+/// status, headers, body and trailers.
+fn fetch(
+    url: &str,
+    method: &str,
+) -> (
+    http::StatusCode,
+    http::HeaderMap,
+    Vec<u8>,
+    Option<http::HeaderMap>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let uri: http::Uri = url.parse().unwrap();
+        let client = nghttp2::client::Builder::new()
+            .danger_accept_invalid_certs(true)
+            .connect(&uri)
+            .await
+            .unwrap();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = client.send(request).await.unwrap();
+        let (parts, mut body) = response.into_parts();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.chunk().await {
+            bytes.extend_from_slice(&chunk.unwrap());
+        }
+        (parts.status, parts.headers, bytes, body.trailers())
+    })
+}
+
+#[test]
+fn trailer_fields_follow_every_body() {
+    let dir = TempDir::new("h2serve-trailer");
+    std::fs::write(dir.path().join("a.txt"), "file\n").unwrap();
+    let htdocs = dir.path().to_str().unwrap();
+    for args in [
+        vec!["--no-tls", "--addr", "127.0.0.1:0"],
+        vec!["--addr", "127.0.0.1:0"],
+        vec!["--no-tls", "--addr", "127.0.0.1:0", "-d", htdocs],
+    ] {
+        let mut args = args;
+        args.extend(["--trailer", "x-checksum: abc", "--trailer", "X-Two:2"]);
+        let (_server, url) = serve(&args);
+        let url = url.replace("://localhost", "://127.0.0.1");
+        let path = if args.contains(&"-d") { "a.txt" } else { "" };
+        let (status, headers, body, trailers) = fetch(&format!("{url}{path}"), "GET");
+        assert_eq!(status, 200, "{args:?}");
+        assert!(!body.is_empty());
+        assert_eq!(headers["trailer"], "x-checksum, x-two", "{args:?}");
+        let trailers = trailers.expect("trailers");
+        assert_eq!(trailers["x-checksum"], "abc");
+        assert_eq!(trailers["x-two"], "2");
+        assert_eq!(trailers.len(), 2);
+        // Error pages have a body too.
+        let (status, _, _, trailers) = fetch(&format!("{url}missing"), "GET");
+        assert_eq!(status, 404);
+        assert_eq!(trailers.expect("trailers on a 404")["x-two"], "2");
+        // No body, no trailers.
+        let (status, headers, body, trailers) = fetch(&format!("{url}{path}"), "HEAD");
+        assert_eq!(status, 200);
+        assert!(body.is_empty());
+        assert!(trailers.is_none(), "{trailers:?}");
+        assert!(headers.get("trailer").is_none());
+    }
+    refuses(&["--trailer", ":status: 200"], 2, "not a header name");
+    refuses(&["--trailer", "novalue"], 2, "'name: value'");
+}

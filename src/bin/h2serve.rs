@@ -104,6 +104,29 @@ struct Args {
     /// Log only warnings and errors (no access log).
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// A trailer field sent after every response body, `'name: value'`
+    /// (repeatable; as nghttpd --trailer). Responses name them in a
+    /// `trailer` header; one without a body gets none.
+    #[arg(long, value_name = "HEADER", value_parser = parse_trailer)]
+    trailer: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+/// `name: value`, a field that may be sent as a trailer.
+fn parse_trailer(text: &str) -> Result<(http::HeaderName, HeaderValue), String> {
+    if text.starts_with(':') {
+        return Err(format!(
+            "{text:?}: a pseudo-header is not a header name for a trailer"
+        ));
+    }
+    let (name, value) = text
+        .split_once(':')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{text:?} is not 'name: value'"))?;
+    let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("{name:?} is not a header name"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("{value:?} is not a header value"))?;
+    Ok((name, value))
 }
 
 /// mimalloc: a server allocates and frees small objects per request; with
@@ -419,6 +442,10 @@ async fn shutdown_signal() {
 struct Site {
     files: Option<Files>,
     echo_upload: bool,
+    /// --trailer: sent after every response body.
+    trailers: http::HeaderMap,
+    /// Their names, for the `trailer` response header.
+    trailer_names: Option<HeaderValue>,
 }
 
 impl Site {
@@ -429,9 +456,17 @@ impl Site {
             }
             None => None,
         };
+        let trailers: http::HeaderMap = args.trailer.iter().cloned().collect();
+        let names = trailers.keys().map(|k| k.as_str()).collect::<Vec<_>>();
+        let trailer_names = (!names.is_empty())
+            .then(|| HeaderValue::from_str(&names.join(", ")))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         Ok(Site {
             files,
             echo_upload: args.echo_upload,
+            trailers,
+            trailer_names,
         })
     }
 
@@ -458,8 +493,20 @@ impl Site {
             builtin(&request)
         };
         let status = response.status();
+        let mut response = response;
+        // nghttpd sends trailers only after a body.
+        let trailers = match &self.trailer_names {
+            Some(names) if method != Method::HEAD && !response.body().is_end_stream() => {
+                response
+                    .headers_mut()
+                    .insert(header::TRAILER, names.clone());
+                Some(self.trailers.clone())
+            }
+            _ => None,
+        };
         response.map(|body| Logged {
             body,
+            trailers,
             log: log.map(|log| AccessLog {
                 status: status.as_u16(),
                 ..log
@@ -575,10 +622,13 @@ struct AccessLog {
     outcome: Option<StreamOutcome>,
 }
 
-/// A response body that counts what it yields for the access log.
+/// A response body that counts what it yields for the access log, and
+/// ends with the --trailer fields.
 #[derive(Debug)]
 struct Logged {
     body: SiteBody,
+    /// Sent once the body ends.
+    trailers: Option<http::HeaderMap>,
     log: Option<AccessLog>,
 }
 
@@ -592,6 +642,11 @@ impl Body for Logged {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            if let Some(trailers) = this.trailers.take() {
+                return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            }
+        }
         if let (Poll::Ready(Some(Ok(frame))), Some(log)) = (&polled, this.log.as_mut()) {
             if let Some(data) = frame.data_ref() {
                 log.bytes += data.len() as u64;
@@ -601,7 +656,7 @@ impl Body for Logged {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        self.trailers.is_none() && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
