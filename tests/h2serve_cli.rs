@@ -276,3 +276,136 @@ fn trailer_fields_follow_every_body() {
     refuses(&["--trailer", ":status: 200"], 2, "not a header name");
     refuses(&["--trailer", "novalue"], 2, "'name: value'");
 }
+
+/// A directory with a small and a large (past the in-memory size) file.
+fn htdocs(tag: &str) -> (TempDir, Vec<u8>) {
+    let dir = TempDir::new(tag);
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    std::fs::write(dir.path().join("small.txt"), "small\n").unwrap();
+    (dir, big)
+}
+
+#[test]
+fn no_content_length_for_files() {
+    let (dir, big) = htdocs("h2serve-nocl");
+    let root = dir.path().to_str().unwrap();
+    for (flag, told) in [(None, true), (Some("--no-content-length"), false)] {
+        let mut args = vec!["--no-tls", "--addr", "127.0.0.1:0", "-d", root];
+        args.extend(flag);
+        let (_server, url) = serve(&args);
+        let url = url.replace("://localhost", "://127.0.0.1");
+        for (name, content) in [("big.bin", &big[..]), ("small.txt", b"small\n")] {
+            let (status, headers, body, _) = fetch(&format!("{url}{name}"), "GET");
+            assert_eq!(status, 200);
+            assert_eq!(body, content, "{name} {flag:?}");
+            assert_eq!(
+                headers.get("content-length").is_some(),
+                told,
+                "{name} {flag:?}: {headers:?}"
+            );
+        }
+        // Error pages keep theirs.
+        let (status, headers, _, _) = fetch(&format!("{url}missing"), "GET");
+        assert_eq!(status, 404);
+        assert!(headers.contains_key("content-length"));
+    }
+}
+
+#[test]
+fn mime_types_file() {
+    let (dir, _) = htdocs("h2serve-mime");
+    std::fs::write(dir.path().join("page.foo"), "foo\n").unwrap();
+    let table = dir.path().join("mime.types");
+    std::fs::write(
+        &table,
+        "# comment\napplication/x-foo\t\tfoo FOOX\ntext/x-small txt\n\nbroken\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let (_server, url) = serve(&[
+        "--no-tls",
+        "--addr",
+        "127.0.0.1:0",
+        "-d",
+        root,
+        "--mime-types-file",
+        table.to_str().unwrap(),
+    ]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let (_, headers, _, _) = fetch(&format!("{url}page.foo"), "GET");
+    assert_eq!(headers["content-type"], "application/x-foo");
+    let (_, headers, _, _) = fetch(&format!("{url}small.txt"), "GET");
+    assert_eq!(headers["content-type"], "text/x-small");
+    // Not in the table: no content-type, as nghttpd.
+    let (_, headers, _, _) = fetch(&format!("{url}big.bin"), "GET");
+    assert!(headers.get("content-type").is_none(), "{headers:?}");
+
+    // The default: /etc/mime.types when present, else the built-in table.
+    let (_default, url) = serve(&["--no-tls", "--addr", "127.0.0.1:0", "-d", root]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let (_, headers, _, _) = fetch(&format!("{url}small.txt"), "GET");
+    let expected = match nghttp2::server::files::MimeTypes::from_file("/etc/mime.types") {
+        Ok(system) => system
+            .get(Path::new("small.txt"))
+            .expect("/etc/mime.types has txt")
+            .clone(),
+        Err(_) => http::HeaderValue::from_static("text/plain"),
+    };
+    assert_eq!(headers["content-type"], expected);
+
+    refuses(
+        &[
+            "--no-tls",
+            "-d",
+            root,
+            "--mime-types-file",
+            "/nonexistent.types",
+        ],
+        1,
+        "mime types file /nonexistent.types: No such file",
+    );
+    refuses(
+        &["--no-tls", "-d", root, "--mime-types-file", root],
+        1,
+        "mime types file",
+    );
+}
+
+#[test]
+fn error_gzip_compresses_error_pages() {
+    use std::io::Read;
+    let (dir, _) = htdocs("h2serve-egzip");
+    let root = dir.path().to_str().unwrap();
+    let (_plain, url) = serve(&["--no-tls", "--addr", "127.0.0.1:0", "-d", root]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let (status, headers, page, _) = fetch(&format!("{url}missing"), "GET");
+    assert_eq!(status, 404);
+    assert!(headers.get("content-encoding").is_none());
+    let (_gzip, url) = serve(&["--no-tls", "--addr", "127.0.0.1:0", "-d", root, "-e"]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let (status, headers, body, _) = fetch(&format!("{url}missing"), "GET");
+    assert_eq!(status, 404);
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["content-length"], body.len().to_string());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, page);
+    // Files themselves are not compressed.
+    let (status, headers, body, _) = fetch(&format!("{url}small.txt"), "GET");
+    assert_eq!(status, 200);
+    assert!(headers.get("content-encoding").is_none());
+    assert_eq!(body, b"small\n");
+    // curl asking for gzip decodes it to the same page.
+    if let Some(curl) = support::peers::peer("curl") {
+        let out = run(Command::new(curl).args([
+            "-sS",
+            "--compressed",
+            "--http2-prior-knowledge",
+            &format!("{url}missing"),
+        ]));
+        assert_eq!(out.stdout, page);
+    }
+}

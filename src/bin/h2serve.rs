@@ -18,7 +18,7 @@ use bytes::Bytes;
 use clap::Parser;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use nghttp2::server::files::{FileBody, Files};
+use nghttp2::server::files::{FileBody, Files, MimeTypes};
 use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::trace::{SharedWriter, Tracer};
 
@@ -109,6 +109,17 @@ struct Args {
     /// `trailer` header; one without a body gets none.
     #[arg(long, value_name = "HEADER", value_parser = parse_trailer)]
     trailer: Vec<(http::HeaderName, HeaderValue)>,
+    /// With -d: send no content-length for files (as nghttpd).
+    #[arg(long)]
+    no_content_length: bool,
+    /// With -d: the media types by extension, in /etc/mime.types' format.
+    /// Default: /etc/mime.types when it can be read, else a built-in table.
+    #[arg(long, value_name = "FILE")]
+    mime_types_file: Option<PathBuf>,
+    /// With -d: gzip the error pages (content-encoding: gzip, as nghttpd
+    /// -e sends them whatever the request accepts).
+    #[arg(short = 'e', long)]
+    error_gzip: bool,
 }
 
 /// `name: value`, a field that may be sent as a trailer.
@@ -452,7 +463,14 @@ impl Site {
     fn new(args: &Args) -> Result<Site, String> {
         let files = match &args.htdocs {
             Some(dir) => {
-                Some(Files::new(dir).map_err(|e| format!("cannot serve {}: {e}", dir.display()))?)
+                let files = Files::new(dir)
+                    .map_err(|e| format!("cannot serve {}: {e}", dir.display()))?
+                    .content_length(!args.no_content_length)
+                    .gzip_errors(args.error_gzip);
+                Some(match mime_types(args)? {
+                    Some(table) => files.mime_types(table),
+                    None => files,
+                })
             }
             None => None,
         };
@@ -512,6 +530,19 @@ impl Site {
                 ..log
             }),
         })
+    }
+}
+
+/// --mime-types-file, else /etc/mime.types when it can be read; `None`:
+/// the built-in table.
+fn mime_types(args: &Args) -> Result<Option<MimeTypes>, String> {
+    match &args.mime_types_file {
+        Some(path) => MimeTypes::from_file(path).map(Some).map_err(|e| {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            format!("mime types file {}: {text}", path.display())
+        }),
+        None => Ok(MimeTypes::from_file(MimeTypes::SYSTEM).ok()),
     }
 }
 
