@@ -409,3 +409,123 @@ fn error_gzip_compresses_error_pages() {
         assert_eq!(out.stdout, page);
     }
 }
+
+/// A self-signed client certificate (extended key usage clientAuth) and
+/// its key, written as `{tag}.crt` and `{tag}.key`.
+fn client_keypair(dir: &Path, tag: &str) -> (PathBuf, PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage};
+    use openssl::x509::{X509NameBuilder, X509};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, tag).unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    cert.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    cert.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap())
+        .unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = cert.build();
+    let (cert_path, key_path) = (
+        dir.join(format!("{tag}.crt")),
+        dir.join(format!("{tag}.key")),
+    );
+    std::fs::write(&cert_path, cert.to_pem().unwrap()).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert_path, key_path)
+}
+
+/// GET `url` with the library client presenting `cert` (or none): the
+/// status, or the error's text.
+fn fetch_with_cert(url: &str, cert: Option<(&Path, &Path)>) -> Result<u16, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let uri: http::Uri = url.parse().unwrap();
+        let mut builder = nghttp2::client::Builder::new().danger_accept_invalid_certs(true);
+        if let Some((cert, key)) = cert {
+            builder = builder.client_cert(cert, key);
+        }
+        let client = builder.connect(&uri).await.map_err(|e| e.to_string())?;
+        let request = http::Request::get(uri)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = client.send(request).await.map_err(|e| e.to_string())?;
+        Ok(response.status().as_u16())
+    })
+}
+
+#[test]
+fn verify_client_asks_for_and_checks_a_certificate() {
+    let dir = TempDir::new("h2serve-mtls");
+    let (trusted, trusted_key) = client_keypair(dir.path(), "trusted");
+    let (stranger, stranger_key) = client_keypair(dir.path(), "stranger");
+    let (_server, url) = serve(&[
+        "--addr",
+        "127.0.0.1:0",
+        "-V",
+        "--cacert",
+        trusted.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        fetch_with_cert(&url, Some((&trusted, &trusted_key))),
+        Ok(200)
+    );
+    let refused = fetch_with_cert(&url, None);
+    assert!(refused.is_err(), "no certificate: {refused:?}");
+    let refused = fetch_with_cert(&url, Some((&stranger, &stranger_key)));
+    assert!(refused.is_err(), "untrusted certificate: {refused:?}");
+    // curl as the peer, over HTTP/2 and HTTP/1.1.
+    if let Some(curl) = support::peers::peer("curl") {
+        for version in ["--http2", "--http1.1"] {
+            let out = run(Command::new(&curl)
+                .args(["-sk", version, "-o", "/dev/null", "-w", "%{http_code}"])
+                .arg("--cert")
+                .arg(&trusted)
+                .arg("--key")
+                .arg(&trusted_key)
+                .arg(&url));
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{version}");
+            let out = run(Command::new(&curl).args(["-sk", version, &url]));
+            assert!(
+                !out.status.success(),
+                "{version}: served without a certificate"
+            );
+        }
+    }
+    // Without -V no certificate is asked for.
+    let (_plain, url) = serve(&["--addr", "127.0.0.1:0"]);
+    assert_eq!(fetch_with_cert(&url, None), Ok(200));
+
+    let ca = trusted.to_str().unwrap();
+    refuses(&["--no-tls", "-V"], 2, "--verify-client needs TLS");
+    refuses(&["--cacert", ca], 2, "give -V");
+    let port = free_port().to_string();
+    refuses(
+        &[
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "-V",
+            "--cacert",
+            "/nonexistent.pem",
+        ],
+        1,
+        "CA certificates /nonexistent.pem: No such file",
+    );
+}

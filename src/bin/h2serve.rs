@@ -27,9 +27,13 @@ use nghttp2::trace::{SharedWriter, Tracer};
 #[command(
     name = "h2serve",
     version,
-    about = "An HTTP/2 server on nghttp2's engine"
+    about = "An HTTP/2 server on nghttp2's engine",
+    disable_version_flag = true
 )]
 struct Args {
+    /// Print the version (long only: -V is --verify-client, as nghttpd).
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: (),
     /// The address to listen on, `HOST:PORT` (a name such as
     /// `localhost:8443`, or an IP address; `[::1]:8443` for IPv6).
     /// Default: 127.0.0.1:8443, or every interface with PORT.
@@ -120,6 +124,15 @@ struct Args {
     /// -e sends them whatever the request accepts).
     #[arg(short = 'e', long)]
     error_gzip: bool,
+    /// Mutual TLS: ask every client for a certificate and refuse one
+    /// without a certificate that chains to --cacert (or, without it, to
+    /// the system's CAs).
+    #[arg(short = 'V', long)]
+    verify_client: bool,
+    /// With -V: the CA certificates (PEM) client certificates must chain
+    /// to.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
 }
 
 /// `name: value`, a field that may be sent as a trailer.
@@ -192,6 +205,12 @@ fn check_args(args: &mut Args) -> Result<(), String> {
         (Some(_), None) => return Err("--cert needs --key (the certificate's private key)".into()),
         (None, Some(_)) => return Err("--key needs --cert (the key's certificate)".into()),
         _ => {}
+    }
+    if args.no_tls && args.verify_client {
+        return Err("--no-tls serves cleartext: -V/--verify-client needs TLS".into());
+    }
+    if args.cacert.is_some() && !args.verify_client {
+        return Err("--cacert is the CA for client certificates: give -V with it".into());
     }
     if args.max_concurrent_streams == 0 {
         return Err("-m 0 would refuse every request; give at least 1".into());
@@ -410,17 +429,41 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The TLS acceptor, and the fingerprint of the self-signed certificate
 /// when it made one.
 fn make_acceptor(args: &Args) -> Result<(openssl::ssl::SslAcceptor, Option<String>), String> {
-    match (&args.cert, &args.key) {
+    let (mut builder, fingerprint) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             check_pem_files(cert, key)?;
-            let acceptor = tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string())?;
-            Ok((acceptor, None))
+            let builder =
+                tls::acceptor_builder_from_pem_files(cert, key).map_err(|e| e.to_string())?;
+            (builder, None)
         }
         _ => {
             let cert = tls::SelfSigned::localhost().map_err(|e| e.to_string())?;
-            let acceptor = cert.acceptor().map_err(|e| e.to_string())?;
-            Ok((acceptor, Some(cert.fingerprint_sha256())))
+            let builder = cert.acceptor_builder().map_err(|e| e.to_string())?;
+            (builder, Some(cert.fingerprint_sha256()))
         }
+    };
+    if args.verify_client {
+        if let Some(cacert) = &args.cacert {
+            check_ca_file(cacert)?;
+        }
+        tls::verify_clients(&mut builder, args.cacert.as_deref()).map_err(|e| e.to_string())?;
+    }
+    Ok((builder.build(), fingerprint))
+}
+
+/// The --cacert file: readable, with at least one PEM certificate.
+fn check_ca_file(path: &Path) -> Result<(), String> {
+    let pem = std::fs::read(path).map_err(|e| {
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        format!("CA certificates {}: {text}", path.display())
+    })?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        _ => Err(format!(
+            "CA certificates {}: no PEM certificate in it",
+            path.display()
+        )),
     }
 }
 
