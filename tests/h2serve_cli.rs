@@ -529,3 +529,57 @@ fn verify_client_asks_for_and_checks_a_certificate() {
         "CA certificates /nonexistent.pem: No such file",
     );
 }
+
+/// `nghttp -nv` on two URLs of `url` (one connection): the trace.
+fn nghttp_trace(nghttp: &Path, url: &str) -> String {
+    let out = run(Command::new(nghttp).args(["-nv", url, &format!("{url}?again")]));
+    let trace = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{trace}");
+    trace
+}
+
+/// The lengths of the HEADERS frames nghttp received, in order.
+fn received_headers_lengths(trace: &str) -> Vec<u64> {
+    trace
+        .lines()
+        .filter_map(|line| line.split("recv HEADERS frame <length=").nth(1))
+        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn header_table_sizes() {
+    let Some(nghttp) = support::peers::peer("nghttp") else {
+        return;
+    };
+    // -c: announced in SETTINGS.
+    let (_server, url) = serve(&["--no-tls", "--addr", "127.0.0.1:0", "-c", "8K"]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let trace = nghttp_trace(&nghttp, &url);
+    assert!(
+        trace.contains("[SETTINGS_HEADER_TABLE_SIZE(0x01):8192]"),
+        "{trace}"
+    );
+    // By default the encoder indexes: the second response's identical
+    // headers take fewer bytes.
+    let lengths = received_headers_lengths(&trace);
+    assert_eq!(lengths.len(), 2, "{trace}");
+    assert!(lengths[1] + 10 < lengths[0], "{lengths:?}\n{trace}");
+    // With an encoder table of 0 nothing is indexed: the same fields take
+    // the same bytes twice.
+    let (_server, url) = serve(&[
+        "--no-tls",
+        "--addr",
+        "127.0.0.1:0",
+        "--encoder-header-table-size",
+        "0",
+    ]);
+    let url = url.replace("://localhost", "://127.0.0.1");
+    let trace = nghttp_trace(&nghttp, &url);
+    assert!(!trace.contains("SETTINGS_HEADER_TABLE_SIZE"), "{trace}");
+    let lengths = received_headers_lengths(&trace);
+    assert_eq!(lengths.len(), 2, "{trace}");
+    // (The first block starts with a one-byte table size update to 0.)
+    assert!(lengths[0] <= lengths[1] + 1, "{lengths:?}\n{trace}");
+    refuses(&["-c", "lots"], 2, "not a size");
+}

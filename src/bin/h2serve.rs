@@ -133,6 +133,28 @@ struct Args {
     /// to.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
+    /// SETTINGS_HEADER_TABLE_SIZE to announce: the HPACK table size the
+    /// client's encoder may use (default 4096, not sent).
+    #[arg(short = 'c', long, value_name = "SIZE", value_parser = parse_size)]
+    header_table_size: Option<u32>,
+    /// The most the HPACK encoder uses of its table for response headers
+    /// (default: what the client announces, 4096 unless it says otherwise).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    encoder_header_table_size: Option<u32>,
+}
+
+/// A size in bytes, with an optional K or M (times 1024), as nghttpd.
+fn parse_size(text: &str) -> Result<u32, String> {
+    let (number, scale) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1024),
+        Some((i, 'm' | 'M')) => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    number
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?} is not a size (say 4096, 8K, 1M)"))
 }
 
 /// `name: value`, a field that may be sent as a trailer.
@@ -395,6 +417,12 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
             }
             tracer
         });
+    }
+    if let Some(n) = args.header_table_size {
+        builder = builder.header_table_size(n);
+    }
+    if let Some(n) = args.encoder_header_table_size {
+        builder = builder.encoder_header_table_size(n as usize);
     }
     if let Some(bits) = args.window_bits {
         builder = builder.initial_window_size(window(bits));
