@@ -583,3 +583,71 @@ fn header_table_sizes() {
     assert!(lengths[0] <= lengths[1] + 1, "{lengths:?}\n{trace}");
     refuses(&["-c", "lots"], 2, "not a size");
 }
+
+/// POSTs to `/` of the built-in site (405 whatever the body) on `port`
+/// with a body sent in two parts; with `early`, waits for the response
+/// before sending the second part and ending the body (it must come),
+/// else sends all and then waits.
+fn post_in_two_parts(port: u16, early: bool) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let uri: http::Uri = format!("http://127.0.0.1:{port}/").parse().unwrap();
+        let client = nghttp2::client::Builder::new().connect(&uri).await.unwrap();
+        let (mut sender, body) = nghttp2::client::body_channel();
+        let request = http::Request::post(uri).body(body).unwrap();
+        let response = tokio::spawn(async move { client.send(request).await.map(|r| r.status()) });
+        sender
+            .send_data(bytes::Bytes::from_static(b"first "))
+            .await
+            .unwrap();
+        let status = if early {
+            let status = tokio::time::timeout(support::peers::WAIT, response)
+                .await
+                .expect("a response while the request body is open")
+                .unwrap()
+                .unwrap();
+            // The stream may be closed by now (the server answered and
+            // may have reset the rest): the second part may be refused.
+            let _ = sender.send_data(bytes::Bytes::from_static(b"second")).await;
+            sender.finish();
+            status
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            sender
+                .send_data(bytes::Bytes::from_static(b"second"))
+                .await
+                .unwrap();
+            sender.finish();
+            response.await.unwrap().unwrap()
+        };
+        status.as_u16()
+    })
+}
+
+/// The index in the `-v` trace of the first frame line with all of
+/// `needles`.
+fn trace_index(trace: &str, needles: &[&str]) -> usize {
+    trace
+        .lines()
+        .position(|line| needles.iter().all(|n| line.contains(n)))
+        .unwrap_or_else(|| panic!("{needles:?} not in\n{trace}"))
+}
+
+#[test]
+fn early_response_answers_before_the_request_ends() {
+    // Early: the response comes while the request body is still open.
+    let server = support::peers::start_h2serve(&["--no-tls", "--early-response"]);
+    assert_eq!(post_in_two_parts(server.port, true), 405);
+    // By default, as nghttpd, the response follows the request's end.
+    let server = support::peers::start_h2serve(&["--no-tls", "-v"]);
+    assert_eq!(post_in_two_parts(server.port, false), 405);
+    let trace = server.wait_output("the response's DATA", |out| {
+        out.contains("send DATA frame") && out.contains("stream_id=1>")
+    });
+    let request_end = trace_index(&trace, &["recv DATA frame", "flags=0x01", "stream_id=1>"]);
+    let response = trace_index(&trace, &["send HEADERS frame", "stream_id=1>"]);
+    assert!(request_end < response, "{trace}");
+}

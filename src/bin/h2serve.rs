@@ -18,6 +18,7 @@ use bytes::Bytes;
 use clap::Parser;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use nghttp2::server::files::{FileBody, Files, MimeTypes};
 use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::trace::{SharedWriter, Tracer};
@@ -141,6 +142,10 @@ struct Args {
     /// (default: what the client announces, 4096 unless it says otherwise).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     encoder_header_table_size: Option<u32>,
+    /// Answer as soon as a request's headers arrive, not once its body
+    /// has ended (as nghttpd). Uploads echoed answer early either way.
+    #[arg(long)]
+    early_response: bool,
 }
 
 /// A size in bytes, with an optional K or M (times 1024), as nghttpd.
@@ -372,8 +377,10 @@ async fn run(args: Args) -> Result<(), String> {
         on_signal.shutdown();
     });
     let site = std::sync::Arc::new(site);
-    let service =
-        service_fn(move |request| std::future::ready(Ok::<_, Infallible>(site.respond(request))));
+    let service = service_fn(move |request| {
+        let site = site.clone();
+        async move { Ok::<_, Infallible>(site.respond(request).await) }
+    });
     let served = match acceptor {
         Some(acceptor) => server.serve_tls(listener, acceptor, service).await,
         None => server.serve(listener, service).await,
@@ -524,6 +531,8 @@ async fn shutdown_signal() {
 struct Site {
     files: Option<Files>,
     echo_upload: bool,
+    /// --early-response: answer before the request body ends.
+    early_response: bool,
     /// --trailer: sent after every response body.
     trailers: http::HeaderMap,
     /// Their names, for the `trailer` response header.
@@ -554,12 +563,13 @@ impl Site {
         Ok(Site {
             files,
             echo_upload: args.echo_upload,
+            early_response: args.early_response,
             trailers,
             trailer_names,
         })
     }
 
-    fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
+    async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
         let started = Instant::now();
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
@@ -576,10 +586,18 @@ impl Site {
             && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
         {
             echo(request)
-        } else if let Some(files) = &self.files {
-            files.respond(&request).map(SiteBody::File)
         } else {
-            builtin(&request)
+            let (parts, body) = request.into_parts();
+            if !self.early_response {
+                // As nghttpd: the answer follows the whole request.
+                let mut body = std::pin::pin!(body);
+                while let Some(Ok(_)) = body.frame().await {}
+            }
+            let request = Request::from_parts(parts, ());
+            match &self.files {
+                Some(files) => files.respond(&request).map(SiteBody::File),
+                None => builtin(&request),
+            }
         };
         let status = response.status();
         let mut response = response;
@@ -630,7 +648,7 @@ fn echo(request: Request<RequestBody>) -> Response<SiteBody> {
 }
 
 /// The built-in site.
-fn builtin(request: &Request<RequestBody>) -> Response<SiteBody> {
+fn builtin<B>(request: &Request<B>) -> Response<SiteBody> {
     let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path())
     {
         (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n"),
