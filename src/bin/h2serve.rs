@@ -32,9 +32,6 @@ use nghttp2::trace::{SharedWriter, Tracer};
     disable_version_flag = true
 )]
 struct Args {
-    /// Print the version (long only: -V is --verify-client, as nghttpd).
-    #[arg(long, action = clap::ArgAction::Version)]
-    version: (),
     /// The address to listen on, `HOST:PORT` (a name such as
     /// `localhost:8443`, or an IP address; `[::1]:8443` for IPv6).
     /// Default: 127.0.0.1:8443, or every interface with PORT.
@@ -146,6 +143,9 @@ struct Args {
     /// has ended (as nghttpd). Uploads echoed answer early either way.
     #[arg(long)]
     early_response: bool,
+    /// Print the version (long only: -V is --verify-client, as nghttpd).
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: (),
 }
 
 /// A size in bytes, with an optional K or M (times 1024), as nghttpd.
@@ -824,5 +824,25 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("8K"), Ok(8192));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("8G").is_err());
+        assert!(parse_size("4096M").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn trailers() {
+        let (name, value) = parse_trailer("X-Sum:  abc ").unwrap();
+        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-sum", "abc"));
+        assert!(parse_trailer(":status: 200").is_err());
+        assert!(parse_trailer("no colon").is_err());
+        assert!(parse_trailer("bad name: 1").is_err());
     }
 }

@@ -677,4 +677,17 @@ mod tests {
         assert_eq!(content_type(Path::new("a.css")), Some("text/css"));
         assert_eq!(content_type(Path::new("blob")), None);
     }
+
+    #[test]
+    fn mime_types_parse_as_etc_mime_types() {
+        let table = MimeTypes::parse(
+            "# a comment\ntext/html html htm # trailing\ntext/x-other HTML\n\nlonely/type\n",
+        );
+        assert_eq!(table.get(Path::new("a.HTM")).unwrap(), "text/html");
+        // The first line naming an extension wins.
+        assert_eq!(table.get(Path::new("a.html")).unwrap(), "text/html");
+        assert_eq!(table.get(Path::new("a.trailing")), None);
+        assert_eq!(table.get(Path::new("noext")), None);
+        assert_eq!(table.len(), 2);
+    }
 }
