@@ -18,7 +18,8 @@ use bytes::Bytes;
 use clap::Parser;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use nghttp2::server::files::{FileBody, Files};
+use http_body_util::BodyExt;
+use nghttp2::server::files::{FileBody, Files, MimeTypes};
 use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
 use nghttp2::trace::{SharedWriter, Tracer};
 
@@ -27,7 +28,8 @@ use nghttp2::trace::{SharedWriter, Tracer};
 #[command(
     name = "h2serve",
     version,
-    about = "An HTTP/2 server on nghttp2's engine"
+    about = "An HTTP/2 server on nghttp2's engine",
+    disable_version_flag = true
 )]
 struct Args {
     /// The address to listen on, `HOST:PORT` (a name such as
@@ -104,6 +106,78 @@ struct Args {
     /// Log only warnings and errors (no access log).
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// A trailer field sent after every response body, `'name: value'`
+    /// (repeatable; as nghttpd --trailer). Responses name them in a
+    /// `trailer` header; one without a body gets none.
+    #[arg(long, value_name = "HEADER", value_parser = parse_trailer)]
+    trailer: Vec<(http::HeaderName, HeaderValue)>,
+    /// With -d: send no content-length for files (as nghttpd).
+    #[arg(long)]
+    no_content_length: bool,
+    /// With -d: the media types by extension, in /etc/mime.types' format.
+    /// Default: /etc/mime.types when it can be read, else a built-in table.
+    #[arg(long, value_name = "FILE")]
+    mime_types_file: Option<PathBuf>,
+    /// With -d: gzip the error pages (content-encoding: gzip, as nghttpd
+    /// -e sends them whatever the request accepts).
+    #[arg(short = 'e', long)]
+    error_gzip: bool,
+    /// Mutual TLS: ask every client for a certificate and refuse one
+    /// without a certificate that chains to --cacert (or, without it, to
+    /// the system's CAs).
+    #[arg(short = 'V', long)]
+    verify_client: bool,
+    /// With -V: the CA certificates (PEM) client certificates must chain
+    /// to.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// SETTINGS_HEADER_TABLE_SIZE to announce: the HPACK table size the
+    /// client's encoder may use (default 4096, not sent).
+    #[arg(short = 'c', long, value_name = "SIZE", value_parser = parse_size)]
+    header_table_size: Option<u32>,
+    /// The most the HPACK encoder uses of its table for response headers
+    /// (default: what the client announces, 4096 unless it says otherwise).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    encoder_header_table_size: Option<u32>,
+    /// Answer as soon as a request's headers arrive, not once its body
+    /// has ended (as nghttpd). Uploads echoed answer early either way.
+    #[arg(long)]
+    early_response: bool,
+    /// Print the version (long only: -V is --verify-client, as nghttpd).
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: (),
+}
+
+/// A size in bytes, with an optional K or M (times 1024), as nghttpd.
+fn parse_size(text: &str) -> Result<u32, String> {
+    let (number, scale) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1024),
+        Some((i, 'm' | 'M')) => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    number
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?} is not a size (say 4096, 8K, 1M)"))
+}
+
+/// `name: value`, a field that may be sent as a trailer.
+fn parse_trailer(text: &str) -> Result<(http::HeaderName, HeaderValue), String> {
+    if text.starts_with(':') {
+        return Err(format!(
+            "{text:?}: a pseudo-header is not a header name for a trailer"
+        ));
+    }
+    let (name, value) = text
+        .split_once(':')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{text:?} is not 'name: value'"))?;
+    let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("{name:?} is not a header name"))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("{value:?} is not a header value"))?;
+    Ok((name, value))
 }
 
 /// mimalloc: a server allocates and frees small objects per request; with
@@ -158,6 +232,12 @@ fn check_args(args: &mut Args) -> Result<(), String> {
         (Some(_), None) => return Err("--cert needs --key (the certificate's private key)".into()),
         (None, Some(_)) => return Err("--key needs --cert (the key's certificate)".into()),
         _ => {}
+    }
+    if args.no_tls && args.verify_client {
+        return Err("--no-tls serves cleartext: -V/--verify-client needs TLS".into());
+    }
+    if args.cacert.is_some() && !args.verify_client {
+        return Err("--cacert is the CA for client certificates: give -V with it".into());
     }
     if args.max_concurrent_streams == 0 {
         return Err("-m 0 would refuse every request; give at least 1".into());
@@ -306,8 +386,10 @@ async fn run(args: Args) -> Result<(), String> {
         on_signal.shutdown();
     });
     let site = std::sync::Arc::new(site);
-    let service =
-        service_fn(move |request| std::future::ready(Ok::<_, Infallible>(site.respond(request))));
+    let service = service_fn(move |request| {
+        let site = site.clone();
+        async move { Ok::<_, Infallible>(site.respond(request).await) }
+    });
     let served = match acceptor {
         Some(acceptor) => server.serve_tls(listener, acceptor, service).await,
         None => server.serve(listener, service).await,
@@ -352,6 +434,12 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
             tracer
         });
     }
+    if let Some(n) = args.header_table_size {
+        builder = builder.header_table_size(n);
+    }
+    if let Some(n) = args.encoder_header_table_size {
+        builder = builder.encoder_header_table_size(n as usize);
+    }
     if let Some(bits) = args.window_bits {
         builder = builder.initial_window_size(window(bits));
     }
@@ -385,17 +473,41 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The TLS acceptor, and the fingerprint of the self-signed certificate
 /// when it made one.
 fn make_acceptor(args: &Args) -> Result<(openssl::ssl::SslAcceptor, Option<String>), String> {
-    match (&args.cert, &args.key) {
+    let (mut builder, fingerprint) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             check_pem_files(cert, key)?;
-            let acceptor = tls::acceptor_from_pem_files(cert, key).map_err(|e| e.to_string())?;
-            Ok((acceptor, None))
+            let builder =
+                tls::acceptor_builder_from_pem_files(cert, key).map_err(|e| e.to_string())?;
+            (builder, None)
         }
         _ => {
             let cert = tls::SelfSigned::localhost().map_err(|e| e.to_string())?;
-            let acceptor = cert.acceptor().map_err(|e| e.to_string())?;
-            Ok((acceptor, Some(cert.fingerprint_sha256())))
+            let builder = cert.acceptor_builder().map_err(|e| e.to_string())?;
+            (builder, Some(cert.fingerprint_sha256()))
         }
+    };
+    if args.verify_client {
+        if let Some(cacert) = &args.cacert {
+            check_ca_file(cacert)?;
+        }
+        tls::verify_clients(&mut builder, args.cacert.as_deref()).map_err(|e| e.to_string())?;
+    }
+    Ok((builder.build(), fingerprint))
+}
+
+/// The --cacert file: readable, with at least one PEM certificate.
+fn check_ca_file(path: &Path) -> Result<(), String> {
+    let pem = std::fs::read(path).map_err(|e| {
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        format!("CA certificates {}: {text}", path.display())
+    })?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        _ => Err(format!(
+            "CA certificates {}: no PEM certificate in it",
+            path.display()
+        )),
     }
 }
 
@@ -428,23 +540,45 @@ async fn shutdown_signal() {
 struct Site {
     files: Option<Files>,
     echo_upload: bool,
+    /// --early-response: answer before the request body ends.
+    early_response: bool,
+    /// --trailer: sent after every response body.
+    trailers: http::HeaderMap,
+    /// Their names, for the `trailer` response header.
+    trailer_names: Option<HeaderValue>,
 }
 
 impl Site {
     fn new(args: &Args) -> Result<Site, String> {
         let files = match &args.htdocs {
             Some(dir) => {
-                Some(Files::new(dir).map_err(|e| format!("cannot serve {}: {e}", dir.display()))?)
+                let files = Files::new(dir)
+                    .map_err(|e| format!("cannot serve {}: {e}", dir.display()))?
+                    .content_length(!args.no_content_length)
+                    .gzip_errors(args.error_gzip);
+                Some(match mime_types(args)? {
+                    Some(table) => files.mime_types(table),
+                    None => files,
+                })
             }
             None => None,
         };
+        let trailers: http::HeaderMap = args.trailer.iter().cloned().collect();
+        let names = trailers.keys().map(|k| k.as_str()).collect::<Vec<_>>();
+        let trailer_names = (!names.is_empty())
+            .then(|| HeaderValue::from_str(&names.join(", ")))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         Ok(Site {
             files,
             echo_upload: args.echo_upload,
+            early_response: args.early_response,
+            trailers,
+            trailer_names,
         })
     }
 
-    fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
+    async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
         let started = Instant::now();
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
@@ -461,19 +595,52 @@ impl Site {
             && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
         {
             echo(request)
-        } else if let Some(files) = &self.files {
-            files.respond(&request).map(SiteBody::File)
         } else {
-            builtin(&request)
+            let (parts, body) = request.into_parts();
+            if !self.early_response {
+                // As nghttpd: the answer follows the whole request.
+                let mut body = std::pin::pin!(body);
+                while let Some(Ok(_)) = body.frame().await {}
+            }
+            let request = Request::from_parts(parts, ());
+            match &self.files {
+                Some(files) => files.respond(&request).map(SiteBody::File),
+                None => builtin(&request),
+            }
         };
         let status = response.status();
+        let mut response = response;
+        // nghttpd sends trailers only after a body.
+        let trailers = match &self.trailer_names {
+            Some(names) if method != Method::HEAD && !response.body().is_end_stream() => {
+                response
+                    .headers_mut()
+                    .insert(header::TRAILER, names.clone());
+                Some(self.trailers.clone())
+            }
+            _ => None,
+        };
         response.map(|body| Logged {
             body,
+            trailers,
             log: log.map(|log| AccessLog {
                 status: status.as_u16(),
                 ..log
             }),
         })
+    }
+}
+
+/// --mime-types-file, else /etc/mime.types when it can be read; `None`:
+/// the built-in table.
+fn mime_types(args: &Args) -> Result<Option<MimeTypes>, String> {
+    match &args.mime_types_file {
+        Some(path) => MimeTypes::from_file(path).map(Some).map_err(|e| {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            format!("mime types file {}: {text}", path.display())
+        }),
+        None => Ok(MimeTypes::from_file(MimeTypes::SYSTEM).ok()),
     }
 }
 
@@ -490,7 +657,7 @@ fn echo(request: Request<RequestBody>) -> Response<SiteBody> {
 }
 
 /// The built-in site.
-fn builtin(request: &Request<RequestBody>) -> Response<SiteBody> {
+fn builtin<B>(request: &Request<B>) -> Response<SiteBody> {
     let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path())
     {
         (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n"),
@@ -584,10 +751,13 @@ struct AccessLog {
     outcome: Option<StreamOutcome>,
 }
 
-/// A response body that counts what it yields for the access log.
+/// A response body that counts what it yields for the access log, and
+/// ends with the --trailer fields.
 #[derive(Debug)]
 struct Logged {
     body: SiteBody,
+    /// Sent once the body ends.
+    trailers: Option<http::HeaderMap>,
     log: Option<AccessLog>,
 }
 
@@ -601,6 +771,11 @@ impl Body for Logged {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            if let Some(trailers) = this.trailers.take() {
+                return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            }
+        }
         if let (Poll::Ready(Some(Ok(frame))), Some(log)) = (&polled, this.log.as_mut()) {
             if let Some(data) = frame.data_ref() {
                 log.bytes += data.len() as u64;
@@ -610,7 +785,7 @@ impl Body for Logged {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        self.trailers.is_none() && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -658,5 +833,25 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("8K"), Ok(8192));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("8G").is_err());
+        assert!(parse_size("4096M").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn trailers() {
+        let (name, value) = parse_trailer("X-Sum:  abc ").unwrap();
+        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-sum", "abc"));
+        assert!(parse_trailer(":status: 200").is_err());
+        assert!(parse_trailer("no colon").is_err());
+        assert!(parse_trailer("bad name: 1").is_err());
     }
 }

@@ -99,7 +99,7 @@ struct OpenFile {
 
 impl OpenFile {
     /// The response headers, in nghttpd's order.
-    fn headers(&self, date: HeaderValue) -> HeaderMap {
+    fn headers(&self, date: HeaderValue, content_length: bool) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(8);
         headers.insert(header::SERVER, server_name());
         headers.insert(
@@ -107,7 +107,9 @@ impl OpenFile {
             HeaderValue::from_static("max-age=3600"),
         );
         headers.insert(header::DATE, date);
-        headers.insert(header::CONTENT_LENGTH, self.content_length.clone());
+        if content_length {
+            headers.insert(header::CONTENT_LENGTH, self.content_length.clone());
+        }
         if let Some(last_modified) = &self.last_modified {
             headers.insert(header::LAST_MODIFIED, last_modified.clone());
         }
@@ -118,8 +120,9 @@ impl OpenFile {
     }
 }
 
-/// Open files by request path, with the second they were found in.
-type OpenFiles = HashMap<Box<str>, (u64, Arc<OpenFile>)>;
+/// Open files by request path, with the second they were found in and the
+/// id of the [`Files`] that opened them.
+type OpenFiles = HashMap<Box<str>, (u64, u64, Arc<OpenFile>)>;
 
 /// What a request path names.
 enum Resolved {
@@ -133,6 +136,69 @@ enum Resolved {
 #[derive(Clone, Debug)]
 pub struct Files {
     root: PathBuf,
+    /// Tells this server's (and its clones') entries in the per-thread
+    /// cache of open files from another's.
+    id: u64,
+    content_length: bool,
+    mime_types: Option<Arc<MimeTypes>>,
+    gzip_errors: bool,
+}
+
+/// A table of media types by file name extension, as in `/etc/mime.types`
+/// (`type ext ext ...` per line, `#` comments), which nghttpd reads.
+#[derive(Clone, Debug, Default)]
+pub struct MimeTypes {
+    by_extension: HashMap<String, HeaderValue>,
+}
+
+impl MimeTypes {
+    /// The system's table, `/etc/mime.types`, as nghttpd's default.
+    pub const SYSTEM: &'static str = "/etc/mime.types";
+
+    /// Reads a table in `/etc/mime.types`' format.
+    pub fn from_file(path: impl AsRef<Path>) -> io::Result<MimeTypes> {
+        Ok(MimeTypes::parse(&std::fs::read_to_string(path)?))
+    }
+
+    /// Parses a table in `/etc/mime.types`' format: each line a media type
+    /// and the extensions (without dot) that have it; the first line to
+    /// name an extension wins, as in nghttpd. Lines whose type is not a
+    /// header value are skipped.
+    pub fn parse(text: &str) -> MimeTypes {
+        let mut by_extension = HashMap::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let Some(media_type) = words.next() else {
+                continue;
+            };
+            let Ok(value) = HeaderValue::from_str(media_type) else {
+                continue;
+            };
+            for extension in words {
+                by_extension
+                    .entry(extension.to_ascii_lowercase())
+                    .or_insert_with(|| value.clone());
+            }
+        }
+        MimeTypes { by_extension }
+    }
+
+    /// The media type for `path`'s extension (matched without case).
+    pub fn get(&self, path: &Path) -> Option<&HeaderValue> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        self.by_extension.get(&extension)
+    }
+
+    /// How many extensions the table knows.
+    pub fn len(&self) -> usize {
+        self.by_extension.len()
+    }
+
+    /// True when the table knows no extension.
+    pub fn is_empty(&self) -> bool {
+        self.by_extension.is_empty()
+    }
 }
 
 impl Files {
@@ -145,7 +211,36 @@ impl Files {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        Ok(Files { root })
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Ok(Files {
+            root,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            content_length: true,
+            mime_types: None,
+            gzip_errors: false,
+        })
+    }
+
+    /// Whether file responses carry `content-length` (default true); off,
+    /// a file's size is not told before its body ends (nghttpd
+    /// `--no-content-length`). Error pages keep theirs.
+    pub fn content_length(mut self, on: bool) -> Files {
+        self.content_length = on;
+        self
+    }
+
+    /// Content types from this table instead of the built-in one
+    /// ([`content_type`]); extensions it lacks get no `content-type`.
+    pub fn mime_types(mut self, table: MimeTypes) -> Files {
+        self.mime_types = Some(Arc::new(table));
+        self
+    }
+
+    /// Gzip the HTML error pages (404, 405, 301), with `content-encoding:
+    /// gzip`, whatever the request's `accept-encoding` (nghttpd `-e`).
+    pub fn gzip_errors(mut self, on: bool) -> Files {
+        self.gzip_errors = on;
+        self
     }
 
     /// The canonical root.
@@ -162,7 +257,8 @@ impl Files {
     pub fn answer(&self, method: &Method, uri: &Uri) -> Response<FileBody> {
         let head = method == Method::HEAD;
         if method != Method::GET && !head {
-            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, head);
+            let mut response =
+                error_response(StatusCode::METHOD_NOT_ALLOWED, head, self.gzip_errors);
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -171,15 +267,20 @@ impl Files {
         let now = SystemTime::now();
         let file = match self.resolve(uri.path(), unix_second(now)) {
             Resolved::File(file) => file,
-            Resolved::Redirect => return redirect_to_directory(uri, head),
-            Resolved::NotFound => return error_response(StatusCode::NOT_FOUND, head),
+            Resolved::Redirect => return redirect_to_directory(uri, head, self.gzip_errors),
+            Resolved::NotFound => {
+                return error_response(StatusCode::NOT_FOUND, head, self.gzip_errors)
+            }
         };
         let mut response = Response::new(match &file.content {
             _ if head => FileBody::empty(),
             Some(content) => FileBody::full(content.clone()),
             None => FileBody::shared(file.file.clone(), file.len),
         });
-        *response.headers_mut() = file.headers(date_at(now));
+        *response.headers_mut() = file.headers(date_at(now), self.content_length);
+        if !self.content_length {
+            response.body_mut().hide_length = true;
+        }
         response
     }
 
@@ -200,8 +301,8 @@ impl Files {
             files
                 .borrow()
                 .get(request_path)
-                .filter(|(when, _)| *when == second)
-                .map(|(_, file)| file.clone())
+                .filter(|(when, id, _)| *when == second && *id == self.id)
+                .map(|(_, _, file)| file.clone())
         });
         if let Some(file) = cached {
             return Resolved::File(file);
@@ -221,12 +322,12 @@ impl Files {
         OPEN_FILES.with(|files| {
             let mut files = files.borrow_mut();
             if files.len() >= KEPT_FILES {
-                files.retain(|_, (when, _)| *when == second);
+                files.retain(|_, (when, _, _)| *when == second);
                 if files.len() >= KEPT_FILES {
                     files.clear();
                 }
             }
-            files.insert(request_path.into(), (second, file.clone()));
+            files.insert(request_path.into(), (second, self.id, file.clone()));
         });
         Resolved::File(file)
     }
@@ -245,25 +346,6 @@ impl Files {
         if !meta.is_file() || !real.starts_with(&self.root) {
             return None;
         }
-        // The response headers, in nghttpd's order; `date` is set per
-        // response.
-        let mut headers = HeaderMap::with_capacity(6);
-        headers.insert(header::SERVER, server_name());
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("max-age=3600"),
-        );
-        headers.insert(header::DATE, HeaderValue::from_static(""));
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-        if let Ok(modified) = meta.modified() {
-            headers.insert(
-                header::LAST_MODIFIED,
-                header_value(&httpdate::fmt_http_date(modified)),
-            );
-        }
-        if let Some(content_type) = content_type(path) {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        }
         let content = if meta.len() <= SMALL_FILE {
             read_whole(&file, meta.len())
         } else {
@@ -278,7 +360,10 @@ impl Files {
                 .modified()
                 .ok()
                 .map(|modified| header_value(&httpdate::fmt_http_date(modified))),
-            content_type: content_type(path).map(HeaderValue::from_static),
+            content_type: match &self.mime_types {
+                Some(table) => table.get(path).cloned(),
+                None => content_type(path).map(HeaderValue::from_static),
+            },
         })))
     }
 }
@@ -301,19 +386,25 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// A short HTML error page, with the headers nghttpd sends with one.
-fn error_response(status: StatusCode, head: bool) -> Response<FileBody> {
+/// A short HTML error page, with the headers nghttpd sends with one;
+/// gzipped when `gzip` (nghttpd `-e`).
+fn error_response(status: StatusCode, head: bool, gzip: bool) -> Response<FileBody> {
     let reason = status.canonical_reason().unwrap_or("");
     let page = format!(
         "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr><address>{server}</address></body></html>",
         code = status.as_u16(),
         server = server_name().to_str().unwrap_or(""),
     );
+    let page = if gzip {
+        gzip_bytes(page.as_bytes())
+    } else {
+        Bytes::from(page)
+    };
     let length = page.len();
     let mut response = Response::new(if head {
         FileBody::empty()
     } else {
-        FileBody::full(Bytes::from(page))
+        FileBody::full(page)
     });
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -324,11 +415,23 @@ fn error_response(status: StatusCode, head: bool) -> Response<FileBody> {
         HeaderValue::from_static("text/html; charset=UTF-8"),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     response
 }
 
+/// `bytes` gzipped.
+fn gzip_bytes(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
 /// 301 to the same path with a trailing slash.
-fn redirect_to_directory(uri: &Uri, head: bool) -> Response<FileBody> {
+fn redirect_to_directory(uri: &Uri, head: bool, gzip: bool) -> Response<FileBody> {
     let mut location = String::new();
     if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
         location.push_str(&format!("{scheme}://{authority}"));
@@ -339,7 +442,7 @@ fn redirect_to_directory(uri: &Uri, head: bool) -> Response<FileBody> {
         location.push('?');
         location.push_str(query);
     }
-    let mut response = error_response(StatusCode::MOVED_PERMANENTLY, head);
+    let mut response = error_response(StatusCode::MOVED_PERMANENTLY, head, gzip);
     response
         .headers_mut()
         .insert(header::LOCATION, header_value(&location));
@@ -418,6 +521,8 @@ pub fn content_type(path: &Path) -> Option<&'static str> {
 #[derive(Debug)]
 pub struct FileBody {
     inner: Inner,
+    /// The size is not told (no exact size hint, so no `content-length`).
+    hide_length: bool,
 }
 
 #[derive(Debug)]
@@ -435,6 +540,7 @@ impl FileBody {
     /// No body.
     pub fn empty() -> FileBody {
         FileBody {
+            hide_length: false,
             inner: Inner::Full(None),
         }
     }
@@ -442,6 +548,7 @@ impl FileBody {
     /// A body known in full.
     pub fn full(bytes: Bytes) -> FileBody {
         FileBody {
+            hide_length: false,
             inner: Inner::Full((!bytes.is_empty()).then_some(bytes)),
         }
     }
@@ -455,6 +562,7 @@ impl FileBody {
     /// reading too (reads are positioned, `pread`).
     pub fn shared(file: Arc<std::fs::File>, len: u64) -> FileBody {
         FileBody {
+            hide_length: false,
             inner: Inner::File {
                 file,
                 offset: 0,
@@ -515,6 +623,9 @@ impl Body for FileBody {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.hide_length {
+            return SizeHint::new();
+        }
         match &self.inner {
             Inner::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
@@ -565,5 +676,18 @@ mod tests {
         assert_eq!(content_type(Path::new("index.HTML")), Some("text/html"));
         assert_eq!(content_type(Path::new("a.css")), Some("text/css"));
         assert_eq!(content_type(Path::new("blob")), None);
+    }
+
+    #[test]
+    fn mime_types_parse_as_etc_mime_types() {
+        let table = MimeTypes::parse(
+            "# a comment\ntext/html html htm # trailing\ntext/x-other HTML\n\nlonely/type\n",
+        );
+        assert_eq!(table.get(Path::new("a.HTM")).unwrap(), "text/html");
+        // The first line naming an extension wins.
+        assert_eq!(table.get(Path::new("a.html")).unwrap(), "text/html");
+        assert_eq!(table.get(Path::new("a.trailing")), None);
+        assert_eq!(table.get(Path::new("noext")), None);
+        assert_eq!(table.len(), 2);
     }
 }

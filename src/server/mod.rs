@@ -267,6 +267,8 @@ pub(crate) struct Config {
     http1: bool,
     server_header: Option<http::HeaderValue>,
     enable_connect_protocol: bool,
+    header_table_size: Option<u32>,
+    encoder_header_table_size: Option<usize>,
     trace: Option<TraceFactory>,
 }
 
@@ -320,6 +322,8 @@ impl Default for Config {
             http1: true,
             server_header: None,
             enable_connect_protocol: false,
+            header_table_size: None,
+            encoder_header_table_size: None,
             trace: None,
         }
     }
@@ -348,6 +352,9 @@ impl Config {
         if let Some(n) = self.max_outbound_ack {
             options = options.max_outbound_ack(n);
         }
+        if let Some(n) = self.encoder_header_table_size {
+            options = options.max_deflate_dynamic_table_size(n);
+        }
         options
     }
 
@@ -368,6 +375,9 @@ impl Config {
         }
         if let Some(n) = self.max_frame_size {
             settings.push(Setting::new(SettingId::MAX_FRAME_SIZE, n));
+        }
+        if let Some(n) = self.header_table_size {
+            settings.push(Setting::new(SettingId::HEADER_TABLE_SIZE, n));
         }
         if self.enable_connect_protocol {
             settings.push(Setting::new(SettingId::ENABLE_CONNECT_PROTOCOL, 1));
@@ -536,6 +546,23 @@ impl Builder {
     /// extended CONNECT with GOAWAY PROTOCOL_ERROR.
     pub fn enable_connect_protocol(mut self, on: bool) -> Self {
         self.config.enable_connect_protocol = on;
+        self
+    }
+
+    /// SETTINGS_HEADER_TABLE_SIZE this side announces: the most of its
+    /// HPACK decoder's dynamic table a client's encoder may use (default:
+    /// not sent, so 4096). nghttpd `-c`.
+    pub fn header_table_size(mut self, n: u32) -> Self {
+        self.config.header_table_size = Some(n);
+        self
+    }
+
+    /// The most this side's HPACK encoder uses of its dynamic table for
+    /// response headers, whatever larger size the client announces
+    /// (default: what the client announces, 4096 unless it says
+    /// otherwise; 0 indexes nothing). nghttpd `--encoder-header-table-size`.
+    pub fn encoder_header_table_size(mut self, n: usize) -> Self {
+        self.config.encoder_header_table_size = Some(n);
         self
     }
 

@@ -54,6 +54,15 @@ pub fn acceptor_from_pem_files(
     cert: impl AsRef<Path>,
     key: impl AsRef<Path>,
 ) -> Result<SslAcceptor, Error> {
+    Ok(acceptor_builder_from_pem_files(cert, key)?.build())
+}
+
+/// Like [`acceptor_from_pem_files`], the builder before `build`, for more
+/// settings (such as [`verify_clients`]).
+pub fn acceptor_builder_from_pem_files(
+    cert: impl AsRef<Path>,
+    key: impl AsRef<Path>,
+) -> Result<SslAcceptorBuilder, Error> {
     let (cert, key) = (cert.as_ref(), key.as_ref());
     let mut builder = h2_acceptor_builder()?;
     builder
@@ -65,7 +74,44 @@ pub fn acceptor_from_pem_files(
     builder
         .check_private_key()
         .map_err(|e| tls_error("the private key does not match the certificate", e))?;
-    Ok(builder.build())
+    Ok(builder)
+}
+
+/// Mutual TLS: the server asks every client for a certificate and
+/// refuses the handshake without one that chains to a CA in `ca_file`
+/// (PEM), or to the system's CAs when `None`. The CAs of `ca_file` are
+/// named to the client in the certificate request.
+pub fn verify_clients(
+    builder: &mut SslAcceptorBuilder,
+    ca_file: Option<&Path>,
+) -> Result<(), Error> {
+    use openssl::ssl::SslVerifyMode;
+    match ca_file {
+        Some(path) => {
+            let what = format!("CA certificates {}", path.display());
+            builder.set_ca_file(path).map_err(|e| tls_error(&what, e))?;
+            let pem = std::fs::read(path).map_err(|e| tls_error(&what, e))?;
+            let mut names = openssl::stack::Stack::new().map_err(|e| tls_error(&what, e))?;
+            for cert in X509::stack_from_pem(&pem).map_err(|e| tls_error(&what, e))? {
+                let name = cert
+                    .subject_name()
+                    .to_owned()
+                    .map_err(|e| tls_error(&what, e))?;
+                names.push(name).map_err(|e| tls_error(&what, e))?;
+            }
+            builder.set_client_ca_list(names);
+        }
+        None => builder
+            .set_default_verify_paths()
+            .map_err(|e| tls_error("the system's CA certificates", e))?,
+    }
+    builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    // Resumed sessions keep the verified client: OpenSSL refuses to resume
+    // a verified session without a context id.
+    builder
+        .set_session_id_context(b"nghttp2-server")
+        .map_err(|e| tls_error("TLS setup", e))?;
+    Ok(())
 }
 
 /// A self-signed certificate and its key.
@@ -131,6 +177,12 @@ impl SelfSigned {
 
     /// An HTTP/2 acceptor serving this certificate.
     pub fn acceptor(&self) -> Result<SslAcceptor, Error> {
+        Ok(self.acceptor_builder()?.build())
+    }
+
+    /// Like [`acceptor`](SelfSigned::acceptor), the builder before
+    /// `build`, for more settings (such as [`verify_clients`]).
+    pub fn acceptor_builder(&self) -> Result<SslAcceptorBuilder, Error> {
         let mut builder = h2_acceptor_builder()?;
         builder
             .set_certificate(&self.cert)
@@ -138,7 +190,7 @@ impl SelfSigned {
         builder
             .set_private_key(&self.key)
             .map_err(|e| tls_error("private key", e))?;
-        Ok(builder.build())
+        Ok(builder)
     }
 }
 
