@@ -15,7 +15,8 @@ use http::HeaderValue;
 /// client's PRIORITY_UPDATE frames for that stream, as nghttpx does with a
 /// backend's `priority` header. Without either, the client's own signal
 /// (its `priority` request header, then PRIORITY_UPDATE frames) decides.
-/// Nothing happens when [`Builder::rfc9218_priorities`] is off.
+/// Nothing happens when [`Builder::rfc9218_priorities`] is off, nor on
+/// HTTP/1.1, which has one response at a time (the header is sent as it is).
 ///
 /// ```
 /// use http::Response;
