@@ -1,7 +1,14 @@
 //! [`WriteBuf`]: a connection's outgoing bytes, filled from its session up
 //! to a high-water mark and written to the socket in as few calls as the
 //! socket allows. The server and the client pump through the same one.
+//!
+//! Buffers exist only while bytes move: a `WriteBuf` holds memory only
+//! while output waits for the socket, and gives it back to a small
+//! per-thread pool once everything is written; reads go through one buffer
+//! per thread ([`with_read_buf`]), since nghttp2 copies what it keeps. An
+//! idle connection holds neither.
 
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -31,16 +38,82 @@ pub(crate) struct Written {
     pub(crate) stalled: bool,
 }
 
+/// How many released output buffers a thread keeps for the next
+/// connection that has output.
+const SPARES_PER_THREAD: usize = 4;
+
+thread_local! {
+    /// Output buffers no connection holds right now.
+    static SPARES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// The read buffer of every connection this thread serves.
+    static READ_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer of at least `capacity` bytes, from the pool if it has one.
+fn take_spare(capacity: usize) -> Vec<u8> {
+    let mut buf = SPARES
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    buf.reserve(capacity);
+    buf
+}
+
+/// Gives an emptied buffer back to the pool (or frees it when the pool is
+/// full).
+fn put_spare(mut buf: Vec<u8>) {
+    if buf.capacity() == 0 {
+        return;
+    }
+    buf.clear();
+    let _ = SPARES.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if s.len() < SPARES_PER_THREAD {
+                s.push(buf);
+            }
+        }
+    });
+}
+
+/// Runs `f` with a read buffer of `size` bytes: the calling thread's own,
+/// shared by every connection it serves, so an idle connection holds no
+/// read buffer. A nested call (or one after the thread's storage is torn
+/// down) gets a fresh buffer instead.
+pub(crate) fn with_read_buf<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut buf = READ_BUF.try_with(Cell::take).unwrap_or_default();
+    if buf.len() < size {
+        buf.resize(size, 0);
+    }
+    let r = f(&mut buf[..size]);
+    let _ = READ_BUF.try_with(|cell| {
+        let current = cell.take();
+        cell.set(if current.len() >= buf.len() {
+            current
+        } else {
+            buf
+        });
+    });
+    r
+}
+
 impl WriteBuf {
     /// A buffer the session fills up to `high_water` bytes (plus at most
-    /// one frame, see [`Session::send_up_to`]).
+    /// one frame, see [`Session::send_up_to`]). It holds no memory until
+    /// there is output.
     pub(crate) fn new(high_water: usize) -> WriteBuf {
         WriteBuf {
-            buf: Vec::with_capacity(high_water + 16 * 1024 + 9),
+            buf: Vec::new(),
             pos: 0,
             need_flush: false,
             high_water,
         }
+    }
+
+    /// Bytes of memory the buffer holds (zero while no output waits).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Bytes waiting to be written.
@@ -72,10 +145,17 @@ impl WriteBuf {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        if self.buf.capacity() == 0 {
+            self.buf = take_spare(self.high_water + 16 * 1024 + 9);
+        }
         let WriteBuf {
             buf, high_water, ..
         } = self;
-        catch_unwind(AssertUnwindSafe(|| session.send_up_to(buf, *high_water)))
+        let result = catch_unwind(AssertUnwindSafe(|| session.send_up_to(buf, *high_water)));
+        if self.buf.is_empty() {
+            put_spare(std::mem::take(&mut self.buf));
+        }
+        result
     }
 
     /// Writes what it holds, then flushes once everything is written.
@@ -100,7 +180,7 @@ impl WriteBuf {
             }
         }
         if self.pos > 0 && self.pos == self.buf.len() {
-            self.buf.clear();
+            put_spare(std::mem::take(&mut self.buf));
             self.pos = 0;
             self.need_flush = true;
         }
@@ -112,5 +192,50 @@ impl WriteBuf {
             }
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Options;
+
+    /// A connection whose output went out holds no output buffer.
+    #[test]
+    fn holds_memory_only_while_output_waits() {
+        let mut session = Session::server((), &Options::new()).unwrap();
+        session.submit_settings(&[]).unwrap();
+        let mut wbuf = WriteBuf::new(64 * 1024);
+        assert_eq!(wbuf.held(), 0);
+        wbuf.fill(&mut session).unwrap().unwrap();
+        assert!(wbuf.unsent() > 0);
+        assert!(wbuf.held() >= 64 * 1024);
+        let mut sink = Vec::new();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let written = wbuf.poll_write(&mut sink, &mut cx).unwrap();
+        assert_eq!(written.writes, 1);
+        assert!(!sink.is_empty());
+        assert_eq!(wbuf.held(), 0);
+        assert!(wbuf.is_idle());
+        // Nothing to send: filling takes no memory either.
+        wbuf.fill(&mut session).unwrap().unwrap();
+        assert_eq!(wbuf.held(), 0);
+    }
+
+    #[test]
+    fn read_buffer_is_shared_by_callers_on_a_thread() {
+        let first = with_read_buf(1024, |b| {
+            b[0] = 7;
+            b.as_ptr() as usize
+        });
+        let second = with_read_buf(512, |b| b.as_ptr() as usize);
+        assert_eq!(first, second);
+        // A nested caller gets a buffer of its own.
+        let nested = with_read_buf(64, |outer| {
+            let outer = outer.as_ptr() as usize;
+            with_read_buf(64, |inner| inner.as_ptr() as usize != outer)
+        });
+        assert!(nested);
     }
 }

@@ -844,7 +844,7 @@ fn raise_fd_limit(want: libc::rlim_t) -> bool {
 
 /// The most resident memory one idle HTTP/2 connection may cost the server
 /// in this (debug) test.
-const IDLE_CONNECTION_BOUND: usize = 48 * 1024;
+const IDLE_CONNECTION_BOUND: usize = 32 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_connections() {

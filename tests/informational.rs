@@ -143,3 +143,36 @@ async fn curl_shows_the_103_and_http1_requests_have_no_handle() {
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no handle");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_hands_informational_responses_to_a_caller_who_asks() {
+    let (addr, _kept) = start().await;
+    let run = async {
+        let uri: http::Uri = format!("http://{addr}/hints").parse().unwrap();
+        let client = nghttp2::client::Builder::new().connect(&uri).await.unwrap();
+        let mut request = Request::get(uri.clone())
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let mut hints = nghttp2::client::informational(&mut request);
+        let response = client.send(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut links = Vec::new();
+        while let Some((status, headers)) = hints.recv().await {
+            assert_eq!(status, StatusCode::EARLY_HINTS);
+            links.push(headers["link"].to_str().unwrap().to_string());
+        }
+        assert_eq!(
+            links,
+            [
+                "</style.css>; rel=preload; as=style",
+                "</app.js>; rel=preload; as=script"
+            ]
+        );
+        // A request that does not ask gets its final response all the same.
+        let plain = Request::get(uri)
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        assert_eq!(client.send(plain).await.unwrap().status(), StatusCode::OK);
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+}

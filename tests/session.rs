@@ -694,3 +694,88 @@ fn send_up_to_stays_bounded_whatever_the_window() {
     assert_eq!(received, 4 << 20);
     assert!(slices >= (4 << 20) / (LIMIT + FRAME), "{slices} slices");
 }
+
+/// A response header block read in place; counts its drops.
+struct CountedBlock {
+    status: Vec<u8>,
+    server: String,
+    drops: Arc<AtomicUsize>,
+}
+
+impl nghttp2::session::HeaderBlock for CountedBlock {
+    fn for_each_field<'a>(&'a self, field: &mut dyn FnMut(HeaderRef<'a>)) {
+        field(HeaderRef::new(b":status", &self.status));
+        field(HeaderRef::new(b"server", self.server.as_bytes()));
+        field(HeaderRef::new(b"x-static", b"yes"));
+    }
+}
+
+impl Drop for CountedBlock {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_header_block_sent_without_copy_arrives_intact_and_is_dropped_once_sent() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let in_handler = drops.clone();
+    let handler = Recorder::answering(move |cx: &mut SessionRef, id, _req: &StreamRecord| {
+        let block = CountedBlock {
+            status: b"203".to_vec(),
+            server: "in-place/1".to_string(),
+            drops: in_handler.clone(),
+        };
+        cx.submit_response_block(id, Box::new(block), None)
+            .expect("submit_response_block");
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    let ids: Vec<StreamId> = (0..3)
+        .map(|_| {
+            client
+                .submit_request(request_headers("GET", "/"), None)
+                .unwrap()
+        })
+        .collect();
+    // The requests arrive and are answered, but nothing is sent yet: the
+    // blocks are still the session's.
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    server.recv(&wire).unwrap();
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    for id in ids {
+        let response = client.handler().stream(id);
+        assert_eq!(response.header(":status"), Some(&b"203"[..]));
+        assert_eq!(response.header("server"), Some(&b"in-place/1"[..]));
+        assert_eq!(response.header("x-static"), Some(&b"yes"[..]));
+        assert_eq!(response.closed, Some(Reason::NO_ERROR));
+    }
+    drop(server);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+
+    // A block whose frame never leaves goes with the session, once.
+    let mut server = Session::server(Recorder::default(), &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = crate::client(&Options::new());
+    let id = client
+        .submit_request(request_headers("GET", "/"), None)
+        .unwrap();
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    server.recv(&wire).unwrap();
+    let block = CountedBlock {
+        status: b"200".to_vec(),
+        server: String::new(),
+        drops: drops.clone(),
+    };
+    server
+        .submit_response_block(id, Box::new(block), None)
+        .unwrap();
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    drop(server);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}

@@ -223,6 +223,15 @@ fn check_pem_files(cert: &Path, key: &Path) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // mimalloc asks the kernel for transparent huge pages on its arenas
+    // (madvise), and a 2 MiB page is resident as a whole once touched:
+    // each idle connection then costs about twice its small allocations
+    // (37 KiB instead of 17 KiB, benches/perf.sh idle). nghttpd, on
+    // glibc's malloc, never gets them either.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("h2serve: cannot turn transparent huge pages off ({e}); going on");
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(code) => return code,

@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
+use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
 use crate::proto::scheduler::Scheduler;
@@ -28,7 +29,7 @@ use crate::session::{
     Options, Session, SessionRef, Setting,
 };
 use crate::trace::{Traced, Tracer};
-use crate::write_buf::WriteBuf;
+use crate::write_buf::{with_read_buf, WriteBuf};
 
 /// What a connection needs from the [`Builder`](crate::client::Builder).
 pub(crate) struct Config {
@@ -56,6 +57,9 @@ struct Entry {
     cancelled: bool,
     /// Told when `100 Continue` arrives.
     on_continue: Option<oneshot::Sender<()>>,
+    /// Where 1xx responses go, when the caller asked for them; dropped
+    /// with the final response, which ends the caller's receiver.
+    informational: Option<InformationalSender>,
 }
 
 /// A PING in flight.
@@ -122,8 +126,12 @@ impl ConnHandler {
                     let _ = go.send(());
                 }
             }
+            if let Some(to) = &entry.informational {
+                to.deliver(status, headers);
+            }
             return;
         }
+        entry.informational = None;
         if end_stream {
             entry.stream.recv_end(None);
         }
@@ -316,7 +324,8 @@ pub(crate) struct Conn<I> {
     /// Streams taken off the scheduler, kept to reuse the allocation.
     dirty: Vec<Arc<Stream>>,
     end: watch::Sender<Option<End>>,
-    rbuf: Box<[u8]>,
+    /// The size of the thread's read buffer this connection reads with.
+    read_buffer_size: usize,
     wbuf: WriteBuf,
     /// Requests held until the server's SETTINGS arrive.
     held: VecDeque<Box<Submit>>,
@@ -370,7 +379,7 @@ where
             scheduler,
             dirty: Vec::new(),
             end,
-            rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
+            read_buffer_size: config.read_buffer_size,
             wbuf: WriteBuf::new(config.write_high_water),
             held: VecDeque::new(),
             closing: false,
@@ -408,6 +417,7 @@ where
                 head_request,
                 cancelled: false,
                 on_continue: None,
+                informational: None,
             },
         );
         Ok(())
@@ -555,6 +565,7 @@ where
             head_request,
             reply,
             on_continue,
+            informational,
         } = submit;
         match self
             .session
@@ -573,6 +584,7 @@ where
                         head_request,
                         cancelled: false,
                         on_continue,
+                        informational,
                     },
                 );
             }
@@ -670,16 +682,21 @@ where
                 }
             }
             if self.failed.is_none() && self.session.want_read() && self.wbuf.has_room() {
-                let mut buf = ReadBuf::new(&mut self.rbuf);
-                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                    Poll::Ready(Ok(())) => {
-                        let n = buf.filled().len();
-                        if n == 0 {
-                            return Poll::Ready(self.eof_result());
+                // The thread's read buffer: an idle connection holds none.
+                let read = with_read_buf(self.read_buffer_size, |rbuf| {
+                    let mut buf = ReadBuf::new(rbuf);
+                    let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+                    let n = buf.filled().len();
+                    if let Poll::Ready(Ok(())) = polled {
+                        if n > 0 {
+                            self.recv(&rbuf[..n]);
                         }
-                        self.recv(n);
-                        progress = true;
                     }
+                    polled.map_ok(|()| n)
+                });
+                match read {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(self.eof_result()),
+                    Poll::Ready(Ok(_)) => progress = true,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                     Poll::Pending => {}
                 }
@@ -714,11 +731,11 @@ where
         .into())
     }
 
-    /// Feeds `rbuf[..n]` to the session. On a connection error nghttp2
+    /// Feeds `data` to the session. On a connection error nghttp2
     /// has queued a GOAWAY: it is written, then the connection ends.
-    fn recv(&mut self, n: usize) {
-        let Conn { session, rbuf, .. } = self;
-        match catch_unwind(AssertUnwindSafe(|| session.recv(&rbuf[..n]))) {
+    fn recv(&mut self, data: &[u8]) {
+        let session = &mut self.session;
+        match catch_unwind(AssertUnwindSafe(|| session.recv(data))) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "connection error");

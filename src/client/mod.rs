@@ -65,6 +65,7 @@ mod decompress;
 mod duplex;
 mod expect;
 mod hexdump;
+mod informational;
 mod pool;
 pub mod redirect;
 mod replay;
@@ -89,6 +90,7 @@ use tokio_util::sync::PollSender;
 pub use body::{body_channel, BodySender, ChannelBody, ResponseBody};
 pub use decompress::Incoming;
 pub use duplex::Duplex;
+pub use informational::{informational, InformationalResponses};
 pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
@@ -126,6 +128,8 @@ pub(crate) struct Submit {
     /// Told when `100 Continue` arrives (the request has
     /// `expect: 100-continue` and its body waits for it).
     pub(crate) on_continue: Option<oneshot::Sender<()>>,
+    /// Where 1xx responses go, when the caller asked for them.
+    pub(crate) informational: Option<informational::InformationalSender>,
 }
 
 /// Where a request's response head arrives.
@@ -384,7 +388,7 @@ impl Builder {
         tracer.message("HTTP Upgrade success");
         self.tracer = Some(tracer);
         let head_request = request.method() == Method::HEAD;
-        let io = upgrade::Prefixed::new(rest, tcp);
+        let io = crate::proto::rewind::Rewind::new(tcp, rest);
         let (send, response) = self.start(
             io,
             origin.scheme(),
@@ -705,8 +709,11 @@ impl SendRequest {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let headers = self.header_block(&parts);
+        let informational = parts
+            .extensions
+            .remove::<informational::InformationalSender>();
         let stream = Stream::new(None, self.scheduler.clone(), None);
         let mut on_continue = None;
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
@@ -736,6 +743,7 @@ impl SendRequest {
             head_request: parts.method == Method::HEAD,
             reply,
             on_continue,
+            informational,
         };
         (Msg::Request(Box::new(submit)), response)
     }

@@ -5,13 +5,11 @@
 //! response to that request.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use base64::Engine as _;
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http::Request;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Kind};
 use crate::session::Setting;
@@ -130,64 +128,6 @@ fn not_upgraded(authority: &str, answer: &[u8]) -> Error {
     })
 }
 
-/// A transport that first yields bytes already read from it.
-pub(crate) struct Prefixed<I> {
-    prefix: Bytes,
-    io: I,
-}
-
-impl<I> Prefixed<I> {
-    pub(crate) fn new(prefix: Bytes, io: I) -> Prefixed<I> {
-        Prefixed { prefix, io }
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            buf.put_slice(&self.prefix[..n]);
-            self.prefix.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, data)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +188,7 @@ mod tests {
             .unwrap();
         assert!(head.starts_with("HTTP/1.1 101"));
         assert_eq!(&rest[..], b"\x00\x00\x00\x04");
-        let mut prefixed = Prefixed::new(rest, client);
+        let mut prefixed = crate::proto::rewind::Rewind::new(client, rest);
         let mut first = [0u8; 4];
         prefixed.read_exact(&mut first).await.unwrap();
         assert_eq!(first, [0, 0, 0, 4]);

@@ -7,6 +7,7 @@
 #![cfg_attr(not(all(feature = "server", feature = "client")), allow(dead_code))]
 
 pub(crate) mod headers;
+pub(crate) mod rewind;
 pub(crate) mod scheduler;
 pub(crate) mod stats;
 pub(crate) mod stream;

@@ -25,7 +25,7 @@ use crate::server::service::HttpService;
 use crate::server::{Config, StreamEnd};
 use crate::session::{Session, SessionRef, StreamId};
 use crate::trace::Traced;
-use crate::write_buf::WriteBuf;
+use crate::write_buf::{with_read_buf, WriteBuf};
 
 /// What the connection does once the session exists.
 pub(crate) struct Setup<'a> {
@@ -56,6 +56,9 @@ struct ConnGauges {
     _connection: Held,
     write_buffered: Held,
     outbound_queued: Held,
+    /// Response body bytes the session holds for the streams, not yet
+    /// written (the bodies' own adapters count what they hold).
+    send_buffered: Held,
 }
 
 /// One connection's pump: owns the socket and the session.
@@ -63,7 +66,8 @@ pub(crate) struct Conn<I, S: HttpService> {
     io: I,
     session: Session<Traced<ConnHandler<S>>>,
     scheduler: Arc<Scheduler>,
-    rbuf: Box<[u8]>,
+    /// How much one socket read takes (into the thread's read buffer).
+    read_buffer_size: usize,
     wbuf: WriteBuf,
     /// The connection's place in the server's gauges: itself, its write
     /// buffer, nghttp2's outbound queue. Given back before the lingering
@@ -130,12 +134,13 @@ where
         io,
         session,
         scheduler: scheduler.clone(),
-        rbuf: vec![0; config.read_buffer_size].into_boxed_slice(),
+        read_buffer_size: config.read_buffer_size,
         wbuf: WriteBuf::new(config.write_high_water),
         gauges: Some(ConnGauges {
             _connection: Held::new(&stats, Gauge::Connections, 1),
             write_buffered: Held::new(&stats, Gauge::WriteBuffered, 0),
             outbound_queued: Held::new(&stats, Gauge::OutboundQueued, 0),
+            send_buffered: Held::new(&stats, Gauge::SendBuffered, 0),
         }),
         closing: false,
         failed: false,
@@ -172,7 +177,9 @@ where
         // could destroy the GOAWAY before it is read.
         let io = &mut conn.io;
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            let mut sink = [0u8; 4096];
+            // On the heap, not in the connection's future: an array here
+            // would be part of every idle connection's task.
+            let mut sink = vec![0u8; 4096];
             let mut total = 0;
             while total < 256 * 1024 {
                 match io.read(&mut sink).await {
@@ -324,19 +331,24 @@ where
                 return Poll::Ready(Ok(()));
             }
             if !self.closing && self.session.want_read() && self.wbuf.has_room() {
-                let mut buf = ReadBuf::new(&mut self.rbuf);
-                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                    Poll::Ready(Ok(())) => {
-                        let n = buf.filled().len();
-                        if n == 0 {
-                            // The peer closed its side: nothing more will
-                            // come for the streams left.
-                            return Poll::Ready(Ok(()));
+                // The thread's read buffer: an idle connection holds none.
+                let read = with_read_buf(self.read_buffer_size, |rbuf| {
+                    let mut buf = ReadBuf::new(rbuf);
+                    let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+                    let n = buf.filled().len();
+                    if let Poll::Ready(Ok(())) = polled {
+                        if n > 0 {
+                            self.reads += 1;
+                            self.recv_bytes(&rbuf[..n]);
                         }
-                        self.reads += 1;
-                        self.recv_own(n);
-                        progress = true;
                     }
+                    polled.map_ok(|()| n)
+                });
+                match read {
+                    // The peer closed its side: nothing more will come for
+                    // the streams left.
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Ok(())),
+                    Poll::Ready(Ok(_)) => progress = true,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                     Poll::Pending => {}
                 }
@@ -345,13 +357,6 @@ where
                 return Poll::Pending;
             }
         }
-    }
-
-    /// Feeds `rbuf[..n]` to the session.
-    fn recv_own(&mut self, n: usize) {
-        let Conn { session, rbuf, .. } = self;
-        let result = catch_unwind(AssertUnwindSafe(|| session.recv(&rbuf[..n])));
-        self.after_recv(result);
     }
 
     fn recv_bytes(&mut self, data: &[u8]) {
@@ -490,9 +495,11 @@ where
     fn report_buffered(&mut self) {
         let unsent = self.wbuf.unsent();
         let queued = self.session.outbound_queue_size();
+        let bodies = self.session.buffered_body_bytes();
         if let Some(gauges) = &mut self.gauges {
             gauges.write_buffered.set(unsent);
             gauges.outbound_queued.set(queued);
+            gauges.send_buffered.set(bodies);
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::server::{Priority, StreamEnd, StreamOutcome};
 use crate::session::stream_map::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
-    HeaderRef, HeadersCategory, SessionRef, StreamId,
+    HeaderBlock, HeaderRef, HeadersCategory, SessionRef, StreamId,
 };
 
 /// Where a stream's request is in its life, on the connection task's side.
@@ -356,6 +356,38 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
+/// A response's header block, read in place by nghttp2 until the HEADERS
+/// frame is sent (no copy of names and values).
+struct ResponseHead {
+    status: StatusCode,
+    /// The content-length digits, right-aligned from `length_from`.
+    digits: [u8; 20],
+    length_from: Option<usize>,
+    date: Option<HeaderValue>,
+    server: Option<HeaderValue>,
+    headers: HeaderMap,
+}
+
+impl HeaderBlock for ResponseHead {
+    fn for_each_field<'a>(&'a self, field: &mut dyn FnMut(HeaderRef<'a>)) {
+        field(HeaderRef::new(b":status", self.status.as_str().as_bytes()));
+        if let Some(from) = self.length_from {
+            field(HeaderRef::new(b"content-length", &self.digits[from..]));
+        }
+        if let Some(date) = &self.date {
+            field(HeaderRef::new(b"date", date.as_bytes()));
+        }
+        if let Some(server) = &self.server {
+            field(HeaderRef::new(b"server", server.as_bytes()));
+        }
+        for (name, value) in &self.headers {
+            if !is_connection_specific(name, value) {
+                field(HeaderRef::new(name.as_str().as_bytes(), value.as_bytes()));
+            }
+        }
+    }
+}
+
 /// Submits informational (1xx) responses.
 fn submit_informational(cx: &mut SessionRef, id: StreamId, heads: Vec<(StatusCode, HeaderMap)>) {
     for (status, headers) in heads {
@@ -390,6 +422,7 @@ fn submit_response<F, B>(
     submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
+    let priority = Priority::of_response(&parts.extensions, &parts.headers);
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
     // stream goes on as a tunnel, the upgrade's when the handler asked.
     let tunnel = entry.is_connect && status.is_success();
@@ -405,34 +438,21 @@ fn submit_response<F, B>(
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED
             || body.is_end_stream());
-    let date = crate::server::date::now();
-    let mut digits = [0u8; 20];
-    let length = match body.size_hint().exact() {
-        Some(n)
-            if !tunnel && !parts.headers.contains_key(header::CONTENT_LENGTH) && status != 204 =>
-        {
-            Some(HeaderRef::new(b"content-length", decimal(n, &mut digits)))
-        }
-        _ => None,
+    let mut head = ResponseHead {
+        status,
+        digits: [0u8; 20],
+        length_from: None,
+        date: (!parts.headers.contains_key(header::DATE)).then(crate::server::date::now),
+        server: server_header
+            .filter(|_| !parts.headers.contains_key(header::SERVER))
+            .cloned(),
+        headers: parts.headers,
     };
-    let fields = std::iter::once(HeaderRef::new(b":status", status.as_str().as_bytes()))
-        .chain(length)
-        .chain(
-            (!parts.headers.contains_key(header::DATE))
-                .then(|| HeaderRef::new(b"date", date.as_bytes())),
-        )
-        .chain(
-            server_header
-                .filter(|_| !parts.headers.contains_key(header::SERVER))
-                .map(|v| HeaderRef::new(b"server", v.as_bytes())),
-        )
-        .chain(
-            parts
-                .headers
-                .iter()
-                .filter(|(name, value)| !is_connection_specific(name, value))
-                .map(|(name, value)| HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())),
-        );
+    if let Some(n) = body.size_hint().exact() {
+        if !tunnel && !head.headers.contains_key(header::CONTENT_LENGTH) && status != 204 {
+            head.length_from = Some(20 - decimal(n, &mut head.digits).len());
+        }
+    }
     let owner = || ResponseOwner {
         stream: entry.stream.clone(),
         held: Held::new(stats, Gauge::SendBuffered, 0),
@@ -459,12 +479,12 @@ fn submit_response<F, B>(
     // the client's PRIORITY_UPDATEs for the stream are ignored (nghttpx's
     // `ignore_client_signal`). A no-op unless the server sent
     // SETTINGS_NO_RFC7540_PRIORITIES=1.
-    if let Some(p) = Priority::of_response(&parts.extensions, &parts.headers) {
+    if let Some(p) = priority {
         if let Err(e) = cx.change_extpri_stream_priority(id, p.urgency, p.incremental, true) {
             tracing::debug!(stream = %id, error = %e, "response priority not applied");
         }
     }
-    if let Err(e) = cx.submit_response(id, fields, source) {
+    if let Err(e) = cx.submit_response_block(id, Box::new(head), source) {
         tracing::debug!(stream = %id, error = %e, "response not submitted");
         entry.phase = Phase::Done;
     }

@@ -97,8 +97,8 @@
 //!   measures;
 //! - a response body is polled by the same pump, right before the
 //!   session writes frames (never inside one of nghttp2's callbacks), and
-//!   only as far as the client's windows let it go: at most two frames'
-//!   worth (32 KiB) of a body is held per stream, and its `Bytes` go into
+//!   only as far as the client's windows let it go: at most one DATA
+//!   frame's worth (16 KiB) of a body is held per stream, and its `Bytes` go into
 //!   the write buffer through `NO_COPY` without passing through nghttp2's
 //!   frame buffer;
 //! - cancelling a stream is dropping its future, synchronously, when the
@@ -707,16 +707,19 @@ enum Sniffed {
 /// Reads until the bytes are known to start with the HTTP/2 preface, an
 /// HTTP/1.x request line, or neither. `buf` gets everything read.
 async fn sniff<I: AsyncRead + Unpin>(io: &mut I, buf: &mut Vec<u8>) -> io::Result<Sniffed> {
-    let mut chunk = [0u8; 4096];
     loop {
-        let n = io.read(&mut chunk).await?;
+        // Straight into `buf`: a stack array here would be part of every
+        // connection's future for its whole life.
+        buf.reserve(4096);
+        let n = io.read_buf(buf).await?;
         if n == 0 {
             return Ok(Sniffed::Nothing);
         }
-        buf.extend_from_slice(&chunk[..n]);
         let k = buf.len().min(PREFACE.len());
         if buf[..k] == PREFACE[..k] {
             if k == PREFACE.len() {
+                // `buf` lives as long as the connection: keep only its bytes.
+                buf.shrink_to_fit();
                 return Ok(Sniffed::H2);
             }
             continue;
@@ -748,7 +751,9 @@ async fn refuse_http1<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I, why: &str) 
         io.shutdown().await?;
         // Read what the client still sends so closing does not reset the
         // connection before it read the answer.
-        let mut sink = [0u8; 4096];
+        // On the heap: an array here would be part of every connection's
+        // future, idle or not.
+        let mut sink = vec![0u8; 4096];
         let mut total = 0;
         while total < 64 * 1024 {
             match io.read(&mut sink).await? {

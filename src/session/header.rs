@@ -64,6 +64,24 @@ impl<'a> HeaderRef<'a> {
     }
 }
 
+/// A header block nghttp2 reads in place instead of copying (its fields go
+/// out with `NGHTTP2_NV_FLAG_NO_COPY_NAME` and `_VALUE`): the session owns
+/// the block from the submit call until its HEADERS frame is sent, or given
+/// up, and drops it after that (outside nghttp2's callbacks).
+///
+/// The fields must be borrowed from the block itself or be `'static`, so
+/// they stay put while the session holds the block. Names are sent as they
+/// are: HTTP/2 wants them lower case (`http::HeaderName`s are).
+pub trait HeaderBlock: Send + 'static {
+    /// Calls `field` with each field of the block, in order.
+    fn for_each_field<'a>(&'a self, field: &mut dyn FnMut(HeaderRef<'a>));
+}
+
+/// `NGHTTP2_NV_FLAG_NO_COPY_NAME`.
+pub(crate) const NV_FLAG_NO_COPY_NAME: u8 = 0x2;
+/// `NGHTTP2_NV_FLAG_NO_COPY_VALUE`.
+pub(crate) const NV_FLAG_NO_COPY_VALUE: u8 = 0x4;
+
 /// Fills `out` with `nghttp2_nv`s pointing into `headers`; nghttp2 copies
 /// them during the submit call, so they only need to outlive it.
 pub(crate) fn fill_nva<'h>(

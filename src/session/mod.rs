@@ -51,7 +51,7 @@ use std::sync::OnceLock;
 pub use data::{Chunk, DataSource, FnSource};
 pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory, Priority};
 pub use handler::{CallbackError, CallbackResult, Handler};
-pub use header::Header;
+pub use header::{Header, HeaderBlock};
 pub use options::Options;
 pub(crate) use options::GLITCH_RATE_LIMIT;
 pub use session_ref::SessionRef;
@@ -113,15 +113,17 @@ fn callbacks() -> Result<*const sys::nghttp2_session_callbacks, Error> {
 }
 
 impl<H: Handler> Session<H> {
-    /// A server session. Corresponds to `nghttp2_session_server_new2`.
-    #[doc(alias = "nghttp2_session_server_new2")]
+    /// A server session; nghttp2 allocates through Rust's global
+    /// allocator. Corresponds to `nghttp2_session_server_new3`.
+    #[doc(alias = "nghttp2_session_server_new3")]
     pub fn server(handler: H, options: &Options) -> Result<Session<H>, Error> {
         Session::new(handler, options, true)
     }
 
     /// A client session; the connection preface is sent with the first
-    /// frames. Corresponds to `nghttp2_session_client_new2`.
-    #[doc(alias = "nghttp2_session_client_new2")]
+    /// frames; nghttp2 allocates through Rust's global allocator.
+    /// Corresponds to `nghttp2_session_client_new3`.
+    #[doc(alias = "nghttp2_session_client_new3")]
     pub fn client(handler: H, options: &Options) -> Result<Session<H>, Error> {
         Session::new(handler, options, false)
     }
@@ -136,13 +138,27 @@ impl<H: Handler> Session<H> {
         let inner = NonNull::from(Box::leak(Box::new(Inner::new(handler, conformance))));
         let mut raw = std::ptr::null_mut();
         let user_data = inner.as_ptr() as *mut c_void;
-        // SAFETY: `callbacks` and `options` are live; nghttp2 copies both and
-        // keeps `user_data`, which outlives the session (see Drop).
+        let mut mem = raw::rust_mem();
+        // SAFETY: `callbacks`, `options` and `mem` are live; nghttp2 copies
+        // all three and keeps `user_data`, which outlives the session (see
+        // Drop); `mem`'s functions are static.
         let rv = unsafe {
             if server {
-                sys::nghttp2_session_server_new2(&mut raw, callbacks, user_data, options.as_ptr())
+                sys::nghttp2_session_server_new3(
+                    &mut raw,
+                    callbacks,
+                    user_data,
+                    options.as_ptr(),
+                    &mut mem,
+                )
             } else {
-                sys::nghttp2_session_client_new2(&mut raw, callbacks, user_data, options.as_ptr())
+                sys::nghttp2_session_client_new3(
+                    &mut raw,
+                    callbacks,
+                    user_data,
+                    options.as_ptr(),
+                    &mut mem,
+                )
             }
         };
         let raw = match (cvt(rv), NonNull::new(raw)) {
@@ -509,6 +525,10 @@ impl<H: Handler> Session<H> {
         let reaped = self.inner_mut().state.take_reaped();
         if !reaped.is_empty() {
             drop(reaped);
+        }
+        let state = &mut self.inner_mut().state;
+        if !state.reap_blocks.is_empty() {
+            state.reap_blocks.clear();
         }
     }
 

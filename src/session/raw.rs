@@ -371,7 +371,23 @@ unsafe extern "C" fn on_frame_send<H: Handler>(
             f.error_code().unwrap_or(Reason::NO_ERROR),
         ));
     }
-    inner.dispatch(|h, cx| h.on_frame_send(cx, &f))
+    let rv = inner.dispatch(|h, cx| h.on_frame_send(cx, &f));
+    release_block(inner, &f);
+    rv
+}
+
+/// A HEADERS frame left (or was given up): the block its fields were read
+/// from in place, if any, may go.
+fn release_block<H>(inner: &mut Inner<H>, f: &Frame<'_>) {
+    if f.frame_type() == FrameType::HEADERS && inner.state.holds_blocks() {
+        let fields = f.sent_headers();
+        let count = fields.len();
+        let first = fields
+            .take(1)
+            .next()
+            .map(|h| (h.name.as_ptr() as usize, h.value.as_ptr() as usize));
+        inner.state.release_block(f.stream_id(), first, count);
+    }
 }
 
 /// The Rust side of nghttp2's `on_frame_not_send_callback`, reached through shim.c.
@@ -392,14 +408,16 @@ unsafe extern "C" fn on_frame_not_send<H: Handler>(
         return FAIL;
     };
     let stream_id = f.stream_id();
-    inner.dispatch(|h, cx| {
+    let rv = inner.dispatch(|h, cx| {
         // A request whose HEADERS never left never opened a stream, so no
         // close will come for it: its body goes now.
         if f.frame_type() == FrameType::HEADERS && !cx.is_stream_open(stream_id) {
             cx.detach_body(stream_id);
         }
         h.on_frame_not_send(cx, &f, LibError::from_code(lib_error_code))
-    })
+    });
+    release_block(inner, &f);
+    rv
 }
 
 /// The Rust side of nghttp2's `on_stream_close_callback`, reached through shim.c.
@@ -548,5 +566,160 @@ pub(crate) fn set_debug_sink(sink: Option<fn(&str)>) {
         shim::h2shim_set_debug_sink(
             sink.map(|_| debug_sink as unsafe extern "C" fn(*const c_char, usize)),
         )
+    }
+}
+
+/// Bytes in front of every block handed to nghttp2, holding the block's
+/// size (C's `free` does not pass it, Rust's `dealloc` needs it). Sixteen
+/// keeps the block aligned as `malloc`'s are (`max_align_t`).
+const MEM_HEADER: usize = 16;
+
+/// Allocates `size` bytes (zeroed or not) from Rust's global allocator,
+/// with the size recorded in front; null when out of memory.
+fn mem_alloc(size: usize, zeroed: bool) -> *mut c_void {
+    let Some(layout) = size
+        .checked_add(MEM_HEADER)
+        .and_then(|total| std::alloc::Layout::from_size_align(total, MEM_HEADER).ok())
+    else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the layout's size is at least MEM_HEADER, so not zero.
+    let base = unsafe {
+        if zeroed {
+            std::alloc::alloc_zeroed(layout)
+        } else {
+            std::alloc::alloc(layout)
+        }
+    };
+    if base.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `base` is a fresh block of at least MEM_HEADER bytes, aligned
+    // for usize; the caller's part starts MEM_HEADER bytes in.
+    unsafe {
+        (base as *mut usize).write(size);
+        base.add(MEM_HEADER) as *mut c_void
+    }
+}
+
+/// The block `ptr` (from [`mem_alloc`]) starts at, and its layout.
+///
+/// # Safety
+///
+/// `ptr` must be a live, non-null block from `mem_alloc` or `mem_realloc`.
+unsafe fn mem_block(ptr: *mut c_void) -> (*mut u8, std::alloc::Layout) {
+    // SAFETY: the caller's contract: MEM_HEADER bytes in front hold the size.
+    unsafe {
+        let base = (ptr as *mut u8).sub(MEM_HEADER);
+        let size = (base as *const usize).read();
+        (
+            base,
+            std::alloc::Layout::from_size_align_unchecked(size + MEM_HEADER, MEM_HEADER),
+        )
+    }
+}
+
+/// `nghttp2_mem.malloc`.
+unsafe extern "C" fn mem_malloc(size: usize, _user_data: *mut c_void) -> *mut c_void {
+    mem_alloc(size, false)
+}
+
+/// `nghttp2_mem.calloc`.
+unsafe extern "C" fn mem_calloc(nmemb: usize, size: usize, _user_data: *mut c_void) -> *mut c_void {
+    match nmemb.checked_mul(size) {
+        Some(total) => mem_alloc(total, true),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// `nghttp2_mem.free`.
+///
+/// # Safety
+///
+/// `ptr` is null or a live block from this allocator (nghttp2's contract).
+unsafe extern "C" fn mem_free(ptr: *mut c_void, _user_data: *mut c_void) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: nghttp2 frees only what this allocator gave it, once.
+    unsafe {
+        let (base, layout) = mem_block(ptr);
+        std::alloc::dealloc(base, layout);
+    }
+}
+
+/// `nghttp2_mem.realloc`.
+///
+/// # Safety
+///
+/// `ptr` is null or a live block from this allocator (nghttp2's contract).
+unsafe extern "C" fn mem_realloc(
+    ptr: *mut c_void,
+    size: usize,
+    _user_data: *mut c_void,
+) -> *mut c_void {
+    if ptr.is_null() {
+        return mem_alloc(size, false);
+    }
+    let Some(total) = size
+        .checked_add(MEM_HEADER)
+        .filter(|&t| std::alloc::Layout::from_size_align(t, MEM_HEADER).is_ok())
+    else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: `ptr` came from this allocator; `total` is a valid, non-zero
+    // size for its alignment. On failure the old block stays untouched, as
+    // C's realloc leaves it.
+    unsafe {
+        let (base, layout) = mem_block(ptr);
+        let moved = std::alloc::realloc(base, layout, total);
+        if moved.is_null() {
+            return std::ptr::null_mut();
+        }
+        (moved as *mut usize).write(size);
+        moved.add(MEM_HEADER) as *mut c_void
+    }
+}
+
+/// nghttp2's memory functions routed to Rust's global allocator, so a
+/// program that picks an allocator (mimalloc, jemalloc) gets it for
+/// nghttp2's sessions, streams, header tables and frame buffers too.
+/// nghttp2 copies the struct into each session; the functions are static.
+pub(crate) fn rust_mem() -> sys::nghttp2_mem {
+    sys::nghttp2_mem {
+        mem_user_data: std::ptr::null_mut(),
+        malloc: Some(mem_malloc),
+        free: Some(mem_free),
+        calloc: Some(mem_calloc),
+        realloc: Some(mem_realloc),
+    }
+}
+
+#[cfg(test)]
+mod mem_tests {
+    use super::*;
+
+    #[test]
+    fn blocks_round_trip_through_the_global_allocator() {
+        let mem = rust_mem();
+        // SAFETY: the functions' contracts: blocks from this allocator only.
+        unsafe {
+            let p = mem.malloc.unwrap()(5, std::ptr::null_mut()) as *mut u8;
+            assert!(!p.is_null());
+            assert_eq!(p as usize % 16, 0);
+            std::ptr::copy_nonoverlapping(b"hello".as_ptr(), p, 5);
+            let q =
+                mem.realloc.unwrap()(p as *mut c_void, 100_000, std::ptr::null_mut()) as *mut u8;
+            assert_eq!(std::slice::from_raw_parts(q, 5), b"hello");
+            let q = mem.realloc.unwrap()(q as *mut c_void, 3, std::ptr::null_mut()) as *mut u8;
+            assert_eq!(std::slice::from_raw_parts(q, 3), b"hel");
+            mem.free.unwrap()(q as *mut c_void, std::ptr::null_mut());
+            let z = mem.calloc.unwrap()(10, 10, std::ptr::null_mut()) as *mut u8;
+            assert!(std::slice::from_raw_parts(z, 100).iter().all(|&b| b == 0));
+            mem.free.unwrap()(z as *mut c_void, std::ptr::null_mut());
+            mem.free.unwrap()(std::ptr::null_mut(), std::ptr::null_mut());
+            assert!(mem.calloc.unwrap()(usize::MAX, 2, std::ptr::null_mut()).is_null());
+            assert!(mem.malloc.unwrap()(usize::MAX - 8, std::ptr::null_mut()).is_null());
+        }
     }
 }

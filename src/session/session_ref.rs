@@ -41,16 +41,18 @@ use crate::error::{cvt, Error, Reason};
 use crate::ffi::{shim, sys};
 use crate::session::data::{Chunk, DataSource};
 use crate::session::frame::HeaderRef;
-use crate::session::header::{fill_nva, Header};
+use crate::session::frame::NV_FLAG_NO_INDEX;
+use crate::session::header::{
+    fill_nva, Header, HeaderBlock, NV_FLAG_NO_COPY_NAME, NV_FLAG_NO_COPY_VALUE,
+};
 use crate::session::settings::{Setting, SettingId};
 use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
 
-/// How many body bytes a stream holds ready for nghttp2: two DATA frames of
-/// nghttp2's default payload size, so that a frame can always be filled
-/// while the next is pulled, and a body is never read far ahead of the
-/// peer's window.
-const FILL_TARGET: usize = 2 * 16_384;
+/// How many body bytes a stream holds ready for nghttp2: one DATA frame of
+/// nghttp2's payload size, so that every frame goes out full and a body is
+/// never read ahead of the frame the peer's window lets out next.
+const FILL_TARGET: usize = 16_384;
 
 /// A body being sent on one stream.
 struct OutgoingBody {
@@ -99,6 +101,17 @@ impl OutgoingBody {
     }
 }
 
+/// A header block submitted without copy, and how its frame is recognised
+/// when nghttp2 reports it sent.
+struct HeldBlock {
+    stream_id: StreamId,
+    /// The addresses of the first field's name and value, as nghttp2 keeps
+    /// them in the frame's field array.
+    first: Option<(usize, usize)>,
+    count: usize,
+    block: Box<dyn HeaderBlock>,
+}
+
 /// What a session keeps beside nghttp2's own state: the bodies being sent
 /// and the bookkeeping of the C call under way. Owned by the session's
 /// user data; users only see it as a [`SessionRef`].
@@ -108,6 +121,8 @@ pub(crate) struct State {
     /// reuses; entries leave on stream close, or when the session drops
     /// (nghttp2_session_del does not report closes).
     bodies: StreamMap<OutgoingBody>,
+    /// Body bytes taken from sources and not yet written, over all streams.
+    body_bytes: usize,
     /// Streams whose body is to be pulled from its source before the next
     /// `mem_send2` (sources are user code, so they are never read inside
     /// nghttp2's callbacks).
@@ -115,6 +130,11 @@ pub(crate) struct State {
     /// Bodies of streams that closed during a C call, dropped once it
     /// returned (a source's `Drop` is user code too).
     reap: Vec<Box<dyn DataSource>>,
+    /// Header blocks nghttp2 reads in place, each until its HEADERS frame
+    /// is sent or given up (see [`HeaderBlock`]).
+    held_blocks: Vec<HeldBlock>,
+    /// Blocks released during a C call, dropped once it returned.
+    pub(crate) reap_blocks: Vec<Box<dyn HeaderBlock>>,
     /// Scratch space for nghttp2_nv arrays; cleared after every submit so no
     /// pointer outlives the call.
     nva: Vec<sys::nghttp2_nv>,
@@ -140,8 +160,11 @@ impl State {
         State {
             raw: ptr::null_mut(),
             bodies: StreamMap::default(),
+            body_bytes: 0,
             to_fill: Vec::new(),
             reap: Vec::new(),
+            held_blocks: Vec::new(),
+            reap_blocks: Vec::new(),
             nva: Vec::new(),
             out: ptr::null_mut(),
             out_limit: usize::MAX,
@@ -173,6 +196,41 @@ impl State {
         // SAFETY: as in `as_ref`, and the unique borrow of `self` makes the
         // view unique.
         unsafe { &mut *(view as *mut SessionRef) }
+    }
+
+    /// Takes a stream's body off the session, with the bytes it held.
+    fn remove_body(&mut self, stream_id: StreamId) -> Option<OutgoingBody> {
+        let body = self.bodies.remove(&stream_id)?;
+        self.body_bytes -= body.pending_len;
+        Some(body)
+    }
+
+    /// True while a header block waits for its frame.
+    pub(crate) fn holds_blocks(&self) -> bool {
+        !self.held_blocks.is_empty()
+    }
+
+    /// A HEADERS frame on `stream_id` whose fields start at `first` (the
+    /// addresses of the first name and value) and number `count` was sent
+    /// or given up: the block it was read from may go. nghttp2 sends a
+    /// stream's HEADERS frames in the order they were submitted, so the
+    /// oldest match is the one.
+    pub(crate) fn release_block(
+        &mut self,
+        stream_id: StreamId,
+        first: Option<(usize, usize)>,
+        count: usize,
+    ) {
+        if let Some(i) = self
+            .held_blocks
+            .iter()
+            .position(|b| b.stream_id == stream_id && b.first == first && b.count == count)
+        {
+            // `remove`, not `swap_remove`: the order of the others is
+            // what tells two blocks of one stream apart.
+            let held = self.held_blocks.remove(i);
+            self.reap_blocks.push(held.block);
+        }
     }
 
     /// Takes the bodies of streams that closed during the last C call, to
@@ -227,7 +285,10 @@ impl SessionRef {
     }
 
     fn attach_body(&mut self, stream_id: StreamId, source: Box<dyn DataSource>) {
-        let replaced = self.state.bodies.insert(
+        if let Some(old) = self.state.remove_body(stream_id) {
+            self.state.reap.push(old.source);
+        }
+        self.state.bodies.insert(
             stream_id,
             OutgoingBody {
                 source,
@@ -240,7 +301,6 @@ impl SessionRef {
                 trailers: None,
             },
         );
-        self.state.reap.extend(replaced.map(|b| b.source));
         self.state.to_fill.push(stream_id);
     }
 
@@ -318,6 +378,71 @@ impl SessionRef {
                 )
             })
         })?;
+        if let Some(body) = body {
+            self.attach_body(stream_id, body);
+        }
+        Ok(())
+    }
+
+    /// Queues a response on a request stream (server) whose header block
+    /// nghttp2 reads in place, without copying it: the session holds
+    /// `block` until the frame is sent (see [`HeaderBlock`]). Corresponds to
+    /// `nghttp2_submit_response2` with `NGHTTP2_NV_FLAG_NO_COPY_NAME` and
+    /// `NGHTTP2_NV_FLAG_NO_COPY_VALUE`.
+    #[doc(alias = "NGHTTP2_NV_FLAG_NO_COPY_VALUE")]
+    pub fn submit_response_block(
+        &mut self,
+        stream_id: StreamId,
+        block: Box<dyn HeaderBlock>,
+        body: Option<Box<dyn DataSource>>,
+    ) -> Result<(), Error> {
+        // SAFETY: h2shim_data_provider returns a plain struct by value.
+        let provider = unsafe { shim::h2shim_data_provider() };
+        let mut nva = std::mem::take(&mut self.state.nva);
+        nva.clear();
+        block.for_each_field(&mut |h| {
+            nva.push(sys::nghttp2_nv {
+                name: h.name.as_ptr() as *mut u8,
+                value: h.value.as_ptr() as *mut u8,
+                namelen: h.name.len(),
+                valuelen: h.value.len(),
+                flags: NV_FLAG_NO_COPY_NAME
+                    | NV_FLAG_NO_COPY_VALUE
+                    | if h.sensitive { NV_FLAG_NO_INDEX } else { 0 },
+            })
+        });
+        let first = nva.first().map(|nv| (nv.name as usize, nv.value as usize));
+        let count = nva.len();
+        // SAFETY: `raw` is live; nghttp2 copies `nva` (the array) and
+        // `provider`; the bytes the entries point at belong to `block`
+        // (or are 'static, HeaderBlock's contract), which the session
+        // holds until nghttp2 reports the frame sent or not sent, or
+        // deletes the session.
+        let rv = unsafe {
+            sys::nghttp2_submit_response2(
+                self.state.raw,
+                stream_id.raw(),
+                nva.as_ptr(),
+                nva.len(),
+                if body.is_some() {
+                    &provider
+                } else {
+                    ptr::null()
+                },
+            )
+        };
+        nva.clear();
+        self.state.nva = nva;
+        if let Err(e) = cvt(rv) {
+            self.state.reap_blocks.push(block);
+            return Err(e.into());
+        }
+        self.state.held_blocks.push(HeldBlock {
+            stream_id,
+            first,
+            count,
+            block,
+        });
         if let Some(body) = body {
             self.attach_body(stream_id, body);
         }
@@ -801,9 +926,15 @@ impl SessionRef {
     /// Takes the body of a closed stream off the session; it is dropped
     /// once the C call under way returned.
     pub(crate) fn detach_body(&mut self, stream_id: StreamId) {
-        if let Some(body) = self.state.bodies.remove(&stream_id) {
+        if let Some(body) = self.state.remove_body(stream_id) {
             self.state.reap.push(body.source);
         }
+    }
+
+    /// Body bytes the session took from sources and has not written yet,
+    /// over all streams (at most one DATA frame, 16 KiB, per stream).
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.state.body_bytes
     }
 
     /// True when a body waits to be pulled from its source.
@@ -840,6 +971,7 @@ impl SessionRef {
             };
             let window = stream_window.min(connection_window).max(0) as usize;
             let target = FILL_TARGET.min(window);
+            let held_before = body.pending_len;
             let mut empty_reads = 0;
             let mut reset = None;
             while body.pending_len < target && !body.finished && !body.source_waiting {
@@ -863,8 +995,9 @@ impl SessionRef {
                     }
                 }
             }
+            self.state.body_bytes += body.pending_len - held_before;
             if let Some(reason) = reset {
-                if let Some(body) = self.state.bodies.remove(&stream_id) {
+                if let Some(body) = self.state.remove_body(stream_id) {
                     self.state.reap.push(body.source);
                 }
                 let _ = self.submit_rst_stream(stream_id, reason);
@@ -974,6 +1107,7 @@ impl SessionRef {
             out.push((padlen - 1) as u8);
         }
         body.write_to(out, length);
+        self.state.body_bytes -= length;
         if padlen > 1 {
             out.resize(out.len() + padlen - 1, 0);
         }
