@@ -55,11 +55,12 @@ const H2SERVE_ARGS: [&str; 5] = ["--no-tls", "-w", "16", "-W", "16"];
 /// that, each is checked against its own server's page here.
 const ERROR_PAGE: &str = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr><address>{address}</address></body></html>";
 
-/// `SERVER_SETTINGS` (`Exception::ServerSettings`): the two entries
-/// h2serve's SETTINGS carry beyond nghttpd's, both checked to be there.
-const SERVER_SETTINGS: [&str; 2] = [
+/// `SERVER_SETTINGS` (`Exception::ServerSettings`): the three entries
+/// h2serve's SETTINGS carry beyond nghttpd's, each checked to be there.
+const SERVER_SETTINGS: [&str; 3] = [
     "          [SETTINGS_MAX_HEADER_LIST_SIZE(0x06):65536]",
     "          [SETTINGS_ENABLE_PUSH(0x02):0]",
+    "          [SETTINGS_NO_RFC7540_PRIORITIES(0x09):1]",
 ];
 
 fn htdocs() -> TempDir {

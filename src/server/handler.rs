@@ -26,7 +26,7 @@ use crate::server::informational::Informational;
 use crate::server::request::{add_trailer, Head};
 use crate::server::service::HttpService;
 use crate::server::upgrade::{self, H2Connect, Protocol};
-use crate::server::{StreamEnd, StreamOutcome};
+use crate::server::{Priority, StreamEnd, StreamOutcome};
 use crate::session::stream_map::StreamMap;
 use crate::session::{
     CallbackError, CallbackResult, DataSource, Flags, Frame, FrameHeader, FrameType, Handler,
@@ -422,6 +422,7 @@ fn submit_response<F, B>(
     submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
+    let priority = Priority::of_response(&parts.extensions, &parts.headers);
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
     // stream goes on as a tunnel, the upgrade's when the handler asked.
     let tunnel = entry.is_connect && status.is_success();
@@ -473,6 +474,16 @@ fn submit_response<F, B>(
             "response body",
         )))
     };
+    // RFC 9218: the handler's priority for its response, applied before
+    // the response so that its first DATA is scheduled by it; from now on
+    // the client's PRIORITY_UPDATEs for the stream are ignored (nghttpx's
+    // `ignore_client_signal`). A no-op unless the server sent
+    // SETTINGS_NO_RFC7540_PRIORITIES=1.
+    if let Some(p) = priority {
+        if let Err(e) = cx.change_extpri_stream_priority(id, p.urgency, p.incremental, true) {
+            tracing::debug!(stream = %id, error = %e, "response priority not applied");
+        }
+    }
     if let Err(e) = cx.submit_response_block(id, Box::new(head), source) {
         tracing::debug!(stream = %id, error = %e, "response not submitted");
         entry.phase = Phase::Done;

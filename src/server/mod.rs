@@ -205,6 +205,7 @@ mod handler;
 mod http1;
 mod informational;
 mod outcome;
+mod priority;
 mod request;
 mod serve;
 mod service;
@@ -234,6 +235,7 @@ pub use body::RequestBody;
 pub use connect_info::{ConnectionInfo, TlsInfo};
 pub use informational::Informational;
 pub use outcome::{StreamEnd, StreamOutcome};
+pub use priority::Priority;
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
@@ -242,7 +244,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Reason};
 use crate::proto::stats::StatsInner;
-use crate::session::{Options, Setting, SettingId};
+use crate::session::{FrameType, Options, Setting, SettingId};
 use crate::trace::Tracer;
 
 /// The settings of a server, made by [`Builder`].
@@ -269,6 +271,7 @@ pub(crate) struct Config {
     enable_connect_protocol: bool,
     header_table_size: Option<u32>,
     encoder_header_table_size: Option<usize>,
+    rfc9218_priorities: bool,
     trace: Option<TraceFactory>,
 }
 
@@ -324,6 +327,7 @@ impl Default for Config {
             enable_connect_protocol: false,
             header_table_size: None,
             encoder_header_table_size: None,
+            rfc9218_priorities: true,
             trace: None,
         }
     }
@@ -355,6 +359,9 @@ impl Config {
         if let Some(n) = self.encoder_header_table_size {
             options = options.max_deflate_dynamic_table_size(n);
         }
+        if self.rfc9218_priorities {
+            options = options.recv_extension(FrameType::PRIORITY_UPDATE);
+        }
         options
     }
 
@@ -381,6 +388,9 @@ impl Config {
         }
         if self.enable_connect_protocol {
             settings.push(Setting::new(SettingId::ENABLE_CONNECT_PROTOCOL, 1));
+        }
+        if self.rfc9218_priorities {
+            settings.push(Setting::new(SettingId::NO_RFC7540_PRIORITIES, 1));
         }
         settings
     }
@@ -563,6 +573,23 @@ impl Builder {
     /// otherwise; 0 indexes nothing). nghttpd `--encoder-header-table-size`.
     pub fn encoder_header_table_size(mut self, n: usize) -> Self {
         self.config.encoder_header_table_size = Some(n);
+        self
+    }
+
+    /// RFC 9218 extensible priorities (default true): the server sends
+    /// `SETTINGS_NO_RFC7540_PRIORITIES=1`, has nghttp2 read the client's
+    /// PRIORITY_UPDATE frames (`nghttp2_option_set_builtin_recv_extension_type`),
+    /// and applies the [`Priority`] a handler gives its response (with
+    /// `nghttp2_session_change_extpri_stream_priority`, as nghttpx does).
+    /// nghttp2's scheduler then sends a connection's DATA by urgency: an
+    /// urgent small response overtakes a large low-urgency download.
+    ///
+    /// With `false` none of that happens: no setting, PRIORITY_UPDATE
+    /// frames are skipped unread, a response's priority is not applied.
+    /// nghttp2 (1.65 and later, which dropped RFC 7540's priority tree)
+    /// still orders streams by the client's `priority` request header.
+    pub fn rfc9218_priorities(mut self, on: bool) -> Self {
+        self.config.rfc9218_priorities = on;
         self
     }
 

@@ -698,6 +698,45 @@ impl SessionRef {
         Ok(())
     }
 
+    /// Sets the RFC 9218 priority nghttp2's scheduler gives a stream's DATA
+    /// (server): `urgency` 0 (first) to 7 (last; larger values count as
+    /// 7), `incremental` to share bandwidth with other incremental streams
+    /// of the same urgency instead of going one after another. With
+    /// `ignore_client_signal`, later `priority` signals from the client
+    /// (PRIORITY_UPDATE frames) no longer change it, as nghttpx does when
+    /// a backend's response carries a `priority` header.
+    ///
+    /// Only takes effect if this side submitted
+    /// `SETTINGS_NO_RFC7540_PRIORITIES=1`; without it nghttp2 does nothing
+    /// and answers `Ok`. A client session gets
+    /// `NGHTTP2_ERR_INVALID_STATE` (clients signal with
+    /// [`submit_priority_update`](SessionRef::submit_priority_update)), a
+    /// stream nghttp2 does not know `NGHTTP2_ERR_INVALID_ARGUMENT`.
+    /// Corresponds to `nghttp2_session_change_extpri_stream_priority`.
+    #[doc(alias = "nghttp2_session_change_extpri_stream_priority")]
+    pub fn change_extpri_stream_priority(
+        &mut self,
+        stream_id: StreamId,
+        urgency: u8,
+        incremental: bool,
+        ignore_client_signal: bool,
+    ) -> Result<(), Error> {
+        let extpri = sys::nghttp2_extpri {
+            urgency: u32::from(urgency),
+            inc: c_int::from(incremental),
+        };
+        // SAFETY: `raw` is live; nghttp2 copies `extpri`.
+        cvt(unsafe {
+            sys::nghttp2_session_change_extpri_stream_priority(
+                self.state.raw,
+                stream_id.raw(),
+                &extpri,
+                c_int::from(ignore_client_signal),
+            )
+        })?;
+        Ok(())
+    }
+
     /// Queues ALTSVC (RFC 7838, server): on stream 0 with an origin, or on a
     /// stream with an empty origin. Corresponds to `nghttp2_submit_altsvc`.
     #[doc(alias = "nghttp2_submit_altsvc")]

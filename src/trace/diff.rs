@@ -297,7 +297,8 @@ pub enum Exception {
     Windows,
     /// `SERVER_SETTINGS`: h2serve's SETTINGS also carry
     /// SETTINGS_MAX_HEADER_LIST_SIZE 65536 (the limit it enforces, 431 past
-    /// it) and SETTINGS_ENABLE_PUSH 0 (it never pushes); nghttpd 1.52 sends
+    /// it), SETTINGS_ENABLE_PUSH 0 (it never pushes) and
+    /// SETTINGS_NO_RFC7540_PRIORITIES 1 (RFC 9218 priorities); nghttpd 1.52 sends
     /// only SETTINGS_MAX_CONCURRENT_STREAMS. Exactly these entries are taken
     /// out of the server's SETTINGS, whose length and `niv` are reduced.
     ServerSettings,
@@ -369,8 +370,8 @@ impl Exception {
                  (nghttpd: 65535, as h2serve -w 16 -W 16)"
             }
             Exception::ServerSettings => {
-                "h2serve also announces MAX_HEADER_LIST_SIZE (the limit it enforces) and \
-                 ENABLE_PUSH=0 (it never pushes)"
+                "h2serve also announces MAX_HEADER_LIST_SIZE (the limit it enforces), \
+                 ENABLE_PUSH=0 (it never pushes) and NO_RFC7540_PRIORITIES=1 (RFC 9218)"
             }
             Exception::ErrorPage => {
                 "the 404 page names its server (nghttpd adds ` at port N`), so its length differs"
@@ -758,9 +759,10 @@ fn without_page_length(line: &str) -> String {
 }
 
 /// [`Exception::ServerSettings`]' entries.
-const SERVER_SETTINGS_ENTRIES: [&str; 2] = [
+const SERVER_SETTINGS_ENTRIES: [&str; 3] = [
     "[SETTINGS_MAX_HEADER_LIST_SIZE(0x06):65536]",
     "[SETTINGS_ENABLE_PUSH(0x02):0]",
+    "[SETTINGS_NO_RFC7540_PRIORITIES(0x09):1]",
 ];
 
 /// [`Exception::Windows`]' entry (any value).
