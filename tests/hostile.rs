@@ -624,7 +624,9 @@ async fn hpack_amplification_is_refused_by_the_header_list_limit() {
         assert_eq!(response.status, Some(431), "{response:?}");
         // Fields past the limit are not kept: decoded whole, the block
         // would take 40 MB.
-        assert!(grew < 8 << 20, "RSS grew {} KiB", grew / 1024);
+        if rss_is_the_servers() {
+            assert!(grew < 8 << 20, "RSS grew {} KiB", grew / 1024);
+        }
         // The connection is still good: the next request is served.
         conn.send(&request(3, "/")).await.unwrap();
         assert_eq!(conn.response(3).await.status, Some(200));
@@ -842,6 +844,13 @@ fn raise_fd_limit(want: libc::rlim_t) -> bool {
     }
 }
 
+/// False under AddressSanitizer (`.ci/asan` sets `ASAN_OPTIONS`), whose
+/// shadow memory and redzones make resident memory its own figure: the RSS
+/// bounds are then printed, not asserted.
+fn rss_is_the_servers() -> bool {
+    std::env::var_os("ASAN_OPTIONS").is_none()
+}
+
 /// The most resident memory one idle HTTP/2 connection may cost the server
 /// in this (debug) test.
 const IDLE_CONNECTION_BOUND: usize = 32 * 1024;
@@ -921,11 +930,13 @@ async fn two_thousand_idle_connections() {
         // release figures are in benches/): its HTTP/2 state, with no
         // buffer held while nothing moves.
         let per_connection = grew.saturating_sub(baseline) / N;
-        assert!(
-            per_connection <= IDLE_CONNECTION_BOUND,
-            "{} KiB per idle connection",
-            per_connection / 1024
-        );
+        if rss_is_the_servers() {
+            assert!(
+                per_connection <= IDLE_CONNECTION_BOUND,
+                "{} KiB per idle connection",
+                per_connection / 1024
+            );
+        }
         // Others are served while they are open.
         t.assert_serves().await;
         // A graceful shutdown closes them all with GOAWAY NO_ERROR.

@@ -340,6 +340,15 @@ pub(crate) struct Conn<I> {
     failed: Option<Error>,
 }
 
+impl<I> Drop for Conn<I> {
+    fn drop(&mut self) {
+        // A connection task dropped before it ended (its runtime shut
+        // down, say): streams queued on the scheduler hold it, and it holds
+        // them.
+        self.scheduler.close();
+    }
+}
+
 impl<I> Conn<I>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,

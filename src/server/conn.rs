@@ -385,11 +385,9 @@ where
     /// Drops the entries of closed streams, outside nghttp2's callbacks.
     fn reap(&mut self) {
         let closed = &mut self.session.handler_mut().inner_mut().closed;
-        if !closed.is_empty() {
-            let closed = std::mem::take(closed);
-            if catch_unwind(AssertUnwindSafe(|| drop(closed))).is_err() {
-                tracing::warn!("a handler panicked while being dropped");
-            }
+        // Cleared in place, keeping the allocation for the next stream.
+        if !closed.is_empty() && catch_unwind(AssertUnwindSafe(|| closed.clear())).is_err() {
+            tracing::warn!("a handler panicked while being dropped");
         }
     }
 

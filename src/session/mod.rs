@@ -522,10 +522,7 @@ impl<H: Handler> Session<H> {
     /// Drops the bodies of streams that closed during the C call that just
     /// returned: their `Drop` is user code, kept out of callbacks.
     fn drop_reaped(&mut self) {
-        let reaped = self.inner_mut().state.take_reaped();
-        if !reaped.is_empty() {
-            drop(reaped);
-        }
+        self.inner_mut().state.drop_reaped();
         let state = &mut self.inner_mut().state;
         if !state.reap_blocks.is_empty() {
             state.reap_blocks.clear();
