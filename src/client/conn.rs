@@ -62,6 +62,29 @@ struct Entry {
     informational: Option<InformationalSender>,
 }
 
+impl Entry {
+    /// A request stream whose response head goes to `reply`.
+    fn new(
+        stream: Arc<Stream>,
+        reply: oneshot::Sender<Result<Response<ResponseBody>, Error>>,
+        head_request: bool,
+        on_continue: Option<oneshot::Sender<()>>,
+        informational: Option<InformationalSender>,
+    ) -> Entry {
+        Entry {
+            stream,
+            reply: Some(reply),
+            status: None,
+            headers: HeaderMap::new(),
+            trailers: None,
+            head_request,
+            cancelled: false,
+            on_continue,
+            informational,
+        }
+    }
+}
+
 /// A PING in flight.
 struct Ping {
     data: [u8; 8],
@@ -415,20 +438,9 @@ where
     ) -> Result<(), Error> {
         let id = StreamId::new(1).expect("1 is a stream id");
         stream.set_id(id);
-        self.handler().streams.insert(
-            id,
-            Entry {
-                stream,
-                reply: Some(reply),
-                status: None,
-                headers: HeaderMap::new(),
-                trailers: None,
-                head_request,
-                cancelled: false,
-                on_continue: None,
-                informational: None,
-            },
-        );
+        self.handler()
+            .streams
+            .insert(id, Entry::new(stream, reply, head_request, None, None));
         Ok(())
     }
 
@@ -584,17 +596,7 @@ where
                 stream.set_id(id);
                 self.handler().streams.insert(
                     id,
-                    Entry {
-                        stream,
-                        reply: Some(reply),
-                        status: None,
-                        headers: HeaderMap::new(),
-                        trailers: None,
-                        head_request,
-                        cancelled: false,
-                        on_continue,
-                        informational,
-                    },
+                    Entry::new(stream, reply, head_request, on_continue, informational),
                 );
             }
             Err(e) => {
