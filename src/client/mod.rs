@@ -311,19 +311,7 @@ impl Builder {
     /// OpenSSL's reason), or the server does not offer `h2` by ALPN.
     pub async fn connect(self, uri: &Uri) -> Result<SendRequest, Error> {
         let origin = Origin::from_uri(uri)?;
-        let tcp = TcpStream::connect((origin.host.as_str(), origin.port))
-            .await
-            .map_err(|e| {
-                Error::new(Kind::Io(std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "could not connect to {}: {}",
-                        origin.authority,
-                        tls::io_text(&e)
-                    ),
-                )))
-            })?;
-        let _ = tcp.set_nodelay(true);
+        let tcp = origin.connect().await?;
         if origin.tls {
             let stream = tls::connect(tcp, &origin.host, &origin.authority, &self.tls).await?;
             Ok(self
@@ -363,19 +351,7 @@ impl Builder {
                 request.uri()
             )));
         }
-        let mut tcp = TcpStream::connect((origin.host.as_str(), origin.port))
-            .await
-            .map_err(|e| {
-                Error::new(Kind::Io(std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "could not connect to {}: {}",
-                        origin.authority,
-                        tls::io_text(&e)
-                    ),
-                )))
-            })?;
-        let _ = tcp.set_nodelay(true);
+        let mut tcp = origin.connect().await?;
         let mut tracer = self.tracer.take().unwrap_or_default();
         tracer.message("Connected");
         let payload = upgrade::settings_payload(&self.settings());
@@ -523,6 +499,25 @@ impl Origin {
             port,
             authority: authority.as_str().to_string(),
         })
+    }
+
+    /// A TCP connection to the origin, with Nagle's algorithm off; the
+    /// error names the origin in one line.
+    async fn connect(&self) -> Result<TcpStream, Error> {
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| {
+                Error::new(Kind::Io(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "could not connect to {}: {}",
+                        self.authority,
+                        tls::io_text(&e)
+                    ),
+                )))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
     }
 
     fn scheme(&self) -> &'static str {
