@@ -76,13 +76,13 @@ pub(crate) struct Entry<F> {
 /// The session handler of a server connection.
 pub(crate) struct ConnHandler<S: HttpService> {
     service: S,
-    pub(crate) streams: StreamMap<Entry<S::Future>>,
+    pub(crate) streams: StreamMap<Box<Entry<S::Future>>>,
     scheduler: Arc<Scheduler>,
     stats: Arc<StatsInner>,
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
     /// (their futures run user code when dropped).
-    pub(crate) closed: Vec<Entry<S::Future>>,
+    pub(crate) closed: Vec<Box<Entry<S::Future>>>,
     /// Streams whose service said "not ready".
     waiting_ready: Vec<StreamId>,
     pub(crate) got_settings: bool,
@@ -194,7 +194,7 @@ impl<S: HttpService> ConnHandler<S> {
         self.last_client_stream = id;
         self.streams.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 asks: Asks::new(stream.clone()),
                 stream: stream.clone(),
                 waker,
@@ -207,7 +207,7 @@ impl<S: HttpService> ConnHandler<S> {
                 open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                 // Counted as a request when HTTP/1.1 read it.
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
-            },
+            }),
         );
         stream.schedule_poll();
     }
@@ -438,18 +438,24 @@ fn submit_response<F, B>(
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED
             || body.is_end_stream());
+    // Which of the fields the server adds the handler set itself: one pass
+    // over its (few) names, not a hashed lookup for each.
+    let (mut has_date, mut has_server, mut has_length) = (false, false, false);
+    for name in parts.headers.keys() {
+        has_date |= name == header::DATE;
+        has_server |= name == header::SERVER;
+        has_length |= name == header::CONTENT_LENGTH;
+    }
     let mut head = ResponseHead {
         status,
         digits: [0u8; 20],
         length_from: None,
-        date: (!parts.headers.contains_key(header::DATE)).then(crate::server::date::now),
-        server: server_header
-            .filter(|_| !parts.headers.contains_key(header::SERVER))
-            .cloned(),
+        date: (!has_date).then(crate::server::date::now),
+        server: server_header.filter(|_| !has_server).cloned(),
         headers: parts.headers,
     };
     if let Some(n) = body.size_hint().exact() {
-        if !tunnel && !head.headers.contains_key(header::CONTENT_LENGTH) && status != 204 {
+        if !tunnel && !has_length && status != 204 {
             head.length_from = Some(20 - decimal(n, &mut head.digits).len());
         }
     }
@@ -518,7 +524,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             let waker = Waker::from(stream.clone());
             self.streams.insert(
                 id,
-                Entry {
+                Box::new(Entry {
                     asks: Asks::new(stream.clone()),
                     stream,
                     waker,
@@ -530,7 +536,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                     live: None,
                     outcome: StreamOutcome::default(),
-                },
+                }),
             );
         } else if let Some(entry) = self.streams.get_mut(&id) {
             entry.trailers = Some(HeaderMap::new());
