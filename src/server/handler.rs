@@ -58,9 +58,6 @@ pub(crate) struct Entry<F> {
     asks: Arc<Asks>,
     waker: Waker,
     pub(crate) phase: Phase<F>,
-    head: Head,
-    /// Trailer fields being received.
-    trailers: Option<HeaderMap>,
     is_head: bool,
     /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
     is_connect: bool,
@@ -73,10 +70,27 @@ pub(crate) struct Entry<F> {
     pub(crate) outcome: StreamOutcome,
 }
 
+/// The header block being received. nghttp2 delivers one block at a time
+/// on a connection (CONTINUATION frames may not interleave), so its fields
+/// are gathered here rather than in the stream's entry: no stream lookup
+/// per field.
+#[derive(Default)]
+struct Block {
+    /// The stream the block belongs to ([`StreamId::CONNECTION`]: none,
+    /// its fields are not kept).
+    stream: StreamId,
+    /// The request head, or (for trailers) just the size count.
+    head: Head,
+    /// Trailer fields, when the block is a request's trailers.
+    trailers: Option<HeaderMap>,
+}
+
 /// The session handler of a server connection.
 pub(crate) struct ConnHandler<S: HttpService> {
     service: S,
     pub(crate) streams: StreamMap<Box<Entry<S::Future>>>,
+    /// The header block being received.
+    block: Block,
     scheduler: Arc<Scheduler>,
     stats: Arc<StatsInner>,
     max_header_list_size: usize,
@@ -115,6 +129,7 @@ impl<S: HttpService> ConnHandler<S> {
         ConnHandler {
             service,
             streams: StreamMap::default(),
+            block: Block::default(),
             scheduler,
             stats,
             max_header_list_size,
@@ -131,14 +146,13 @@ impl<S: HttpService> ConnHandler<S> {
 
     /// Completes a request head: the stream gets its request, or an error
     /// response when the head was bad.
-    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
+    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, head: Head, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
         if end_stream {
             entry.stream.recv_end(None);
         }
-        let head = std::mem::take(&mut entry.head);
         match head.into_request(&entry.stream) {
             Ok(mut request) => {
                 let extensions = request.extensions_mut();
@@ -199,8 +213,6 @@ impl<S: HttpService> ConnHandler<S> {
                 stream: stream.clone(),
                 waker,
                 phase: Phase::New(request),
-                head: Head::default(),
-                trailers: None,
                 is_head,
                 is_connect: false,
                 outcome,
@@ -529,8 +541,6 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     stream,
                     waker,
                     phase: Phase::Headers,
-                    head: Head::default(),
-                    trailers: None,
                     is_head: false,
                     is_connect: false,
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
@@ -538,9 +548,19 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     outcome: StreamOutcome::default(),
                 }),
             );
-        } else if let Some(entry) = self.streams.get_mut(&id) {
-            entry.trailers = Some(HeaderMap::new());
-            entry.head.restart_count();
+            self.block = Block {
+                stream: id,
+                head: Head::default(),
+                trailers: None,
+            };
+        } else if self.streams.contains_key(&id) {
+            self.block = Block {
+                stream: id,
+                head: Head::default(),
+                trailers: Some(HeaderMap::new()),
+            };
+        } else {
+            self.block.stream = StreamId::CONNECTION;
         }
         Ok(())
     }
@@ -551,16 +571,16 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
-            return Ok(());
-        };
-        if !entry.head.count(&field, self.max_header_list_size) {
+        let block = &mut self.block;
+        if frame.stream_id() != block.stream
+            || !block.head.count(&field, self.max_header_list_size)
+        {
             return Ok(());
         }
-        match &mut entry.trailers {
+        match &mut block.trailers {
             Some(trailers) => add_trailer(trailers, field).map_err(|()| CallbackError::ResetStream),
             None => {
-                entry.head.add_field(field);
+                block.head.add_field(field);
                 Ok(())
             }
         }
@@ -570,13 +590,17 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::HEADERS => {
+                if self.block.stream != id {
+                    return Ok(());
+                }
+                let block = std::mem::take(&mut self.block);
                 let Some(entry) = self.streams.get_mut(&id) else {
                     return Ok(());
                 };
-                if let Some(trailers) = entry.trailers.take() {
+                if let Some(trailers) = block.trailers {
                     entry.stream.recv_end(Some(trailers));
                 } else if matches!(entry.phase, Phase::Headers) {
-                    self.finish_head(cx, id, frame.is_end_stream());
+                    self.finish_head(cx, id, block.head, frame.is_end_stream());
                 }
             }
             FrameType::DATA if frame.is_end_stream() => {
@@ -622,6 +646,10 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
+        if self.block.stream == stream_id {
+            // Reset in the middle of its header block.
+            self.block = Block::default();
+        }
         let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };

@@ -46,11 +46,6 @@ impl Head {
         true
     }
 
-    /// A new header block (trailers) begins: its size counts afresh.
-    pub(crate) fn restart_count(&mut self) {
-        self.size = 0;
-    }
-
     /// Adds one field of the request head. A field the `http` types cannot
     /// hold turns the request into a 400.
     pub(crate) fn add_field(&mut self, field: HeaderRef<'_>) {
