@@ -180,10 +180,13 @@ fn parse_trailer(text: &str) -> Result<(http::HeaderName, HeaderValue), String> 
     Ok((name, value))
 }
 
+#[path = "shared/alloc.rs"]
+mod alloc;
+
 /// mimalloc: a server allocates and frees small objects per request; with
 /// glibc's allocator that was an eighth of the CPU time (benches/h2load.sh).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 /// Parses the command line; a usage error is one line and exit 2.
 fn parse_args() -> Result<Args, ExitCode> {
