@@ -582,7 +582,6 @@ impl Site {
     }
 
     async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
-        let started = Instant::now();
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
             version: request.version(),
@@ -590,7 +589,7 @@ impl Site {
             path: request.uri().path().to_string(),
             status: 0,
             bytes: 0,
-            started,
+            started: Instant::now(),
             outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
         let uploading = method == Method::POST || method == Method::PUT;

@@ -434,7 +434,6 @@ fn submit_response<F, B>(
     submit_informational(cx, id, informational);
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let priority = Priority::of_response(&parts.extensions, &parts.headers);
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
     // stream goes on as a tunnel, the upgrade's when the handler asked.
     let tunnel = entry.is_connect && status.is_success();
@@ -450,14 +449,20 @@ fn submit_response<F, B>(
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED
             || body.is_end_stream());
-    // Which of the fields the server adds the handler set itself: one pass
-    // over its (few) names, not a hashed lookup for each.
+    // Which of the fields the server adds the handler set itself, and its
+    // `priority` field: one pass over its (few) fields, not a hashed
+    // lookup for each.
     let (mut has_date, mut has_server, mut has_length) = (false, false, false);
-    for name in parts.headers.keys() {
+    let mut priority_field = None;
+    for (name, value) in &parts.headers {
         has_date |= name == header::DATE;
         has_server |= name == header::SERVER;
         has_length |= name == header::CONTENT_LENGTH;
+        if name.as_str() == "priority" {
+            priority_field.get_or_insert(value);
+        }
     }
+    let priority = Priority::of_response(&parts.extensions, priority_field);
     let mut head = ResponseHead {
         status,
         digits: [0u8; 20],
