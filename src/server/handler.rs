@@ -577,8 +577,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         field: HeaderRef<'_>,
     ) -> CallbackResult {
         let block = &mut self.block;
-        if frame.stream_id() != block.stream
-            || !block.head.count(&field, self.max_header_list_size)
+        if frame.stream_id() != block.stream || !block.head.count(&field, self.max_header_list_size)
         {
             return Ok(());
         }
