@@ -153,7 +153,7 @@ impl<S: HttpService> ConnHandler<S> {
         if end_stream {
             entry.stream.recv_end(None);
         }
-        match head.into_request(&entry.stream) {
+        match head.into_request(&entry.stream, end_stream) {
             Ok(mut request) => {
                 let extensions = request.extensions_mut();
                 if let Some(info) = &self.info {
