@@ -23,7 +23,7 @@ use crate::server::body::{BodySource, RequestBody, ResponseOwner};
 use crate::server::conn::Upgrade;
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::informational::Informational;
-use crate::server::request::{add_trailer, Head};
+use crate::server::request::{add_trailer, Head, Repeated};
 use crate::server::service::HttpService;
 use crate::server::upgrade::{self, H2Connect, Protocol};
 use crate::server::{Priority, StreamEnd, StreamOutcome};
@@ -91,6 +91,8 @@ pub(crate) struct ConnHandler<S: HttpService> {
     pub(crate) streams: StreamMap<Box<Entry<S::Future>>>,
     /// The header block being received.
     block: Block,
+    /// Request fields this connection's requests repeat, parsed once.
+    repeated: Repeated,
     scheduler: Arc<Scheduler>,
     stats: Arc<StatsInner>,
     max_header_list_size: usize,
@@ -130,6 +132,7 @@ impl<S: HttpService> ConnHandler<S> {
             service,
             streams: StreamMap::default(),
             block: Block::default(),
+            repeated: Repeated::default(),
             scheduler,
             stats,
             max_header_list_size,
@@ -584,7 +587,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         match &mut block.trailers {
             Some(trailers) => add_trailer(trailers, field).map_err(|()| CallbackError::ResetStream),
             None => {
-                block.head.add_field(field);
+                block.head.add_field(field, &mut self.repeated);
                 Ok(())
             }
         }

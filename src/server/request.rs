@@ -12,6 +12,28 @@ use crate::server::body::RequestBody;
 use crate::server::upgrade::Protocol;
 use crate::session::HeaderRef;
 
+/// What a connection's requests repeat, kept parsed: a client names the
+/// same `:authority` in every request of a connection, so it is parsed and
+/// copied once, then shared.
+#[derive(Default)]
+pub(crate) struct Repeated {
+    authority: Option<Authority>,
+}
+
+impl Repeated {
+    /// `value` as an authority: the last one when it is the same bytes.
+    fn authority(&mut self, value: &[u8]) -> Result<Authority, ()> {
+        if let Some(last) = &self.authority {
+            if last.as_str().as_bytes() == value {
+                return Ok(last.clone());
+            }
+        }
+        let parsed = Authority::try_from(value).map_err(|_| ())?;
+        self.authority = Some(parsed.clone());
+        Ok(parsed)
+    }
+}
+
 /// The request head as its fields arrive.
 #[derive(Default)]
 pub(crate) struct Head {
@@ -48,12 +70,12 @@ impl Head {
 
     /// Adds one field of the request head. A field the `http` types cannot
     /// hold turns the request into a 400.
-    pub(crate) fn add_field(&mut self, field: HeaderRef<'_>) {
+    pub(crate) fn add_field(&mut self, field: HeaderRef<'_>, repeated: &mut Repeated) {
         let bad = Some(StatusCode::BAD_REQUEST);
         match field.name {
             b":method" => self.method = Method::from_bytes(field.value).ok(),
             b":scheme" => self.scheme = Scheme::try_from(field.value).ok(),
-            b":authority" => match Authority::try_from(field.value) {
+            b":authority" => match repeated.authority(field.value) {
                 Ok(a) => self.authority = Some(a),
                 Err(_) => self.reject = bad,
             },
