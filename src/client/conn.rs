@@ -41,6 +41,9 @@ pub(crate) struct Config {
     /// and whether the request was HEAD. `nghttp2_session_upgrade2` then
     /// opens stream 1 and submits the SETTINGS itself.
     pub(crate) upgrade: Option<(Vec<u8>, bool)>,
+    /// The scheme and authority of requests whose URI has none.
+    pub(crate) scheme: String,
+    pub(crate) authority: String,
 }
 
 /// A request stream, on the connection task's side.
@@ -361,6 +364,9 @@ pub(crate) struct Conn<I> {
     ping_seq: u64,
     /// The connection failed; exit with this once the output is out.
     failed: Option<Error>,
+    /// The scheme and authority of requests whose URI has none.
+    scheme: String,
+    authority: String,
 }
 
 impl<I> Drop for Conn<I> {
@@ -419,6 +425,8 @@ where
             rx_closed: false,
             ping_seq: 0,
             failed: None,
+            scheme: config.scheme.clone(),
+            authority: config.authority.clone(),
         })
     }
 
@@ -580,7 +588,7 @@ where
 
     fn submit(&mut self, submit: Submit) {
         let Submit {
-            headers,
+            head,
             body,
             stream,
             head_request,
@@ -590,7 +598,7 @@ where
         } = submit;
         match self
             .session
-            .submit_request(headers.iter().map(|h| h.as_ref()), body)
+            .submit_request(head.fields(&self.scheme, &self.authority), body)
         {
             Ok(id) => {
                 stream.set_id(id);
