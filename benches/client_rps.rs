@@ -65,8 +65,10 @@ async fn ours(uri: &Uri, requests: usize, concurrency: usize) -> Result<Run, Box
         workers.spawn(async move {
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
                 let request = Request::get(uri.clone()).body(Empty::<Bytes>::new())?;
-                let response = client.send(request).await?;
-                response.into_body().collect().await?;
+                let mut body = client.send(request).await?.into_body();
+                while let Some(frame) = body.frame().await {
+                    frame?;
+                }
             }
             Ok::<(), BoxError>(())
         });

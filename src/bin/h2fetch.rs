@@ -205,7 +205,8 @@ struct Job {
     /// Which of the command line's URLs.
     url_index: usize,
     url: Arc<str>,
-    uri: Uri,
+    /// Shared by the -m copies of a URL.
+    uri: Arc<Uri>,
 }
 
 /// What a request gave.
@@ -230,7 +231,7 @@ struct Outcome {
     connect: Option<Duration>,
     request_headers: Vec<(String, String)>,
     response_headers: Vec<(String, String)>,
-    method: String,
+    method: Method,
     /// With -a: what an HTML response links to.
     assets: Vec<Uri>,
     error: Option<String>,
@@ -252,10 +253,15 @@ enum Sink {
 
 struct Shared {
     args: Args,
+    /// GET, or POST with -d.
+    method: Method,
+    /// The request fields for each --extpri (the N-th URL's is the N-th,
+    /// the last one for the URLs after it), or one set without: `fields`,
+    /// then `priority`, then `content-length` and `expect` for -d. Each
+    /// request clones its set.
+    templates: Vec<HeaderMap>,
     /// The default fields, in nghttp's order, with `-H` applied.
     fields: Vec<(HeaderName, HeaderValue)>,
-    /// --extpri values, the N-th for the N-th URL.
-    extpri: Vec<HeaderValue>,
     /// The content codings asked for (and so decoded).
     accepted: Vec<String>,
     upload: Option<Bytes>,
@@ -263,6 +269,14 @@ struct Shared {
     timeout: Option<Duration>,
     sink: Sink,
     progress: bool,
+}
+
+impl Shared {
+    /// The request fields for the URL at `url_index` (`usize::MAX` for an
+    /// asset: the last --extpri's).
+    fn request_headers(&self, url_index: usize) -> &HeaderMap {
+        &self.templates[url_index.min(self.templates.len() - 1)]
+    }
 }
 
 /// The file name `-O` saves `uri` under: its path's last segment, or
@@ -296,31 +310,17 @@ async fn fetch(
         url: job.url.clone(),
         ..Outcome::default()
     });
+    // The times only -s and --har print (reading the clock costs).
+    let timed = shared.args.stat || shared.args.har.is_some();
     let work = async {
-        let method = if shared.upload.is_some() {
-            Method::POST
-        } else {
-            Method::GET
-        };
-        outcome.method = method.to_string();
-        let mut builder = Request::builder().method(method).uri(job.uri.clone());
-        for (name, value) in &shared.fields {
-            builder = builder.header(name, value);
-        }
-        if let Some(pri) = shared.extpri.get(job.url_index).or(shared.extpri.last()) {
-            builder = builder.header("priority", pri);
-        }
-        if let Some(data) = &shared.upload {
-            builder = builder.header(header::CONTENT_LENGTH, data.len());
-            if shared.args.expect_continue {
-                builder = builder.header(header::EXPECT, "100-continue");
-            }
-        }
-        let body = Upload {
+        let mut request = Request::new(Upload {
             data: shared.upload.clone().filter(|d| !d.is_empty()),
             trailers: shared.trailers.clone(),
-        };
-        let request = builder.body(body).map_err(|e| e.to_string())?;
+        });
+        *request.method_mut() = shared.method.clone();
+        *request.uri_mut() = (*job.uri).clone();
+        *request.headers_mut() = shared.request_headers(job.url_index).clone();
+        outcome.method = shared.method.clone();
         if shared.args.har.is_some() {
             outcome.request_headers = request
                 .headers()
@@ -328,13 +328,17 @@ async fn fetch(
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect();
         }
-        outcome.started = Some(SystemTime::now());
-        outcome.request_start = connected.elapsed();
+        if timed {
+            outcome.started = Some(SystemTime::now());
+            outcome.request_start = connected.elapsed();
+        }
         let response = match upgraded {
             Some(response) => response,
             None => client.send(request).await.map_err(|e| one_line(&e))?,
         };
-        outcome.headers_end = connected.elapsed();
+        if timed {
+            outcome.headers_end = connected.elapsed();
+        }
         outcome.status = Some(response.status());
         if shared.args.har.is_some() {
             outcome.response_headers = response
@@ -343,39 +347,46 @@ async fn fetch(
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect();
         }
-        let total = response
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let coding = response
-            .headers()
-            .get(header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| shared.accepted.iter().any(|a| a == v));
+        let total = if shared.progress {
+            response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        } else {
+            None
+        };
         let html = shared.args.get_assets
             && response
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        // What is decoded: what is kept or looked into, and what HAR
+        // sizes (-n alone counts the bytes as they came, as nghttp -n).
+        let decode = shared.sink != Sink::Discard || shared.args.har.is_some() || html;
+        let coding = decode
+            .then(|| response.headers().get(header::CONTENT_ENCODING))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| shared.accepted.iter().any(|a| a == v));
         let mut page = Vec::new();
         let (_head, body) = response.into_parts();
         outcome.stream_id = Some(body.stream_id().get());
-        let mut body = Incoming::decoding(body, coding.as_deref());
+        let mut body = match coding {
+            Some(coding) => Reader::Decoded(Incoming::decoding(body, Some(&coding))),
+            None => Reader::Raw { body, received: 0 },
+        };
         let mut file = match &shared.sink {
             Sink::File(path) => Some(create(path)?),
             Sink::RemoteName => Some(create(Path::new(&remote_name(&job.uri)))?),
             _ => None,
         };
         let mut stdout = io::stdout();
-        let mut last_draw = Instant::now();
-        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-            let frame = frame.map_err(|e| one_line(&e))?;
-            let Ok(chunk) = frame.into_data() else {
-                continue;
-            };
+        let mut last_draw = shared.progress.then(Instant::now);
+        while let Some(chunk) = body.chunk().await {
+            let chunk = chunk.map_err(|e| one_line(&e))?;
             outcome.decoded += chunk.len() as u64;
             if html {
                 page.extend_from_slice(&chunk);
@@ -390,9 +401,11 @@ async fn fetch(
                 _ => Ok(()),
             };
             written.map_err(|e| format!("writing the body: {}", io_text(&e)))?;
-            if shared.progress && last_draw.elapsed() >= Duration::from_millis(100) {
-                draw_progress(body.received(), total);
-                last_draw = Instant::now();
+            if let Some(last) = last_draw.as_mut() {
+                if last.elapsed() >= Duration::from_millis(100) {
+                    draw_progress(body.received(), total);
+                    *last = Instant::now();
+                }
             }
         }
         outcome.received = body.received();
@@ -407,7 +420,9 @@ async fn fetch(
             file.flush()
                 .map_err(|e| format!("writing the body: {}", io_text(&e)))?;
         }
-        outcome.response_end = connected.elapsed();
+        if timed {
+            outcome.response_end = connected.elapsed();
+        }
         Ok::<(), String>(())
     };
     let result = match shared.timeout {
@@ -421,6 +436,45 @@ async fn fetch(
         outcome.error = Some(e);
     }
     outcome
+}
+
+/// A response body as h2fetch reads it: as it came, or decoded.
+enum Reader {
+    Raw { body: ResponseBody, received: u64 },
+    Decoded(Incoming),
+}
+
+impl Reader {
+    /// The next piece of the body (trailers are skipped).
+    async fn chunk(&mut self) -> Option<Result<Bytes, nghttp2::Error>> {
+        match self {
+            Reader::Raw { body, received } => {
+                let chunk = body.chunk().await;
+                if let Some(Ok(chunk)) = &chunk {
+                    *received += chunk.len() as u64;
+                }
+                chunk
+            }
+            Reader::Decoded(body) => loop {
+                match http_body_util::BodyExt::frame(body).await? {
+                    Ok(frame) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Some(Ok(data));
+                        }
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            },
+        }
+    }
+
+    /// Body bytes received, before decoding.
+    fn received(&self) -> u64 {
+        match self {
+            Reader::Raw { received, .. } => *received,
+            Reader::Decoded(body) => body.received(),
+        }
+    }
 }
 
 fn draw_progress(done: u64, total: Option<u64>) {
@@ -545,10 +599,40 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         .iter()
         .map(|pri| HeaderValue::from_str(pri).map_err(|_| format!("bad --extpri value {pri:?}")))
         .collect::<Result<Vec<_>, _>>()?;
+    let method = if upload.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let priorities: Vec<Option<&HeaderValue>> = if extpri.is_empty() {
+        vec![None]
+    } else {
+        extpri.iter().map(Some).collect()
+    };
+    let templates = priorities
+        .into_iter()
+        .map(|priority| {
+            let mut map = HeaderMap::with_capacity(fields.len() + 3);
+            for (name, value) in &fields {
+                map.append(name.clone(), value.clone());
+            }
+            if let Some(priority) = priority {
+                map.append(HeaderName::from_static("priority"), priority.clone());
+            }
+            if let Some(data) = &upload {
+                map.append(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+                if args.expect_continue {
+                    map.append(header::EXPECT, HeaderValue::from_static("100-continue"));
+                }
+            }
+            map
+        })
+        .collect();
     Ok(Shared {
         args,
+        method,
+        templates,
         fields,
-        extpri,
         accepted,
         upload,
         trailers,
@@ -745,7 +829,7 @@ async fn fetch_all(
     for _ in 0..IN_FLIGHT.min(total) {
         let (shared, client, queue) = (shared.clone(), client.clone(), queue.clone());
         workers.spawn(async move {
-            let mut outcomes = Vec::new();
+            let mut outcomes = Vec::with_capacity(total.div_ceil(IN_FLIGHT));
             loop {
                 let job = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                 let Some(job) = job else {
@@ -799,12 +883,16 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         let entry = origins
             .entry(key)
             .or_insert_with(|| (uri.clone(), Vec::new()));
+        entry
+            .1
+            .reserve(usize::try_from(args.multiply).unwrap_or(usize::MAX));
+        let uri = Arc::new(uri);
         for _ in 0..args.multiply {
             entry.1.push(Job {
                 index,
                 url_index,
                 url: Arc::clone(&url),
-                uri: uri.clone(),
+                uri: Arc::clone(&uri),
             });
             index += 1;
         }
@@ -860,7 +948,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         let connecting = Instant::now();
         let mut jobs = jobs;
         let upgrading = args.upgrade && origin.scheme_str() == Some("http");
-        let first_uri = jobs[0].uri.clone();
+        let first_uri = (*jobs[0].uri).clone();
         let connect = async {
             if upgrading {
                 // The first request asks for the upgrade.
@@ -916,7 +1004,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
                         index,
                         url_index: usize::MAX,
                         url,
-                        uri: uri.clone(),
+                        uri: Arc::new(uri.clone()),
                     });
                     index += 1;
                 }
@@ -1143,7 +1231,7 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                 "startedDateTime": started,
                 "time": ms(wait + receive) + connect.max(0.0),
                 "request": {
-                    "method": o.method,
+                    "method": o.method.as_str(),
                     "url": &*o.url,
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],

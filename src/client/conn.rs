@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::{self, HeaderName, HeaderValue};
+use http::header;
 use http::{HeaderMap, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
+use crate::client::fields::FieldCache;
 use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
@@ -53,6 +54,8 @@ struct Entry {
     reply: Option<oneshot::Sender<Result<Response<ResponseBody>, Error>>>,
     status: Option<StatusCode>,
     headers: HeaderMap,
+    /// The response head's `content-length`, when it has a valid one.
+    content_length: Option<u64>,
     /// Trailer fields being received.
     trailers: Option<HeaderMap>,
     head_request: bool,
@@ -79,6 +82,7 @@ impl Entry {
             reply: Some(reply),
             status: None,
             headers: HeaderMap::new(),
+            content_length: None,
             trailers: None,
             head_request,
             cancelled: false,
@@ -99,15 +103,9 @@ struct Ping {
 /// callbacks only record state and hand responses over.
 pub(crate) struct ConnHandler {
     streams: StreamMap<Entry>,
+    fields: FieldCache,
     pings: VecDeque<Ping>,
     got_settings: bool,
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 impl ConnHandler {
@@ -164,7 +162,7 @@ impl ConnHandler {
         let length = if entry.head_request {
             None
         } else {
-            content_length(&headers)
+            entry.content_length.take()
         };
         let mut response = Response::new(ResponseBody::new(entry.stream.clone(), length));
         *response.status_mut() = status;
@@ -188,6 +186,7 @@ impl Handler for ConnHandler {
                 entry.trailers = Some(HeaderMap::new());
             } else {
                 entry.status = None;
+                entry.content_length = None;
                 entry.headers.clear();
             }
         }
@@ -211,16 +210,26 @@ impl Handler for ConnHandler {
                 Some(StatusCode::from_bytes(field.value).map_err(|_| CallbackError::ResetStream)?);
             return Ok(());
         }
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(field.name),
-            HeaderValue::from_bytes(field.value),
-        ) else {
+        let Some((name, value)) = self.fields.field(field.name, field.value, field.sensitive)
+        else {
             return Err(CallbackError::ResetStream);
         };
         match &mut entry.trailers {
-            Some(trailers) => trailers.append(name, value),
-            None => entry.headers.append(name, value),
-        };
+            Some(trailers) => {
+                trailers.append(name, value);
+            }
+            None => {
+                if name == header::CONTENT_LENGTH
+                    && !entry.headers.contains_key(header::CONTENT_LENGTH)
+                {
+                    // The first one, as `HeaderMap::get` would find it.
+                    entry.content_length = std::str::from_utf8(field.value)
+                        .ok()
+                        .and_then(|v| v.parse().ok());
+                }
+                entry.headers.append(name, value);
+            }
+        }
         Ok(())
     }
 
@@ -354,7 +363,7 @@ pub(crate) struct Conn<I> {
     read_buffer_size: usize,
     wbuf: WriteBuf,
     /// Requests held until the server's SETTINGS arrive.
-    held: VecDeque<Box<Submit>>,
+    held: VecDeque<Submit>,
     /// Close once no stream is left.
     closing: bool,
     /// GOAWAY submitted by `terminate`: exit once it is out.
@@ -392,6 +401,7 @@ where
     ) -> Result<Conn<I>, Error> {
         let handler = ConnHandler {
             streams: StreamMap::default(),
+            fields: FieldCache::default(),
             pings: VecDeque::new(),
             got_settings: false,
         };
@@ -565,7 +575,7 @@ where
                     // takes, one request at a time.
                     self.held.push_back(submit);
                 } else {
-                    self.submit(*submit);
+                    self.submit(submit);
                 }
             }
             Msg::Ping(reply) => {
@@ -663,7 +673,7 @@ where
     fn housekeeping(&mut self) {
         if self.handler().got_settings {
             while let Some(submit) = self.held.pop_front() {
-                self.submit(*submit);
+                self.submit(submit);
             }
         }
         if self.closing

@@ -44,11 +44,7 @@ impl RequestHead {
         let authority = uri
             .authority()
             .map(|a| a.as_str())
-            .or_else(|| {
-                self.headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            })
+            .or_else(|| self.headers.get(header::HOST).and_then(|h| h.to_str().ok()))
             .unwrap_or(authority);
         let path = (self.method != Method::CONNECT).then(|| {
             uri.path_and_query()
@@ -152,7 +148,10 @@ mod tests {
             ])
         );
         let bare = head(Method::GET, "/", &[]);
-        assert_eq!(block(&bare)[3], owned(&[(":authority", "fallback.example")])[0]);
+        assert_eq!(
+            block(&bare)[3],
+            owned(&[(":authority", "fallback.example")])[0]
+        );
     }
 
     #[test]

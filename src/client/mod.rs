@@ -64,6 +64,7 @@ mod conn;
 mod decompress;
 mod duplex;
 mod expect;
+mod fields;
 mod head;
 mod hexdump;
 mod informational;
@@ -111,7 +112,7 @@ const REQUEST_QUEUE: usize = 64;
 /// come this way but through the connection's scheduler.
 pub(crate) enum Msg {
     /// Submit a request.
-    Request(Box<Submit>),
+    Request(Submit),
     /// Send a PING and answer with the round-trip time.
     Ping(oneshot::Sender<Result<Duration, Error>>),
     /// Close the connection once the streams in flight are done.
@@ -626,10 +627,17 @@ impl SendRequest {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (msg, response) = self.prepare(request);
-        if self.queue(msg).await.is_err() {
+        // Room first, then the message: it is built in place rather than
+        // carried through the wait.
+        let permit = match self.tx.get_ref() {
+            Some(tx) => tx.reserve().await.ok(),
+            None => None,
+        };
+        let Some(permit) = permit else {
             return Err(self.gone());
-        }
+        };
+        let (msg, response) = self.prepare(request);
+        permit.send(msg);
         match response.await {
             Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
@@ -682,7 +690,7 @@ impl SendRequest {
             on_continue,
             informational,
         };
-        (Msg::Request(Box::new(submit)), response)
+        (Msg::Request(submit), response)
     }
 
     /// Opens a full-duplex stream, like Go's `h2conn.Connect`: sends the
