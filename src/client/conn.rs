@@ -52,12 +52,6 @@ struct Entry {
     stream: Arc<Stream>,
     /// Where the response head goes; `None` once it went.
     reply: Option<oneshot::Sender<Result<Response<ResponseBody>, Error>>>,
-    status: Option<StatusCode>,
-    headers: HeaderMap,
-    /// The response head's `content-length`, when it has a valid one.
-    content_length: Option<u64>,
-    /// Trailer fields being received.
-    trailers: Option<HeaderMap>,
     head_request: bool,
     /// This side reset the stream.
     cancelled: bool,
@@ -80,16 +74,27 @@ impl Entry {
         Entry {
             stream,
             reply: Some(reply),
-            status: None,
-            headers: HeaderMap::new(),
-            content_length: None,
-            trailers: None,
             head_request,
             cancelled: false,
             on_continue,
             informational,
         }
     }
+}
+
+/// The header block being received. There is at most one per
+/// connection: a HEADERS frame without END_HEADERS is followed by its
+/// CONTINUATION frames, with no other frame between (RFC 9113 section
+/// 6.10), so the fields gather here rather than in their stream's entry,
+/// found again for each field.
+struct Block {
+    id: StreamId,
+    /// Trailer fields (the response head went already), not a head.
+    trailers: bool,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    /// A head's `content-length`, when it has a valid one.
+    content_length: Option<u64>,
 }
 
 /// A PING in flight.
@@ -103,6 +108,8 @@ struct Ping {
 /// callbacks only record state and hand responses over.
 pub(crate) struct ConnHandler {
     streams: StreamMap<Entry>,
+    /// The header block being received on a stream of `streams`.
+    block: Option<Block>,
     fields: FieldCache,
     pings: VecDeque<Ping>,
     got_settings: bool,
@@ -132,16 +139,17 @@ impl ConnHandler {
     }
 
     /// A response head is complete: hand it over.
-    fn respond(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
+    fn respond(&mut self, cx: &mut SessionRef, block: Block, end_stream: bool) {
+        let id = block.id;
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        let Some(status) = entry.status.take() else {
+        let Some(status) = block.status else {
             let _ = cx.submit_rst_stream(id, Reason::PROTOCOL_ERROR);
             entry.cancelled = true;
             return;
         };
-        let headers = std::mem::take(&mut entry.headers);
+        let headers = block.headers;
         if status.is_informational() {
             // 1xx: the real response follows; 100 lets a waiting request
             // body go.
@@ -162,7 +170,7 @@ impl ConnHandler {
         let length = if entry.head_request {
             None
         } else {
-            entry.content_length.take()
+            block.content_length
         };
         let mut response = Response::new(ResponseBody::new(entry.stream.clone(), length));
         *response.status_mut() = status;
@@ -181,15 +189,18 @@ impl ConnHandler {
 impl Handler for ConnHandler {
     fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
-        if let Some(entry) = self.streams.get_mut(&id) {
-            if entry.reply.is_none() {
-                entry.trailers = Some(HeaderMap::new());
-            } else {
-                entry.status = None;
-                entry.content_length = None;
-                entry.headers.clear();
-            }
-        }
+        // Not a PUSH_PROMISE (whose stream id is the associated stream's):
+        // pushed streams are not taken.
+        self.block = match self.streams.get(&id) {
+            Some(entry) if frame.frame_type() == FrameType::HEADERS => Some(Block {
+                id,
+                trailers: entry.reply.is_none(),
+                status: None,
+                headers: HeaderMap::new(),
+                content_length: None,
+            }),
+            _ => None,
+        };
         Ok(())
     }
 
@@ -199,14 +210,14 @@ impl Handler for ConnHandler {
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
+        let Some(block) = self.block.as_mut().filter(|b| b.id == frame.stream_id()) else {
             return Ok(());
         };
         if field.name == b":status" {
-            if entry.trailers.is_some() {
+            if block.trailers {
                 return Err(CallbackError::ResetStream);
             }
-            entry.status =
+            block.status =
                 Some(StatusCode::from_bytes(field.value).map_err(|_| CallbackError::ResetStream)?);
             return Ok(());
         }
@@ -214,22 +225,16 @@ impl Handler for ConnHandler {
         else {
             return Err(CallbackError::ResetStream);
         };
-        match &mut entry.trailers {
-            Some(trailers) => {
-                trailers.append(name, value);
-            }
-            None => {
-                if name == header::CONTENT_LENGTH
-                    && !entry.headers.contains_key(header::CONTENT_LENGTH)
-                {
-                    // The first one, as `HeaderMap::get` would find it.
-                    entry.content_length = std::str::from_utf8(field.value)
-                        .ok()
-                        .and_then(|v| v.parse().ok());
-                }
-                entry.headers.append(name, value);
-            }
+        if !block.trailers
+            && name == header::CONTENT_LENGTH
+            && !block.headers.contains_key(header::CONTENT_LENGTH)
+        {
+            // The first one, as `HeaderMap::get` would find it.
+            block.content_length = std::str::from_utf8(field.value)
+                .ok()
+                .and_then(|v| v.parse().ok());
         }
+        block.headers.append(name, value);
         Ok(())
     }
 
@@ -237,23 +242,22 @@ impl Handler for ConnHandler {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::SETTINGS if !frame.is_ack() => self.got_settings = true,
-            FrameType::HEADERS => {
-                let trailers = self
-                    .streams
-                    .get_mut(&id)
-                    .and_then(|entry| entry.trailers.take().map(|t| (t, entry.stream.clone())));
-                match trailers {
-                    Some((trailers, stream)) => stream.recv_end(Some(trailers)),
-                    None if matches!(
+            FrameType::HEADERS => match self.block.take().filter(|b| b.id == id) {
+                Some(block) if block.trailers => {
+                    if let Some(entry) = self.streams.get(&id) {
+                        entry.stream.recv_end(Some(block.headers));
+                    }
+                }
+                Some(block)
+                    if matches!(
                         frame.headers_category(),
                         Some(HeadersCategory::Response | HeadersCategory::Headers)
                     ) =>
-                    {
-                        self.respond(cx, id, frame.is_end_stream())
-                    }
-                    None => {}
+                {
+                    self.respond(cx, block, frame.is_end_stream())
                 }
-            }
+                _ => {}
+            },
             FrameType::DATA if frame.is_end_stream() => {
                 if let Some(entry) = self.streams.get(&id) {
                     entry.stream.recv_end(None);
@@ -401,6 +405,7 @@ where
     ) -> Result<Conn<I>, Error> {
         let handler = ConnHandler {
             streams: StreamMap::default(),
+            block: None,
             fields: FieldCache::default(),
             pings: VecDeque::new(),
             got_settings: false,
