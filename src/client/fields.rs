@@ -11,18 +11,24 @@
 //! whose table entries are reference-counted `Bytes`; nghttp2 hands this
 //! side plain byte slices, hence this cache.
 //!
-//! Bounded and private to one connection: [`SLOTS`] entries of values up
-//! to [`MAX_VALUE`] bytes, allocated with the first response. A field is
-//! kept from its second sighting on (a value seen once, such as an
-//! `etag` among many resources, costs no extra allocation), fields marked
-//! never-indexed are never kept, and an entry that stops being hit gives
-//! its slot to newer fields (a clock-style use count).
+//! Bounded and private to one connection: [`SLOTS`] entries (two ways in
+//! each of [`SETS`] sets, so that two fields whose hashes meet both stay)
+//! of values up to [`MAX_VALUE`] bytes, the table allocated with the first
+//! response. A field is kept from its second sighting on (a value seen
+//! once, such as an `etag` among many resources, costs no extra
+//! allocation), fields marked never-indexed are never kept, and an entry
+//! that stops being hit gives its way to newer fields (a clock-style use
+//! count).
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 
+/// How many sets of ways there are.
+pub(crate) const SETS: usize = 64;
+/// How many fields one set keeps.
+const WAYS: usize = 2;
 /// How many fields are kept.
-pub(crate) const SLOTS: usize = 32;
+pub(crate) const SLOTS: usize = SETS * WAYS;
 /// The longest value kept.
 pub(crate) const MAX_VALUE: usize = 128;
 /// How many misses a hit entry survives.
@@ -32,9 +38,16 @@ enum Slot {
     Empty,
     /// A field with this hash was seen once.
     Seen(u64),
-    /// A field kept: its hash, the pair, and how many more misses on the
-    /// slot it survives.
-    Kept(u64, HeaderName, HeaderValue, u8),
+    Kept(Box<Kept>),
+}
+
+/// A field kept.
+struct Kept {
+    hash: u64,
+    name: HeaderName,
+    value: HeaderValue,
+    /// How many more misses in its set it survives.
+    uses: u8,
 }
 
 /// See the module docs.
@@ -89,22 +102,43 @@ impl FieldCache {
             self.slots.resize_with(SLOTS, || Slot::Empty);
         }
         let h = hash(name, value);
-        let slot = &mut self.slots[(h >> 32) as usize % SLOTS];
-        if let Slot::Kept(kept, n, v, uses) = slot {
-            if *kept == h && v.as_bytes() == value && n.as_str().as_bytes() == name {
-                *uses = MAX_USES;
-                return Some((n.clone(), v.clone()));
-            }
-            if *uses > 0 {
-                *uses -= 1;
-                return parse(name, value);
+        let set = (h >> 32) as usize % SETS * WAYS;
+        let ways = &mut self.slots[set..set + WAYS];
+        for slot in ways.iter_mut() {
+            if let Slot::Kept(k) = slot {
+                if k.hash == h && k.value.as_bytes() == value && k.name.as_str().as_bytes() == name
+                {
+                    k.uses = MAX_USES;
+                    return Some((k.name.clone(), k.value.clone()));
+                }
             }
         }
         let (n, v) = parse(name, value)?;
-        *slot = match slot {
-            Slot::Seen(seen) if *seen == h => Slot::Kept(h, n.clone(), v.clone(), MAX_USES),
-            _ => Slot::Seen(h),
-        };
+        let seen = |s: &Slot| matches!(s, Slot::Seen(seen) if *seen == h);
+        if let Some(slot) = ways.iter_mut().find(|s| seen(s)) {
+            // The second sighting: keep it.
+            *slot = Slot::Kept(Box::new(Kept {
+                hash: h,
+                name: n.clone(),
+                value: v.clone(),
+                uses: MAX_USES,
+            }));
+        } else if let Some(slot) = ways.iter_mut().find(|s| matches!(s, Slot::Empty)) {
+            *slot = Slot::Seen(h);
+        } else if let Some(slot) = ways.iter_mut().find(|s| matches!(s, Slot::Seen(_))) {
+            *slot = Slot::Seen(h);
+        } else if let Some(slot) = ways
+            .iter_mut()
+            .find(|s| matches!(s, Slot::Kept(k) if k.uses == 0))
+        {
+            *slot = Slot::Seen(h);
+        } else {
+            for slot in ways.iter_mut() {
+                if let Slot::Kept(k) = slot {
+                    k.uses -= 1;
+                }
+            }
+        }
         Some((n, v))
     }
 }
@@ -143,6 +177,40 @@ mod tests {
         assert_eq!((&n2, &v2), (&n3, &v3));
         // The third is the kept value itself, not a copy.
         assert_eq!(v2.as_bytes().as_ptr(), v3.as_bytes().as_ptr());
+    }
+
+    #[test]
+    fn the_fields_of_typical_responses_are_all_kept() {
+        let fields = [
+            ("server", "nghttpd nghttp2/1.52.0"),
+            ("cache-control", "max-age=3600"),
+            ("date", "Tue, 01 Dec 2026 16:38:47 GMT"),
+            ("content-length", "12"),
+            ("last-modified", "Tue, 01 Dec 2026 16:38:14 GMT"),
+            ("content-type", "text/html"),
+            ("vary", "accept-encoding"),
+            ("etag", "\"5f3c-61e2a9b8\""),
+            ("x-content-type-options", "nosniff"),
+            ("strict-transport-security", "max-age=63072000"),
+            ("content-type", "text/css"),
+            ("content-length", "4096"),
+        ];
+        let mut cache = FieldCache::default();
+        for _ in 0..2 {
+            for (name, value) in fields {
+                get(&mut cache, name, value);
+            }
+        }
+        assert_eq!(kept(&cache), fields.len());
+        for (name, value) in fields {
+            let (_, a) = get(&mut cache, name, value);
+            let (_, b) = get(&mut cache, name, value);
+            assert_eq!(
+                a.as_bytes().as_ptr(),
+                b.as_bytes().as_ptr(),
+                "{name}: {value}"
+            );
+        }
     }
 
     #[test]
