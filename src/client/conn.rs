@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use http::header;
 use http::{HeaderMap, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -95,6 +94,8 @@ struct Block {
     headers: HeaderMap,
     /// A head's `content-length`, when it has a valid one.
     content_length: Option<u64>,
+    /// A `content-length` came (the first one counts).
+    content_length_seen: bool,
 }
 
 /// A PING in flight.
@@ -198,6 +199,7 @@ impl Handler for ConnHandler {
                 status: None,
                 headers: HeaderMap::new(),
                 content_length: None,
+                content_length_seen: false,
             }),
             _ => None,
         };
@@ -221,20 +223,19 @@ impl Handler for ConnHandler {
                 Some(StatusCode::from_bytes(field.value).map_err(|_| CallbackError::ResetStream)?);
             return Ok(());
         }
-        let Some((name, value)) = self.fields.field(field.name, field.value, field.sensitive)
-        else {
-            return Err(CallbackError::ResetStream);
-        };
-        if !block.trailers
-            && name == header::CONTENT_LENGTH
-            && !block.headers.contains_key(header::CONTENT_LENGTH)
+        if !self
+            .fields
+            .append(&mut block.headers, field.name, field.value, field.sensitive)
         {
+            return Err(CallbackError::ResetStream);
+        }
+        if field.name == b"content-length" && !block.trailers && !block.content_length_seen {
             // The first one, as `HeaderMap::get` would find it.
+            block.content_length_seen = true;
             block.content_length = std::str::from_utf8(field.value)
                 .ok()
                 .and_then(|v| v.parse().ok());
         }
-        block.headers.append(name, value);
         Ok(())
     }
 

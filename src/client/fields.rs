@@ -21,7 +21,7 @@
 //! count).
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// How many sets of ways there are.
 pub(crate) const SETS: usize = 64;
@@ -87,33 +87,82 @@ fn parse(name: &[u8], value: &[u8]) -> Option<(HeaderName, HeaderValue)> {
 }
 
 impl FieldCache {
+    /// Appends the field `name: value` to `map` as `http` types; false
+    /// when it is not a valid field. `sensitive` (never indexed) fields are
+    /// not kept.
+    pub(crate) fn append(
+        &mut self,
+        map: &mut HeaderMap,
+        name: &[u8],
+        value: &[u8],
+        sensitive: bool,
+    ) -> bool {
+        match self.lookup(name, value, sensitive) {
+            Ok(kept) => {
+                map.append(kept.name.clone(), kept.value.clone());
+                true
+            }
+            Err(hash) => match self.miss(name, value, hash) {
+                Some((name, value)) => {
+                    map.append(name, value);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
     /// The field `name: value` as `http` types; `None` when it is not a
     /// valid field. `sensitive` (never indexed) fields are not kept.
-    pub(crate) fn field(
+    #[cfg(test)]
+    fn field(
         &mut self,
         name: &[u8],
         value: &[u8],
         sensitive: bool,
     ) -> Option<(HeaderName, HeaderValue)> {
+        match self.lookup(name, value, sensitive) {
+            Ok(kept) => Some((kept.name.clone(), kept.value.clone())),
+            Err(hash) => self.miss(name, value, hash),
+        }
+    }
+
+    /// The kept field, or (on a miss) the field's hash when it may be kept.
+    fn lookup(&mut self, name: &[u8], value: &[u8], sensitive: bool) -> Result<&Kept, Option<u64>> {
         if sensitive || value.len() > MAX_VALUE {
-            return parse(name, value);
+            return Err(None);
         }
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, || Slot::Empty);
         }
         let h = hash(name, value);
         let set = (h >> 32) as usize % SETS * WAYS;
-        let ways = &mut self.slots[set..set + WAYS];
-        for slot in ways.iter_mut() {
+        for slot in &mut self.slots[set..set + WAYS] {
             if let Slot::Kept(k) = slot {
                 if k.hash == h && k.value.as_bytes() == value && k.name.as_str().as_bytes() == name
                 {
                     k.uses = MAX_USES;
-                    return Some((k.name.clone(), k.value.clone()));
+                    return Ok(k);
                 }
             }
         }
+        Err(Some(h))
+    }
+
+    /// A field not kept: parsed, and noted (kept on its second sighting)
+    /// when it has a hash.
+    fn miss(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        hash: Option<u64>,
+    ) -> Option<(HeaderName, HeaderValue)> {
         let (n, v) = parse(name, value)?;
+        let Some(h) = hash else {
+            return Some((n, v));
+        };
+        let set = (h >> 32) as usize % SETS * WAYS;
+        let ways = &mut self.slots[set..set + WAYS];
         let seen = |s: &Slot| matches!(s, Slot::Seen(seen) if *seen == h);
         if let Some(slot) = ways.iter_mut().find(|s| seen(s)) {
             // The second sighting: keep it.

@@ -18,7 +18,10 @@ pub(crate) struct RequestHead {
 /// True for header fields a request does not carry over HTTP/2: the ones
 /// RFC 9113 section 8.2.2 forbids, and `host`, which becomes `:authority`.
 fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
-    *name == header::HOST || crate::proto::headers::is_connection_specific(name, value)
+    // Their names are 2, 4, 7, 10, 16 or 17 bytes long: most fields are
+    // let through on their length alone.
+    matches!(name.as_str().len(), 2 | 4 | 7 | 10 | 16 | 17)
+        && (*name == header::HOST || crate::proto::headers::is_connection_specific(name, value))
 }
 
 fn field<'a>(name: &'a [u8], value: &'a [u8]) -> HeaderRef<'a> {
@@ -119,7 +122,12 @@ mod tests {
                 ("connection", "keep-alive"),
                 ("host", "ignored.example"),
                 ("te", "trailers"),
+                ("te", "gzip"),
                 ("transfer-encoding", "chunked"),
+                ("keep-alive", "timeout=5"),
+                ("proxy-connection", "keep-alive"),
+                ("upgrade", "h2c"),
+                ("user-agent", "ua"),
             ],
         );
         assert_eq!(
@@ -131,6 +139,7 @@ mod tests {
                 (":authority", "example.com:8080"),
                 ("accept", "*/*"),
                 ("te", "trailers"),
+                ("user-agent", "ua"),
             ])
         );
     }
