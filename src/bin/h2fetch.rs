@@ -1123,20 +1123,27 @@ fn asset_links(html: &[u8], page: &Uri) -> Vec<Uri> {
     links
 }
 
-/// `outcomes` in the order of their requests: each is put in its place
-/// (their indexes are distinct), in linear time rather than sorted.
-fn in_request_order(outcomes: Vec<Box<Outcome>>) -> Vec<Box<Outcome>> {
-    let Some(first) = outcomes.iter().map(|o| o.index).min() else {
-        return outcomes;
-    };
-    let last = outcomes.iter().map(|o| o.index).max().unwrap_or(first);
-    let mut places: Vec<Option<Box<Outcome>>> = Vec::new();
-    places.resize_with(last - first + 1, || None);
-    for o in outcomes {
-        let at = o.index - first;
-        places[at] = Some(o);
+/// `outcomes` in the order of their requests. Their indexes are
+/// distinct; when they are all the indexes of a range (no connection
+/// failed), each is swapped into its place in linear time and no memory,
+/// otherwise they are sorted.
+fn in_request_order(mut outcomes: Vec<Box<Outcome>>) -> Vec<Box<Outcome>> {
+    let first = outcomes.iter().map(|o| o.index).min().unwrap_or(0);
+    let last = outcomes.iter().map(|o| o.index).max().unwrap_or(0);
+    if outcomes.len() == last - first + 1 {
+        for i in 0..outcomes.len() {
+            loop {
+                let j = outcomes[i].index - first;
+                if j == i || outcomes[j].index - first == j {
+                    break;
+                }
+                outcomes.swap(i, j);
+            }
+        }
     }
-    places.into_iter().flatten().collect()
+    // A no-op when the swaps did it.
+    outcomes.sort_by_key(|o| o.index);
+    outcomes
 }
 
 /// nghttp's `util::format_duration`: `us` below a millisecond, then `ms`
