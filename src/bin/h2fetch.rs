@@ -218,23 +218,33 @@ struct Job {
     uri: Arc<Uri>,
 }
 
-/// What a request gave.
+/// What a request gave: what every run reports (errors, statuses) and -s
+/// prints, and the rest only when it is asked for, so that tens of
+/// thousands of requests keep little.
 #[derive(Default)]
 struct Outcome {
     index: usize,
     url: Arc<str>,
     stream_id: Option<u32>,
     status: Option<http::StatusCode>,
-    /// Kept for standard output when there are several requests.
-    body: Vec<u8>,
     /// Body bytes as received (before decoding).
     received: u64,
-    /// Body bytes after decoding.
-    decoded: u64,
     /// Relative to the connection's establishment, as nghttp's table.
     request_start: Duration,
-    headers_end: Duration,
     response_end: Duration,
+    error: Option<String>,
+    /// With --har, -a, or bodies written at the end.
+    more: Option<Box<More>>,
+}
+
+/// The rest of an [`Outcome`].
+#[derive(Default)]
+struct More {
+    /// Kept for standard output when there are several requests.
+    body: Vec<u8>,
+    /// Body bytes after decoding.
+    decoded: u64,
+    headers_end: Duration,
     started: Option<SystemTime>,
     /// The time the connection took, for the first request on it.
     connect: Option<Duration>,
@@ -243,7 +253,25 @@ struct Outcome {
     method: Method,
     /// With -a: what an HTML response links to.
     assets: Vec<Uri>,
-    error: Option<String>,
+}
+
+/// An [`Outcome`] without [`More`] reads as this.
+static NO_MORE: More = More {
+    body: Vec::new(),
+    decoded: 0,
+    headers_end: Duration::ZERO,
+    started: None,
+    connect: None,
+    request_headers: Vec::new(),
+    response_headers: Vec::new(),
+    method: Method::GET,
+    assets: Vec::new(),
+};
+
+impl Outcome {
+    fn more(&self) -> &More {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
 }
 
 /// Where bodies go.
@@ -281,6 +309,12 @@ struct Shared {
 }
 
 impl Shared {
+    /// Whether outcomes keep [`More`]: for --har, -a, and bodies written
+    /// at the end.
+    fn keeps_more(&self) -> bool {
+        self.args.har.is_some() || self.args.get_assets || self.sink == Sink::Collect
+    }
+
     /// The request fields for the URL at `url_index` (`usize::MAX` for an
     /// asset: the last --extpri's).
     fn request_headers(&self, url_index: usize) -> &HeaderMap {
@@ -319,6 +353,12 @@ async fn fetch(
         url: job.url.clone(),
         ..Outcome::default()
     });
+    let mut more = shared.keeps_more().then(|| {
+        Box::new(More {
+            method: shared.method.clone(),
+            ..More::default()
+        })
+    });
     // The times only -s and --har print (reading the clock costs).
     let timed = shared.args.stat || shared.args.har.is_some();
     let work = async {
@@ -329,28 +369,29 @@ async fn fetch(
         *request.method_mut() = shared.method.clone();
         *request.uri_mut() = (*job.uri).clone();
         *request.headers_mut() = shared.request_headers(job.url_index).clone();
-        outcome.method = shared.method.clone();
-        if shared.args.har.is_some() {
-            outcome.request_headers = request
+        if let (Some(more), true) = (more.as_mut(), shared.args.har.is_some()) {
+            more.request_headers = request
                 .headers()
                 .iter()
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect();
         }
         if timed {
-            outcome.started = Some(SystemTime::now());
+            if let Some(more) = more.as_mut() {
+                more.started = Some(SystemTime::now());
+            }
             outcome.request_start = connected.elapsed();
         }
         let response = match upgraded {
             Some(response) => response,
             None => client.send(request).await.map_err(|e| one_line(&e))?,
         };
-        if timed {
-            outcome.headers_end = connected.elapsed();
+        if let (Some(more), true) = (more.as_mut(), timed) {
+            more.headers_end = connected.elapsed();
         }
         outcome.status = Some(response.status());
-        if shared.args.har.is_some() {
-            outcome.response_headers = response
+        if let (Some(more), true) = (more.as_mut(), shared.args.har.is_some()) {
+            more.response_headers = response
                 .headers()
                 .iter()
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
@@ -396,14 +437,18 @@ async fn fetch(
         let mut last_draw = shared.progress.then(Instant::now);
         while let Some(chunk) = body.chunk().await {
             let chunk = chunk.map_err(|e| one_line(&e))?;
-            outcome.decoded += chunk.len() as u64;
+            if let Some(more) = more.as_mut() {
+                more.decoded += chunk.len() as u64;
+            }
             if html {
                 page.extend_from_slice(&chunk);
             }
             let written = match (&shared.sink, file.as_mut()) {
                 (_, Some(file)) => file.write_all(&chunk),
                 (Sink::Collect, _) => {
-                    outcome.body.extend_from_slice(&chunk);
+                    if let Some(more) = more.as_mut() {
+                        more.body.extend_from_slice(&chunk);
+                    }
                     Ok(())
                 }
                 (Sink::Stdout, _) => stdout.write_all(&chunk),
@@ -418,8 +463,8 @@ async fn fetch(
             }
         }
         outcome.received = body.received();
-        if html {
-            outcome.assets = asset_links(&page, &job.uri);
+        if let (Some(more), true) = (more.as_mut(), html) {
+            more.assets = asset_links(&page, &job.uri);
         }
         if shared.progress {
             draw_progress(outcome.received, total);
@@ -444,6 +489,7 @@ async fn fetch(
     if let Err(e) = result {
         outcome.error = Some(e);
     }
+    outcome.more = more;
     outcome
 }
 
@@ -1006,7 +1052,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             // The assets of the pages, each once, on the same connection.
             results = in_request_order(results);
             let mut assets = Vec::new();
-            for uri in results.iter().flat_map(|o| o.assets.iter()) {
+            for uri in results.iter().flat_map(|o| o.more().assets.iter()) {
                 let url: Arc<str> = Arc::from(uri.to_string());
                 if requested.insert(url.clone()) {
                     assets.push(Job {
@@ -1023,7 +1069,9 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             }
         }
         if let Some(first) = results.iter_mut().min_by_key(|o| o.index) {
-            first.connect = Some(connected - connecting);
+            if let Some(more) = first.more.as_mut() {
+                more.connect = Some(connected - connecting);
+            }
         }
         client.close();
         let closed = tokio::time::timeout(
@@ -1045,7 +1093,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     if shared.sink == Sink::Collect {
         let mut out = io::stdout().lock();
         for o in &outcomes {
-            if let Err(e) = out.write_all(&o.body) {
+            if let Err(e) = out.write_all(&o.more().body) {
                 eprintln!("h2fetch: writing the body of {}: {}", o.url, io_text(&e));
                 failed = true;
                 break;
@@ -1246,16 +1294,17 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let wait = o.headers_end.saturating_sub(o.request_start);
-            let receive = o.response_end.saturating_sub(o.headers_end);
-            let connect = o.connect.map(ms).unwrap_or(-1.0);
-            let mime = o
+            let m = o.more();
+            let wait = m.headers_end.saturating_sub(o.request_start);
+            let receive = o.response_end.saturating_sub(m.headers_end);
+            let connect = m.connect.map(ms).unwrap_or(-1.0);
+            let mime = m
                 .response_headers
                 .iter()
                 .find(|(n, _)| n == "content-type")
                 .map(|(_, v)| v.as_str())
                 .unwrap_or("");
-            let started = o
+            let started = m
                 .started
                 .map(|t| humantime::format_rfc3339_millis(t).to_string())
                 .unwrap_or_default();
@@ -1263,11 +1312,11 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                 "startedDateTime": started,
                 "time": ms(wait + receive) + connect.max(0.0),
                 "request": {
-                    "method": o.method.as_str(),
+                    "method": m.method.as_str(),
                     "url": &*o.url,
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],
-                    "headers": headers(&o.request_headers),
+                    "headers": headers(&m.request_headers),
                     "queryString": query,
                     "headersSize": -1,
                     "bodySize": -1,
@@ -1277,13 +1326,13 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                     "statusText": o.status.and_then(|s| s.canonical_reason()).unwrap_or(""),
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],
-                    "headers": headers(&o.response_headers),
+                    "headers": headers(&m.response_headers),
                     "content": {
-                        "size": o.decoded,
-                        "compression": o.decoded as i64 - o.received as i64,
+                        "size": m.decoded,
+                        "compression": m.decoded as i64 - o.received as i64,
                         "mimeType": mime,
                     },
-                    "redirectURL": o
+                    "redirectURL": m
                         .response_headers
                         .iter()
                         .find(|(n, _)| n == "location")
