@@ -425,7 +425,7 @@ async fn fetch(
         let (_head, body) = response.into_parts();
         outcome.stream_id = Some(body.stream_id().get());
         let mut body = match coding {
-            Some(coding) => Reader::Decoded(Incoming::decoding(body, Some(&coding))),
+            Some(coding) => Reader::Decoded(Box::new(Incoming::decoding(body, Some(&coding)))),
             None => Reader::Raw { body, received: 0 },
         };
         let mut file = match &shared.sink {
@@ -495,8 +495,12 @@ async fn fetch(
 
 /// A response body as h2fetch reads it: as it came, or decoded.
 enum Reader {
-    Raw { body: ResponseBody, received: u64 },
-    Decoded(Incoming),
+    Raw {
+        body: ResponseBody,
+        received: u64,
+    },
+    /// Boxed: the decoder is large, and rarer than a plain body.
+    Decoded(Box<Incoming>),
 }
 
 impl Reader {
@@ -511,7 +515,7 @@ impl Reader {
                 chunk
             }
             Reader::Decoded(body) => loop {
-                match http_body_util::BodyExt::frame(body).await? {
+                match http_body_util::BodyExt::frame(&mut **body).await? {
                     Ok(frame) => {
                         if let Ok(data) = frame.into_data() {
                             return Some(Ok(data));
@@ -1175,6 +1179,7 @@ fn asset_links(html: &[u8], page: &Uri) -> Vec<Uri> {
 /// distinct; when they are all the indexes of a range (no connection
 /// failed), each is swapped into its place in linear time and no memory,
 /// otherwise they are sorted.
+#[allow(clippy::vec_box)] // Boxed outcomes are swapped as pointers.
 fn in_request_order(mut outcomes: Vec<Box<Outcome>>) -> Vec<Box<Outcome>> {
     let first = outcomes.iter().map(|o| o.index).min().unwrap_or(0);
     let last = outcomes.iter().map(|o| o.index).max().unwrap_or(0);

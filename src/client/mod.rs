@@ -110,6 +110,9 @@ const REQUEST_QUEUE: usize = 64;
 
 /// A message from a handle to the connection task. Stream wake-ups do not
 /// come this way but through the connection's scheduler.
+// A request is not boxed: it is built in its slot of the queue (see
+// `SendRequest::send`), and a box per request cost more than its moves.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     /// Submit a request.
     Request(Submit),
