@@ -26,8 +26,12 @@ use nghttp2::trace::{diff, SharedWriter, Tracer};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// How many requests are handed to a connection at once; the rest wait
-/// here, as cheap jobs, not as streams queued in nghttp2.
-const IN_FLIGHT: usize = 256;
+/// here, as cheap jobs, not as streams queued in nghttp2. A little above
+/// the usual SETTINGS_MAX_CONCURRENT_STREAMS (100) keeps the server's
+/// streams busy; more only wait in the connection's queues, at a cost in
+/// CPU and wall time (`h2fetch -n -m 20000` against nghttpd, median of 9:
+/// 64: 0.094 s, 100: 0.069 s, 128: 0.052 s, 160: 0.051 s, 256: 0.068 s).
+const IN_FLIGHT: usize = 128;
 
 /// Fetches URLs over HTTP/2, concurrently over one connection per origin.
 #[derive(Parser, Debug)]
@@ -144,10 +148,11 @@ struct Args {
     extpri: Vec<String>,
 }
 
-/// A request body known in full, with optional trailers.
+/// A request body known in full, with optional trailers (shared by the
+/// requests, and cloned only when sent: the body stays small to move).
 struct Upload {
     data: Option<Bytes>,
-    trailers: Option<HeaderMap>,
+    trailers: Option<Arc<HeaderMap>>,
 }
 
 impl Body for Upload {
@@ -161,7 +166,11 @@ impl Body for Upload {
         if let Some(data) = self.data.take() {
             return Poll::Ready(Some(Ok(Frame::data(data))));
         }
-        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+        Poll::Ready(
+            self.trailers
+                .take()
+                .map(|t| Ok(Frame::trailers(Arc::unwrap_or_clone(t)))),
+        )
     }
 
     fn is_end_stream(&self) -> bool {
@@ -205,35 +214,64 @@ struct Job {
     /// Which of the command line's URLs.
     url_index: usize,
     url: Arc<str>,
-    uri: Uri,
+    /// Shared by the -m copies of a URL.
+    uri: Arc<Uri>,
 }
 
-/// What a request gave.
+/// What a request gave: what every run reports (errors, statuses) and -s
+/// prints, and the rest only when it is asked for, so that tens of
+/// thousands of requests keep little.
 #[derive(Default)]
 struct Outcome {
     index: usize,
     url: Arc<str>,
     stream_id: Option<u32>,
     status: Option<http::StatusCode>,
-    /// Kept for standard output when there are several requests.
-    body: Vec<u8>,
     /// Body bytes as received (before decoding).
     received: u64,
-    /// Body bytes after decoding.
-    decoded: u64,
     /// Relative to the connection's establishment, as nghttp's table.
     request_start: Duration,
-    headers_end: Duration,
     response_end: Duration,
+    error: Option<String>,
+    /// With --har, -a, or bodies written at the end.
+    more: Option<Box<More>>,
+}
+
+/// The rest of an [`Outcome`].
+#[derive(Default)]
+struct More {
+    /// Kept for standard output when there are several requests.
+    body: Vec<u8>,
+    /// Body bytes after decoding.
+    decoded: u64,
+    headers_end: Duration,
     started: Option<SystemTime>,
     /// The time the connection took, for the first request on it.
     connect: Option<Duration>,
     request_headers: Vec<(String, String)>,
     response_headers: Vec<(String, String)>,
-    method: String,
+    method: Method,
     /// With -a: what an HTML response links to.
     assets: Vec<Uri>,
-    error: Option<String>,
+}
+
+/// An [`Outcome`] without [`More`] reads as this.
+static NO_MORE: More = More {
+    body: Vec::new(),
+    decoded: 0,
+    headers_end: Duration::ZERO,
+    started: None,
+    connect: None,
+    request_headers: Vec::new(),
+    response_headers: Vec::new(),
+    method: Method::GET,
+    assets: Vec::new(),
+};
+
+impl Outcome {
+    fn more(&self) -> &More {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
 }
 
 /// Where bodies go.
@@ -252,17 +290,36 @@ enum Sink {
 
 struct Shared {
     args: Args,
+    /// GET, or POST with -d.
+    method: Method,
+    /// The request fields for each --extpri (the N-th URL's is the N-th,
+    /// the last one for the URLs after it), or one set without: `fields`,
+    /// then `priority`, then `content-length` and `expect` for -d. Each
+    /// request clones its set.
+    templates: Vec<HeaderMap>,
     /// The default fields, in nghttp's order, with `-H` applied.
     fields: Vec<(HeaderName, HeaderValue)>,
-    /// --extpri values, the N-th for the N-th URL.
-    extpri: Vec<HeaderValue>,
     /// The content codings asked for (and so decoded).
     accepted: Vec<String>,
     upload: Option<Bytes>,
-    trailers: Option<HeaderMap>,
+    trailers: Option<Arc<HeaderMap>>,
     timeout: Option<Duration>,
     sink: Sink,
     progress: bool,
+}
+
+impl Shared {
+    /// Whether outcomes keep [`More`]: for --har, -a, and bodies written
+    /// at the end.
+    fn keeps_more(&self) -> bool {
+        self.args.har.is_some() || self.args.get_assets || self.sink == Sink::Collect
+    }
+
+    /// The request fields for the URL at `url_index` (`usize::MAX` for an
+    /// asset: the last --extpri's).
+    fn request_headers(&self, url_index: usize) -> &HeaderMap {
+        &self.templates[url_index.min(self.templates.len() - 1)]
+    }
 }
 
 /// The file name `-O` saves `uri` under: its path's last segment, or
@@ -296,108 +353,118 @@ async fn fetch(
         url: job.url.clone(),
         ..Outcome::default()
     });
+    let mut more = shared.keeps_more().then(|| {
+        Box::new(More {
+            method: shared.method.clone(),
+            ..More::default()
+        })
+    });
+    // The times only -s and --har print (reading the clock costs).
+    let timed = shared.args.stat || shared.args.har.is_some();
     let work = async {
-        let method = if shared.upload.is_some() {
-            Method::POST
-        } else {
-            Method::GET
-        };
-        outcome.method = method.to_string();
-        let mut builder = Request::builder().method(method).uri(job.uri.clone());
-        for (name, value) in &shared.fields {
-            builder = builder.header(name, value);
-        }
-        if let Some(pri) = shared.extpri.get(job.url_index).or(shared.extpri.last()) {
-            builder = builder.header("priority", pri);
-        }
-        if let Some(data) = &shared.upload {
-            builder = builder.header(header::CONTENT_LENGTH, data.len());
-            if shared.args.expect_continue {
-                builder = builder.header(header::EXPECT, "100-continue");
-            }
-        }
-        let body = Upload {
+        let mut request = Request::new(Upload {
             data: shared.upload.clone().filter(|d| !d.is_empty()),
             trailers: shared.trailers.clone(),
-        };
-        let request = builder.body(body).map_err(|e| e.to_string())?;
-        if shared.args.har.is_some() {
-            outcome.request_headers = request
+        });
+        *request.method_mut() = shared.method.clone();
+        *request.uri_mut() = (*job.uri).clone();
+        *request.headers_mut() = shared.request_headers(job.url_index).clone();
+        if let (Some(more), true) = (more.as_mut(), shared.args.har.is_some()) {
+            more.request_headers = request
                 .headers()
                 .iter()
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect();
         }
-        outcome.started = Some(SystemTime::now());
-        outcome.request_start = connected.elapsed();
+        if timed {
+            if let Some(more) = more.as_mut() {
+                more.started = Some(SystemTime::now());
+            }
+            outcome.request_start = connected.elapsed();
+        }
         let response = match upgraded {
             Some(response) => response,
             None => client.send(request).await.map_err(|e| one_line(&e))?,
         };
-        outcome.headers_end = connected.elapsed();
+        if let (Some(more), true) = (more.as_mut(), timed) {
+            more.headers_end = connected.elapsed();
+        }
         outcome.status = Some(response.status());
-        if shared.args.har.is_some() {
-            outcome.response_headers = response
+        if let (Some(more), true) = (more.as_mut(), shared.args.har.is_some()) {
+            more.response_headers = response
                 .headers()
                 .iter()
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect();
         }
-        let total = response
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let coding = response
-            .headers()
-            .get(header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| shared.accepted.iter().any(|a| a == v));
+        let total = if shared.progress {
+            response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        } else {
+            None
+        };
         let html = shared.args.get_assets
             && response
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        // What is decoded: what is kept or looked into, and what HAR
+        // sizes (-n alone counts the bytes as they came, as nghttp -n).
+        let decode = shared.sink != Sink::Discard || shared.args.har.is_some() || html;
+        let coding = decode
+            .then(|| response.headers().get(header::CONTENT_ENCODING))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| shared.accepted.iter().any(|a| a == v));
         let mut page = Vec::new();
         let (_head, body) = response.into_parts();
         outcome.stream_id = Some(body.stream_id().get());
-        let mut body = Incoming::decoding(body, coding.as_deref());
+        let mut body = match coding {
+            Some(coding) => Reader::Decoded(Box::new(Incoming::decoding(body, Some(&coding)))),
+            None => Reader::Raw { body, received: 0 },
+        };
         let mut file = match &shared.sink {
             Sink::File(path) => Some(create(path)?),
             Sink::RemoteName => Some(create(Path::new(&remote_name(&job.uri)))?),
             _ => None,
         };
         let mut stdout = io::stdout();
-        let mut last_draw = Instant::now();
-        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-            let frame = frame.map_err(|e| one_line(&e))?;
-            let Ok(chunk) = frame.into_data() else {
-                continue;
-            };
-            outcome.decoded += chunk.len() as u64;
+        let mut last_draw = shared.progress.then(Instant::now);
+        while let Some(chunk) = body.chunk().await {
+            let chunk = chunk.map_err(|e| one_line(&e))?;
+            if let Some(more) = more.as_mut() {
+                more.decoded += chunk.len() as u64;
+            }
             if html {
                 page.extend_from_slice(&chunk);
             }
             let written = match (&shared.sink, file.as_mut()) {
                 (_, Some(file)) => file.write_all(&chunk),
                 (Sink::Collect, _) => {
-                    outcome.body.extend_from_slice(&chunk);
+                    if let Some(more) = more.as_mut() {
+                        more.body.extend_from_slice(&chunk);
+                    }
                     Ok(())
                 }
                 (Sink::Stdout, _) => stdout.write_all(&chunk),
                 _ => Ok(()),
             };
             written.map_err(|e| format!("writing the body: {}", io_text(&e)))?;
-            if shared.progress && last_draw.elapsed() >= Duration::from_millis(100) {
-                draw_progress(body.received(), total);
-                last_draw = Instant::now();
+            if let Some(last) = last_draw.as_mut() {
+                if last.elapsed() >= Duration::from_millis(100) {
+                    draw_progress(body.received(), total);
+                    *last = Instant::now();
+                }
             }
         }
         outcome.received = body.received();
-        if html {
-            outcome.assets = asset_links(&page, &job.uri);
+        if let (Some(more), true) = (more.as_mut(), html) {
+            more.assets = asset_links(&page, &job.uri);
         }
         if shared.progress {
             draw_progress(outcome.received, total);
@@ -407,7 +474,9 @@ async fn fetch(
             file.flush()
                 .map_err(|e| format!("writing the body: {}", io_text(&e)))?;
         }
-        outcome.response_end = connected.elapsed();
+        if timed {
+            outcome.response_end = connected.elapsed();
+        }
         Ok::<(), String>(())
     };
     let result = match shared.timeout {
@@ -420,7 +489,51 @@ async fn fetch(
     if let Err(e) = result {
         outcome.error = Some(e);
     }
+    outcome.more = more;
     outcome
+}
+
+/// A response body as h2fetch reads it: as it came, or decoded.
+enum Reader {
+    Raw {
+        body: ResponseBody,
+        received: u64,
+    },
+    /// Boxed: the decoder is large, and rarer than a plain body.
+    Decoded(Box<Incoming>),
+}
+
+impl Reader {
+    /// The next piece of the body (trailers are skipped).
+    async fn chunk(&mut self) -> Option<Result<Bytes, nghttp2::Error>> {
+        match self {
+            Reader::Raw { body, received } => {
+                let chunk = body.chunk().await;
+                if let Some(Ok(chunk)) = &chunk {
+                    *received += chunk.len() as u64;
+                }
+                chunk
+            }
+            Reader::Decoded(body) => loop {
+                match http_body_util::BodyExt::frame(&mut **body).await? {
+                    Ok(frame) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Some(Ok(data));
+                        }
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            },
+        }
+    }
+
+    /// Body bytes received, before decoding.
+    fn received(&self) -> u64 {
+        match self {
+            Reader::Raw { received, .. } => *received,
+            Reader::Decoded(body) => body.received(),
+        }
+    }
 }
 
 fn draw_progress(done: u64, total: Option<u64>) {
@@ -506,7 +619,7 @@ fn build_shared(args: Args) -> Result<Shared, String> {
             let (name, value) = parse_field(text)?;
             map.append(name, value);
         }
-        Some(map)
+        Some(Arc::new(map))
     };
     let timeout = match args.timeout {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -545,10 +658,40 @@ fn build_shared(args: Args) -> Result<Shared, String> {
         .iter()
         .map(|pri| HeaderValue::from_str(pri).map_err(|_| format!("bad --extpri value {pri:?}")))
         .collect::<Result<Vec<_>, _>>()?;
+    let method = if upload.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let priorities: Vec<Option<&HeaderValue>> = if extpri.is_empty() {
+        vec![None]
+    } else {
+        extpri.iter().map(Some).collect()
+    };
+    let templates = priorities
+        .into_iter()
+        .map(|priority| {
+            let mut map = HeaderMap::with_capacity(fields.len() + 3);
+            for (name, value) in &fields {
+                map.append(name.clone(), value.clone());
+            }
+            if let Some(priority) = priority {
+                map.append(HeaderName::from_static("priority"), priority.clone());
+            }
+            if let Some(data) = &upload {
+                map.append(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+                if args.expect_continue {
+                    map.append(header::EXPECT, HeaderValue::from_static("100-continue"));
+                }
+            }
+            map
+        })
+        .collect();
     Ok(Shared {
         args,
+        method,
+        templates,
         fields,
-        extpri,
         accepted,
         upload,
         trailers,
@@ -745,7 +888,7 @@ async fn fetch_all(
     for _ in 0..IN_FLIGHT.min(total) {
         let (shared, client, queue) = (shared.clone(), client.clone(), queue.clone());
         workers.spawn(async move {
-            let mut outcomes = Vec::new();
+            let mut outcomes = Vec::with_capacity(total.div_ceil(IN_FLIGHT));
             loop {
                 let job = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                 let Some(job) = job else {
@@ -799,12 +942,16 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         let entry = origins
             .entry(key)
             .or_insert_with(|| (uri.clone(), Vec::new()));
+        entry
+            .1
+            .reserve(usize::try_from(args.multiply).unwrap_or(usize::MAX));
+        let uri = Arc::new(uri);
         for _ in 0..args.multiply {
             entry.1.push(Job {
                 index,
                 url_index,
                 url: Arc::clone(&url),
-                uri: uri.clone(),
+                uri: Arc::clone(&uri),
             });
             index += 1;
         }
@@ -821,7 +968,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
     };
 
     let mut failed = false;
-    let mut outcomes: Vec<Box<Outcome>> = Vec::new();
+    let mut outcomes: Vec<Box<Outcome>> = Vec::with_capacity(index);
     // One connection per origin, the origins one after another (as nghttp
     // does), the requests of each concurrently.
     for key in order {
@@ -860,7 +1007,7 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         let connecting = Instant::now();
         let mut jobs = jobs;
         let upgrading = args.upgrade && origin.scheme_str() == Some("http");
-        let first_uri = jobs[0].uri.clone();
+        let first_uri = (*jobs[0].uri).clone();
         let connect = async {
             if upgrading {
                 // The first request asks for the upgrade.
@@ -907,16 +1054,16 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         };
         if args.get_assets {
             // The assets of the pages, each once, on the same connection.
-            results.sort_by_key(|o| o.index);
+            results = in_request_order(results);
             let mut assets = Vec::new();
-            for uri in results.iter().flat_map(|o| o.assets.iter()) {
+            for uri in results.iter().flat_map(|o| o.more().assets.iter()) {
                 let url: Arc<str> = Arc::from(uri.to_string());
                 if requested.insert(url.clone()) {
                     assets.push(Job {
                         index,
                         url_index: usize::MAX,
                         url,
-                        uri: uri.clone(),
+                        uri: Arc::new(uri.clone()),
                     });
                     index += 1;
                 }
@@ -926,7 +1073,9 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
             }
         }
         if let Some(first) = results.iter_mut().min_by_key(|o| o.index) {
-            first.connect = Some(connected - connecting);
+            if let Some(more) = first.more.as_mut() {
+                more.connect = Some(connected - connecting);
+            }
         }
         client.close();
         let closed = tokio::time::timeout(
@@ -943,12 +1092,12 @@ async fn run(shared: Arc<Shared>, start: Instant) -> ExitCode {
         }
         outcomes.extend(results);
     }
-    outcomes.sort_by_key(|o| o.index);
+    let outcomes = in_request_order(outcomes);
 
     if shared.sink == Sink::Collect {
         let mut out = io::stdout().lock();
         for o in &outcomes {
-            if let Err(e) = out.write_all(&o.body) {
+            if let Err(e) = out.write_all(&o.more().body) {
                 eprintln!("h2fetch: writing the body of {}: {}", o.url, io_text(&e));
                 failed = true;
                 break;
@@ -1024,6 +1173,30 @@ fn asset_links(html: &[u8], page: &Uri) -> Vec<Uri> {
         }
     }
     links
+}
+
+/// `outcomes` in the order of their requests. Their indexes are
+/// distinct; when they are all the indexes of a range (no connection
+/// failed), each is swapped into its place in linear time and no memory,
+/// otherwise they are sorted.
+#[allow(clippy::vec_box)] // Boxed outcomes are swapped as pointers.
+fn in_request_order(mut outcomes: Vec<Box<Outcome>>) -> Vec<Box<Outcome>> {
+    let first = outcomes.iter().map(|o| o.index).min().unwrap_or(0);
+    let last = outcomes.iter().map(|o| o.index).max().unwrap_or(0);
+    if outcomes.len() == last - first + 1 {
+        for i in 0..outcomes.len() {
+            loop {
+                let j = outcomes[i].index - first;
+                if j == i || outcomes[j].index - first == j {
+                    break;
+                }
+                outcomes.swap(i, j);
+            }
+        }
+    }
+    // A no-op when the swaps did it.
+    outcomes.sort_by_key(|o| o.index);
+    outcomes
 }
 
 /// nghttp's `util::format_duration`: `us` below a millisecond, then `ms`
@@ -1126,16 +1299,17 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let wait = o.headers_end.saturating_sub(o.request_start);
-            let receive = o.response_end.saturating_sub(o.headers_end);
-            let connect = o.connect.map(ms).unwrap_or(-1.0);
-            let mime = o
+            let m = o.more();
+            let wait = m.headers_end.saturating_sub(o.request_start);
+            let receive = o.response_end.saturating_sub(m.headers_end);
+            let connect = m.connect.map(ms).unwrap_or(-1.0);
+            let mime = m
                 .response_headers
                 .iter()
                 .find(|(n, _)| n == "content-type")
                 .map(|(_, v)| v.as_str())
                 .unwrap_or("");
-            let started = o
+            let started = m
                 .started
                 .map(|t| humantime::format_rfc3339_millis(t).to_string())
                 .unwrap_or_default();
@@ -1143,11 +1317,11 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                 "startedDateTime": started,
                 "time": ms(wait + receive) + connect.max(0.0),
                 "request": {
-                    "method": o.method,
+                    "method": m.method.as_str(),
                     "url": &*o.url,
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],
-                    "headers": headers(&o.request_headers),
+                    "headers": headers(&m.request_headers),
                     "queryString": query,
                     "headersSize": -1,
                     "bodySize": -1,
@@ -1157,13 +1331,13 @@ fn write_har(path: &Path, outcomes: &[Box<Outcome>]) -> Result<(), String> {
                     "statusText": o.status.and_then(|s| s.canonical_reason()).unwrap_or(""),
                     "httpVersion": "HTTP/2.0",
                     "cookies": [],
-                    "headers": headers(&o.response_headers),
+                    "headers": headers(&m.response_headers),
                     "content": {
-                        "size": o.decoded,
-                        "compression": o.decoded as i64 - o.received as i64,
+                        "size": m.decoded,
+                        "compression": m.decoded as i64 - o.received as i64,
                         "mimeType": mime,
                     },
-                    "redirectURL": o
+                    "redirectURL": m
                         .response_headers
                         .iter()
                         .find(|(n, _)| n == "location")

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
+use crate::client::fields::FieldCache;
 use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
@@ -41,6 +41,9 @@ pub(crate) struct Config {
     /// and whether the request was HEAD. `nghttp2_session_upgrade2` then
     /// opens stream 1 and submits the SETTINGS itself.
     pub(crate) upgrade: Option<(Vec<u8>, bool)>,
+    /// The scheme and authority of requests whose URI has none.
+    pub(crate) scheme: String,
+    pub(crate) authority: String,
 }
 
 /// A request stream, on the connection task's side.
@@ -48,10 +51,6 @@ struct Entry {
     stream: Arc<Stream>,
     /// Where the response head goes; `None` once it went.
     reply: Option<oneshot::Sender<Result<Response<ResponseBody>, Error>>>,
-    status: Option<StatusCode>,
-    headers: HeaderMap,
-    /// Trailer fields being received.
-    trailers: Option<HeaderMap>,
     head_request: bool,
     /// This side reset the stream.
     cancelled: bool,
@@ -74,15 +73,29 @@ impl Entry {
         Entry {
             stream,
             reply: Some(reply),
-            status: None,
-            headers: HeaderMap::new(),
-            trailers: None,
             head_request,
             cancelled: false,
             on_continue,
             informational,
         }
     }
+}
+
+/// The header block being received. There is at most one per
+/// connection: a HEADERS frame without END_HEADERS is followed by its
+/// CONTINUATION frames, with no other frame between (RFC 9113 section
+/// 6.10), so the fields gather here rather than in their stream's entry,
+/// found again for each field.
+struct Block {
+    id: StreamId,
+    /// Trailer fields (the response head went already), not a head.
+    trailers: bool,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    /// A head's `content-length`, when it has a valid one.
+    content_length: Option<u64>,
+    /// A `content-length` came (the first one counts).
+    content_length_seen: bool,
 }
 
 /// A PING in flight.
@@ -96,15 +109,11 @@ struct Ping {
 /// callbacks only record state and hand responses over.
 pub(crate) struct ConnHandler {
     streams: StreamMap<Entry>,
+    /// The header block being received on a stream of `streams`.
+    block: Option<Block>,
+    fields: FieldCache,
     pings: VecDeque<Ping>,
     got_settings: bool,
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 impl ConnHandler {
@@ -131,16 +140,17 @@ impl ConnHandler {
     }
 
     /// A response head is complete: hand it over.
-    fn respond(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
+    fn respond(&mut self, cx: &mut SessionRef, block: Block, end_stream: bool) {
+        let id = block.id;
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        let Some(status) = entry.status.take() else {
+        let Some(status) = block.status else {
             let _ = cx.submit_rst_stream(id, Reason::PROTOCOL_ERROR);
             entry.cancelled = true;
             return;
         };
-        let headers = std::mem::take(&mut entry.headers);
+        let headers = block.headers;
         if status.is_informational() {
             // 1xx: the real response follows; 100 lets a waiting request
             // body go.
@@ -161,7 +171,7 @@ impl ConnHandler {
         let length = if entry.head_request {
             None
         } else {
-            content_length(&headers)
+            block.content_length
         };
         let mut response = Response::new(ResponseBody::new(entry.stream.clone(), length));
         *response.status_mut() = status;
@@ -180,14 +190,19 @@ impl ConnHandler {
 impl Handler for ConnHandler {
     fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
-        if let Some(entry) = self.streams.get_mut(&id) {
-            if entry.reply.is_none() {
-                entry.trailers = Some(HeaderMap::new());
-            } else {
-                entry.status = None;
-                entry.headers.clear();
-            }
-        }
+        // Not a PUSH_PROMISE (whose stream id is the associated stream's):
+        // pushed streams are not taken.
+        self.block = match self.streams.get(&id) {
+            Some(entry) if frame.frame_type() == FrameType::HEADERS => Some(Block {
+                id,
+                trailers: entry.reply.is_none(),
+                status: None,
+                headers: HeaderMap::new(),
+                content_length: None,
+                content_length_seen: false,
+            }),
+            _ => None,
+        };
         Ok(())
     }
 
@@ -197,27 +212,30 @@ impl Handler for ConnHandler {
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
+        let Some(block) = self.block.as_mut().filter(|b| b.id == frame.stream_id()) else {
             return Ok(());
         };
         if field.name == b":status" {
-            if entry.trailers.is_some() {
+            if block.trailers {
                 return Err(CallbackError::ResetStream);
             }
-            entry.status =
+            block.status =
                 Some(StatusCode::from_bytes(field.value).map_err(|_| CallbackError::ResetStream)?);
             return Ok(());
         }
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(field.name),
-            HeaderValue::from_bytes(field.value),
-        ) else {
+        if !self
+            .fields
+            .append(&mut block.headers, field.name, field.value, field.sensitive)
+        {
             return Err(CallbackError::ResetStream);
-        };
-        match &mut entry.trailers {
-            Some(trailers) => trailers.append(name, value),
-            None => entry.headers.append(name, value),
-        };
+        }
+        if field.name == b"content-length" && !block.trailers && !block.content_length_seen {
+            // The first one, as `HeaderMap::get` would find it.
+            block.content_length_seen = true;
+            block.content_length = std::str::from_utf8(field.value)
+                .ok()
+                .and_then(|v| v.parse().ok());
+        }
         Ok(())
     }
 
@@ -225,23 +243,22 @@ impl Handler for ConnHandler {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::SETTINGS if !frame.is_ack() => self.got_settings = true,
-            FrameType::HEADERS => {
-                let trailers = self
-                    .streams
-                    .get_mut(&id)
-                    .and_then(|entry| entry.trailers.take().map(|t| (t, entry.stream.clone())));
-                match trailers {
-                    Some((trailers, stream)) => stream.recv_end(Some(trailers)),
-                    None if matches!(
+            FrameType::HEADERS => match self.block.take().filter(|b| b.id == id) {
+                Some(block) if block.trailers => {
+                    if let Some(entry) = self.streams.get(&id) {
+                        entry.stream.recv_end(Some(block.headers));
+                    }
+                }
+                Some(block)
+                    if matches!(
                         frame.headers_category(),
                         Some(HeadersCategory::Response | HeadersCategory::Headers)
                     ) =>
-                    {
-                        self.respond(cx, id, frame.is_end_stream())
-                    }
-                    None => {}
+                {
+                    self.respond(cx, block, frame.is_end_stream())
                 }
-            }
+                _ => {}
+            },
             FrameType::DATA if frame.is_end_stream() => {
                 if let Some(entry) = self.streams.get(&id) {
                     entry.stream.recv_end(None);
@@ -351,7 +368,7 @@ pub(crate) struct Conn<I> {
     read_buffer_size: usize,
     wbuf: WriteBuf,
     /// Requests held until the server's SETTINGS arrive.
-    held: VecDeque<Box<Submit>>,
+    held: VecDeque<Submit>,
     /// Close once no stream is left.
     closing: bool,
     /// GOAWAY submitted by `terminate`: exit once it is out.
@@ -361,6 +378,9 @@ pub(crate) struct Conn<I> {
     ping_seq: u64,
     /// The connection failed; exit with this once the output is out.
     failed: Option<Error>,
+    /// The scheme and authority of requests whose URI has none.
+    scheme: String,
+    authority: String,
 }
 
 impl<I> Drop for Conn<I> {
@@ -386,6 +406,8 @@ where
     ) -> Result<Conn<I>, Error> {
         let handler = ConnHandler {
             streams: StreamMap::default(),
+            block: None,
+            fields: FieldCache::default(),
             pings: VecDeque::new(),
             got_settings: false,
         };
@@ -419,6 +441,8 @@ where
             rx_closed: false,
             ping_seq: 0,
             failed: None,
+            scheme: config.scheme.clone(),
+            authority: config.authority.clone(),
         })
     }
 
@@ -557,7 +581,7 @@ where
                     // takes, one request at a time.
                     self.held.push_back(submit);
                 } else {
-                    self.submit(*submit);
+                    self.submit(submit);
                 }
             }
             Msg::Ping(reply) => {
@@ -580,7 +604,7 @@ where
 
     fn submit(&mut self, submit: Submit) {
         let Submit {
-            headers,
+            head,
             body,
             stream,
             head_request,
@@ -590,7 +614,7 @@ where
         } = submit;
         match self
             .session
-            .submit_request(headers.iter().map(|h| h.as_ref()), body)
+            .submit_request(head.fields(&self.scheme, &self.authority), body)
         {
             Ok(id) => {
                 stream.set_id(id);
@@ -655,7 +679,7 @@ where
     fn housekeeping(&mut self) {
         if self.handler().got_settings {
             while let Some(submit) = self.held.pop_front() {
-                self.submit(*submit);
+                self.submit(submit);
             }
         }
         if self.closing

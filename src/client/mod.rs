@@ -64,6 +64,8 @@ mod conn;
 mod decompress;
 mod duplex;
 mod expect;
+mod fields;
+mod head;
 mod hexdump;
 mod informational;
 mod pool;
@@ -79,7 +81,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri};
 use http_body::Body;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -97,7 +98,7 @@ use crate::error::{Error, Kind};
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stream::{Failure, Stream};
 use crate::session::StreamId;
-use crate::session::{DataSource, Header, Setting, SettingId};
+use crate::session::{DataSource, Setting, SettingId};
 use crate::trace::Tracer;
 use body::BodySource;
 use sniff::{Answer, Sniff};
@@ -109,9 +110,12 @@ const REQUEST_QUEUE: usize = 64;
 
 /// A message from a handle to the connection task. Stream wake-ups do not
 /// come this way but through the connection's scheduler.
+// A request is not boxed: it is built in its slot of the queue (see
+// `SendRequest::send`), and a box per request cost more than its moves.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     /// Submit a request.
-    Request(Box<Submit>),
+    Request(Submit),
     /// Send a PING and answer with the round-trip time.
     Ping(oneshot::Sender<Result<Duration, Error>>),
     /// Close the connection once the streams in flight are done.
@@ -120,7 +124,7 @@ pub(crate) enum Msg {
 
 /// A request on its way to the connection task.
 pub(crate) struct Submit {
-    pub(crate) headers: Vec<Header>,
+    pub(crate) head: head::RequestHead,
     pub(crate) body: Option<Box<dyn DataSource>>,
     pub(crate) stream: Arc<Stream>,
     pub(crate) head_request: bool,
@@ -419,6 +423,8 @@ impl Builder {
             write_high_water: self.write_high_water,
             read_buffer_size: self.read_buffer_size,
             upgrade: upgrade.clone(),
+            scheme: scheme.to_string(),
+            authority: authority.to_string(),
         };
         let mut tracer = self.tracer.unwrap_or_default();
         if upgrade.is_none() {
@@ -563,12 +569,6 @@ impl fmt::Debug for SendRequest {
     }
 }
 
-/// True for header fields a request does not carry over HTTP/2: the ones
-/// RFC 9113 section 8.2.2 forbids, and `host`, which becomes `:authority`.
-fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
-    *name == header::HOST || crate::proto::headers::is_connection_specific(name, value)
-}
-
 impl SendRequest {
     /// `error`, or the clearer one when the server turned out not to speak
     /// HTTP/2.
@@ -612,63 +612,6 @@ impl SendRequest {
         }
     }
 
-    /// The request's header block, pseudo-header fields first in nghttp's
-    /// order (`:method`, `:path`, `:scheme`, `:authority`).
-    fn header_block(&self, parts: &http::request::Parts) -> Vec<Header> {
-        let uri = &parts.uri;
-        let scheme = uri.scheme_str().unwrap_or(&self.defaults.scheme);
-        let authority = uri
-            .authority()
-            .map(|a| a.as_str().to_string())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| self.defaults.authority.clone());
-        let path = if parts.method == Method::CONNECT {
-            None
-        } else {
-            Some(
-                uri.path_and_query()
-                    .map(|p| p.as_str())
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or("/")
-                    .to_string(),
-            )
-        };
-        let mut fields = Vec::with_capacity(4 + parts.headers.len());
-        fields.push(Header::new(
-            Bytes::from_static(b":method"),
-            Bytes::copy_from_slice(parts.method.as_str().as_bytes()),
-        ));
-        if let Some(path) = path {
-            fields.push(Header::new(Bytes::from_static(b":path"), Bytes::from(path)));
-            fields.push(Header::new(
-                Bytes::from_static(b":scheme"),
-                Bytes::copy_from_slice(scheme.as_bytes()),
-            ));
-        }
-        fields.push(Header::new(
-            Bytes::from_static(b":authority"),
-            Bytes::from(authority),
-        ));
-        for (name, value) in parts.headers.iter() {
-            if is_connection_specific(name, value) {
-                continue;
-            }
-            let mut field = Header::new(
-                Bytes::copy_from_slice(name.as_str().as_bytes()),
-                Bytes::copy_from_slice(value.as_bytes()),
-            );
-            field.sensitive = value.is_sensitive();
-            fields.push(field);
-        }
-        fields
-    }
-
     /// Sends a request and waits for its response head; the body streams
     /// through the returned [`ResponseBody`]. The request body (any
     /// `http_body::Body`, with trailers if it yields them) is sent as the
@@ -687,10 +630,17 @@ impl SendRequest {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (msg, response) = self.prepare(request);
-        if self.queue(msg).await.is_err() {
+        // Room first, then the message: it is built in place rather than
+        // carried through the wait.
+        let permit = match self.tx.get_ref() {
+            Some(tx) => tx.reserve().await.ok(),
+            None => None,
+        };
+        let Some(permit) = permit else {
             return Err(self.gone());
-        }
+        };
+        let (msg, response) = self.prepare(request);
+        permit.send(msg);
         match response.await {
             Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(self.gone()),
@@ -705,7 +655,6 @@ impl SendRequest {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (mut parts, body) = request.into_parts();
-        let headers = self.header_block(&parts);
         let informational = parts
             .extensions
             .remove::<informational::InformationalSender>();
@@ -732,15 +681,19 @@ impl SendRequest {
         };
         let (reply, response) = oneshot::channel();
         let submit = Submit {
-            headers,
+            head_request: parts.method == Method::HEAD,
+            head: head::RequestHead {
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
+            },
             body,
             stream,
-            head_request: parts.method == Method::HEAD,
             reply,
             on_continue,
             informational,
         };
-        (Msg::Request(Box::new(submit)), response)
+        (Msg::Request(submit), response)
     }
 
     /// Opens a full-duplex stream, like Go's `h2conn.Connect`: sends the
