@@ -64,7 +64,6 @@ mod conn;
 mod decompress;
 mod duplex;
 mod expect;
-mod hexdump;
 mod informational;
 mod pool;
 pub mod redirect;
@@ -94,6 +93,7 @@ pub use informational::{informational, InformationalResponses};
 pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
+use crate::proto::hexdump;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stream::{Failure, Stream};
 use crate::session::StreamId;
@@ -211,7 +211,7 @@ impl Builder {
     /// the canonical hex+ASCII display, as `nghttp --hexdump` does: each
     /// read from offset 0, ending with its length.
     pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
-        self.hexdump = Some(hexdump::Sink(Box::new(out)));
+        self.hexdump = Some(hexdump::Sink::new(out));
         self
     }
 
@@ -446,7 +446,10 @@ impl Builder {
             }};
         }
         match self.hexdump {
-            Some(sink) => spawn_conn!(Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone())),
+            Some(sink) => spawn_conn!(Sniff::new(
+                hexdump::Hexdump::new(io, Some(sink)),
+                answer.clone()
+            )),
             None => spawn_conn!(Sniff::new(io, answer.clone())),
         }
         let send = SendRequest {

@@ -407,6 +407,7 @@ where
             if poll {
                 handler.inner_mut().poll_stream(cx, id);
             }
+            handler.inner_mut().send_pushes(cx, id);
         }
         self.dirty = dirty;
         self.reap();

@@ -13,7 +13,7 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 
-use crate::error::{Initiator, Reason};
+use crate::error::{Initiator, LibError, Reason};
 use crate::proto::headers::is_connection_specific;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
@@ -23,6 +23,7 @@ use crate::server::body::{BodySource, RequestBody, ResponseOwner};
 use crate::server::conn::Upgrade;
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::informational::Informational;
+use crate::server::push::{self, Push};
 use crate::server::request::{add_trailer, Head};
 use crate::server::service::HttpService;
 use crate::server::upgrade::{self, H2Connect, Protocol};
@@ -54,8 +55,8 @@ pub(crate) enum Phase<F> {
 /// One request stream, on the connection task's side.
 pub(crate) struct Entry<F> {
     pub(crate) stream: Arc<Stream>,
-    /// The 1xx responses and the upgrade the handler asks for.
-    asks: Arc<Asks>,
+    /// The 1xx responses, the upgrade and the pushes the handler asks for.
+    pub(crate) asks: Arc<Asks>,
     waker: Waker,
     pub(crate) phase: Phase<F>,
     head: Head,
@@ -146,6 +147,9 @@ impl<S: HttpService> ConnHandler<S> {
                     extensions.insert(info.clone());
                 }
                 extensions.insert(Informational::new(entry.asks.clone()));
+                if let Some(push) = Push::for_request(cx, &entry.asks, request.uri()) {
+                    request.extensions_mut().insert(push);
+                }
                 request.extensions_mut().insert(entry.outcome.clone());
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
@@ -210,6 +214,41 @@ impl<S: HttpService> ConnHandler<S> {
             },
         );
         stream.schedule_poll();
+    }
+
+    /// Makes the entry of stream `id`, promised by a PUSH_PROMISE just
+    /// submitted (server push): its request, complete and without a body,
+    /// goes to the service once the PUSH_PROMISE is sent
+    /// ([`promise_sent`](ConnHandler::promise_sent)).
+    pub(crate) fn adopt_pushed(&mut self, id: StreamId, parts: http::request::Parts) {
+        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        // No body, and none to count in the windows.
+        stream.preload(bytes::Bytes::new(), None);
+        let is_head = parts.method == Method::HEAD;
+        let body = RequestBody::new(stream.clone(), Some(0));
+        let mut request = Request::from_parts(parts, body);
+        let outcome = StreamOutcome::default();
+        if let Some(info) = &self.info {
+            request.extensions_mut().insert(info.clone());
+        }
+        request.extensions_mut().insert(outcome.clone());
+        self.stats.count_request();
+        self.streams.insert(
+            id,
+            Entry {
+                asks: Asks::new(stream.clone()),
+                waker: Waker::from(stream.clone()),
+                stream,
+                phase: Phase::New(request),
+                head: Head::default(),
+                trailers: None,
+                is_head,
+                is_connect: false,
+                outcome,
+                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
+            },
+        );
     }
 
     /// Sends the informational responses stream `id`'s handler queued.
@@ -420,6 +459,9 @@ fn submit_response<F, B>(
     let id = entry.stream.id();
     let (informational, upgrade) = entry.asks.respond();
     submit_informational(cx, id, informational);
+    // RFC 9113 section 8.4: promises before the response that may refer
+    // to them.
+    push::submit(cx, &entry.asks);
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let priority = Priority::of_response(&parts.extensions, &parts.headers);
@@ -594,6 +636,25 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        if frame.frame_type() == FrameType::PUSH_PROMISE {
+            self.promise_sent(frame);
+        }
+        Ok(())
+    }
+
+    fn on_frame_not_send(
+        &mut self,
+        _cx: &mut SessionRef,
+        frame: &Frame<'_>,
+        error: LibError,
+    ) -> CallbackResult {
+        if frame.frame_type() == FrameType::PUSH_PROMISE {
+            self.promise_not_sent(frame, error);
         }
         Ok(())
     }

@@ -206,6 +206,7 @@ mod http1;
 mod informational;
 mod outcome;
 mod priority;
+mod push;
 mod request;
 mod serve;
 mod service;
@@ -236,6 +237,7 @@ pub use connect_info::{ConnectionInfo, TlsInfo};
 pub use informational::Informational;
 pub use outcome::{StreamEnd, StreamOutcome};
 pub use priority::Priority;
+pub use push::{Push, Pushed};
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
@@ -243,6 +245,7 @@ pub use stats::Stats;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Reason};
+use crate::proto::hexdump::{Hexdump, Sink};
 use crate::proto::stats::StatsInner;
 use crate::session::{FrameType, Options, Setting, SettingId};
 use crate::trace::Tracer;
@@ -273,6 +276,8 @@ pub(crate) struct Config {
     encoder_header_table_size: Option<usize>,
     rfc9218_priorities: bool,
     trace: Option<TraceFactory>,
+    /// Where `--hexdump` writes what connections read.
+    hexdump: Option<Sink>,
 }
 
 /// Makes the [`Tracer`] of each connection, given its number (1, 2, ...).
@@ -329,6 +334,7 @@ impl Default for Config {
             encoder_header_table_size: None,
             rfc9218_priorities: true,
             trace: None,
+            hexdump: None,
         }
     }
 }
@@ -609,6 +615,15 @@ impl Builder {
             make: Arc::new(make),
             next_id: Arc::new(AtomicU64::new(0)),
         });
+        self
+    }
+
+    /// Writes everything every connection reads (decrypted, over TLS) to
+    /// `out` in the canonical hex+ASCII display, as `nghttpd --hexdump`
+    /// does: each read from offset 0, ending with its length; one read's
+    /// lines are never mixed with another connection's. Off by default.
+    pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
+        self.config.hexdump = Some(Sink::new(out));
         self
     }
 
@@ -1020,7 +1035,9 @@ impl Server {
             Ok(Ok(())) => {}
         }
         let info = info.with_tls(TlsInfo::from_ssl(tls.ssl()));
-        let fail = match tls::check_session(tls.ssl()) {
+        let checked = tls::check_session(tls.ssl());
+        let mut tls = self.dumped(tls);
+        let fail = match checked {
             Ok(true) => None,
             Ok(false) if self.config.http1 => {
                 return http1::serve(self, tls, Vec::new(), service, info, false).await;
@@ -1054,7 +1071,7 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        self.serve_sniffed(io, service, ConnectionInfo::default(), true)
+        self.serve_sniffed(self.dumped(io), service, ConnectionInfo::default(), true)
             .await
     }
 
@@ -1070,7 +1087,13 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        self.serve_sniffed(io, service, info, true).await
+        self.serve_sniffed(self.dumped(io), service, info, true)
+            .await
+    }
+
+    /// `io`, its reads dumped when [`Builder::hexdump`] asked for it.
+    fn dumped<I>(&self, io: I) -> Hexdump<I> {
+        Hexdump::new(io, self.config.hexdump.clone())
     }
 
     /// Reads the first bytes and serves what they ask for. `cleartext`

@@ -1,0 +1,295 @@
+//! [`Push`]: server push (RFC 9113 section 8.4). A handler promises a
+//! request on its own stream; the connection task sends the PUSH_PROMISE,
+//! and once it is out serves the promised request with the same service,
+//! its response going on the promised stream.
+//!
+//! The handler and the connection task share a [`Promises`] per request
+//! stream (in the stream's [`Asks`]): `Push::push` queues, the task
+//! submits (`nghttp2_submit_push_promise`, never inside a callback) and
+//! opens an entry for the promised stream, whose service is called when
+//! nghttp2 reports the PUSH_PROMISE sent. A PUSH_PROMISE nghttp2 does not
+//! send (the client turned push off or sent GOAWAY, the parent stream
+//! ended or was reset) drops its entry; a promised stream the client
+//! resets closes like any other.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::uri::{Authority, Scheme};
+use http::{Method, Request, Uri};
+
+use crate::error::{Error, LibError, Reason};
+use crate::proto::headers::is_connection_specific;
+use crate::server::asks::Asks;
+use crate::server::handler::ConnHandler;
+use crate::server::service::HttpService;
+use crate::server::StreamEnd;
+use crate::session::{Frame, HeaderRef, SessionRef, SettingId, StreamId};
+
+/// How many pushes one stream's handler may have waiting for the
+/// connection task.
+const MAX_QUEUED: usize = 100;
+
+/// Promises a request to the client (server push, RFC 9113 section 8.4):
+/// a PUSH_PROMISE on the request's stream, then the response to the
+/// promised request on a stream of its own. The server puts one into the
+/// extensions of every HTTP/2 request whose client allows push
+/// (SETTINGS_ENABLE_PUSH is not 0); HTTP/1.1 requests, pushed requests and
+/// requests of clients that turned push off have none.
+///
+/// The promised request is served by the same service as any other GET,
+/// once the PUSH_PROMISE is sent; it carries a [`Pushed`] in its
+/// extensions. A push made before the handler returns its response goes
+/// out before that response's HEADERS, as section 8.4 asks, so the client
+/// knows of it before it reads a body that refers to it.
+///
+/// ```no_run
+/// # use nghttp2::server::{Push, RequestBody};
+/// # fn handler(request: &http::Request<RequestBody>) {
+/// if let Some(push) = request.extensions().get::<Push>() {
+///     let style = http::Request::get("/style.css").body(()).unwrap();
+///     if let Err(e) = push.push(style) {
+///         eprintln!("not pushed: {e}");
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Push {
+    asks: Arc<Asks>,
+    scheme: Scheme,
+    authority: Authority,
+}
+
+/// Marks a request the server pushed (in its extensions): the response
+/// goes on the promised stream.
+#[derive(Clone, Debug)]
+pub struct Pushed {
+    parent: StreamId,
+}
+
+impl Pushed {
+    /// The stream whose PUSH_PROMISE promised this request.
+    pub fn parent(&self) -> StreamId {
+        self.parent
+    }
+}
+
+/// The pushes of one request stream, between its handler and the
+/// connection task.
+#[derive(Default)]
+pub(crate) struct Promises {
+    /// Something is queued or promised: the task's quick check.
+    any: AtomicBool,
+    state: Mutex<PromisesState>,
+}
+
+#[derive(Default)]
+struct PromisesState {
+    /// Requests to promise, complete (every pseudo-header known).
+    queued: Vec<Parts>,
+    /// PUSH_PROMISEs submitted, by promised stream id: their entries are
+    /// made next.
+    promised: Vec<(StreamId, Parts)>,
+}
+
+impl Promises {
+    fn state(&self) -> MutexGuard<'_, PromisesState> {
+        // Updated by single pushes and takes; a poisoned lock leaves it
+        // consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Push {
+    /// The handle for a request on stream `asks.stream()`, or `None` when
+    /// the client turned push off or the request names no authority to
+    /// push for.
+    pub(crate) fn for_request(cx: &SessionRef, asks: &Arc<Asks>, uri: &Uri) -> Option<Push> {
+        if cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
+            return None;
+        }
+        Some(Push {
+            asks: asks.clone(),
+            scheme: uri.scheme().cloned()?,
+            authority: uri.authority().cloned()?,
+        })
+    }
+
+    /// Queues a PUSH_PROMISE of `request` on the request's stream. The
+    /// request must be GET or HEAD (safe and cacheable, RFC 9113 section
+    /// 8.4) without a body (a `content-length`, if any, of 0); its URI may
+    /// be a path alone (`/style.css`), the scheme and authority then being
+    /// the parent request's. Connection-specific header fields are left
+    /// out, as in every HTTP/2 message.
+    ///
+    /// Fails, with nothing sent, when the request breaks those rules, when
+    /// the parent stream is closed, or when 100 pushes wait already. A push
+    /// accepted here can still not happen: when the client turns push off,
+    /// sends GOAWAY or resets the parent stream before the PUSH_PROMISE is
+    /// sent, or when the parent's response has ended by then; the service
+    /// is then never called for it. The client may also reset the promised
+    /// stream (RST_STREAM CANCEL or REFUSED_STREAM) at any time, which
+    /// ends it as any reset does.
+    pub fn push(&self, request: Request<()>) -> Result<(), Error> {
+        let (mut parts, ()) = request.into_parts();
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return Err(Error::user(format!(
+                "cannot push a {} request: only GET and HEAD are safe and cacheable (RFC 9113 section 8.4)",
+                parts.method
+            )));
+        }
+        if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
+            if length.as_bytes() != b"0" {
+                return Err(Error::user(
+                    "cannot push a request with a body (content-length is not 0)",
+                ));
+            }
+        }
+        let mut uri = http::uri::Parts::from(std::mem::take(&mut parts.uri));
+        if uri.path_and_query.is_none() {
+            return Err(Error::user("cannot push a request without a path"));
+        }
+        uri.scheme.get_or_insert_with(|| self.scheme.clone());
+        uri.authority.get_or_insert_with(|| self.authority.clone());
+        parts.uri = Uri::from_parts(uri).map_err(|e| Error::user(e.to_string()))?;
+        parts.version = http::Version::HTTP_2;
+        parts.headers.retain_connection_safe();
+        let stream = self.asks.stream();
+        if stream.state().is_detached() {
+            return Err(Error::user("cannot push: the request's stream is closed"));
+        }
+        let promises = &self.asks.promises;
+        let mut st = promises.state();
+        if st.queued.len() >= MAX_QUEUED {
+            return Err(Error::user("cannot push: 100 pushes wait already"));
+        }
+        st.queued.push(parts);
+        promises.any.store(true, Ordering::Release);
+        drop(st);
+        stream.schedule();
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Push {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Push")
+            .field("stream_id", &self.asks.stream().id())
+            .field("authority", &self.authority)
+            .finish()
+    }
+}
+
+/// Drops the header fields HTTP/2 forbids.
+trait RetainConnectionSafe {
+    fn retain_connection_safe(&mut self);
+}
+
+impl RetainConnectionSafe for http::HeaderMap {
+    fn retain_connection_safe(&mut self) {
+        let forbidden: Vec<_> = self
+            .iter()
+            .filter(|(name, value)| is_connection_specific(name, value))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in forbidden {
+            self.remove(name);
+        }
+    }
+}
+
+/// Submits the PUSH_PROMISEs queued on the stream of `asks` (before its
+/// response, when called as the response is submitted); their entries are
+/// made by [`ConnHandler::send_pushes`].
+pub(crate) fn submit(cx: &mut SessionRef, asks: &Asks) {
+    let promises = &asks.promises;
+    if !promises.any.load(Ordering::Acquire) {
+        return;
+    }
+    let parent = asks.stream().id();
+    let mut st = promises.state();
+    let queued = std::mem::take(&mut st.queued);
+    for parts in queued {
+        match submit_one(cx, parent, &parts) {
+            Ok(promised) => st.promised.push((promised, parts)),
+            Err(e) => {
+                tracing::debug!(stream = %parent, path = %parts.uri, error = %e, "PUSH_PROMISE not submitted")
+            }
+        }
+    }
+}
+
+fn submit_one(cx: &mut SessionRef, parent: StreamId, parts: &Parts) -> Result<StreamId, Error> {
+    let scheme = parts.uri.scheme_str().unwrap_or("https");
+    let authority = parts.uri.authority().map_or("", |a| a.as_str());
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let pseudo = [
+        HeaderRef::new(b":method", parts.method.as_str().as_bytes()),
+        HeaderRef::new(b":scheme", scheme.as_bytes()),
+        HeaderRef::new(b":authority", authority.as_bytes()),
+        HeaderRef::new(b":path", path.as_bytes()),
+    ];
+    let fields = parts
+        .headers
+        .iter()
+        .map(|(name, value): (_, &HeaderValue)| {
+            HeaderRef::new(name.as_str().as_bytes(), value.as_bytes())
+        });
+    cx.submit_push_promise(parent, pseudo.into_iter().chain(fields))
+}
+
+impl<S: HttpService> ConnHandler<S> {
+    /// Submits the PUSH_PROMISEs stream `id`'s handler queued since its
+    /// response went (or that were not submitted with it), and makes the
+    /// entries of the streams promised so far.
+    pub(crate) fn send_pushes(&mut self, cx: &mut SessionRef, id: StreamId) {
+        let asks = match self.streams.get(&id) {
+            Some(entry) if entry.asks.promises.any.load(Ordering::Acquire) => entry.asks.clone(),
+            _ => return,
+        };
+        let promises = &asks.promises;
+        submit(cx, &asks);
+        let promised = {
+            let mut st = promises.state();
+            // A push queued since `submit` keeps the flag up.
+            promises.any.store(!st.queued.is_empty(), Ordering::Release);
+            std::mem::take(&mut st.promised)
+        };
+        for (promised, mut parts) in promised {
+            parts.extensions.insert(Pushed { parent: id });
+            self.adopt_pushed(promised, parts);
+        }
+    }
+
+    /// A frame left: when it is a PUSH_PROMISE, the promised stream is
+    /// open (reserved), and its request goes to the service.
+    pub(crate) fn promise_sent(&mut self, frame: &Frame<'_>) {
+        if let Some(entry) = frame
+            .promised_stream_id()
+            .and_then(|id| self.streams.get(&id))
+        {
+            entry.stream.schedule_poll();
+        }
+    }
+
+    /// A frame was not sent: when it is a PUSH_PROMISE, the promised
+    /// stream never opened (nghttp2 will say nothing more of it), and its
+    /// entry goes.
+    pub(crate) fn promise_not_sent(&mut self, frame: &Frame<'_>, error: LibError) {
+        let Some(id) = frame.promised_stream_id() else {
+            return;
+        };
+        if let Some(entry) = self.streams.remove(&id) {
+            tracing::debug!(stream = %frame.stream_id(), promised = %id, %error, "PUSH_PROMISE not sent");
+            entry.outcome.set(StreamEnd::Reset {
+                reason: Reason::REFUSED_STREAM,
+                initiator: crate::error::Initiator::Local,
+            });
+            self.closed.push(entry);
+        }
+    }
+}
