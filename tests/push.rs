@@ -185,7 +185,8 @@ impl Drop for SetOnDrop {
 }
 
 /// `/` pushes `/style.css` (before its response) and, after a yield,
-/// `/late.css`; `/hang` pushes `/never`, whose handler never answers.
+/// `/late.css`; `/two` pushes both at once; `/hang` pushes `/never`, whose
+/// handler never answers.
 async fn site(
     request: Request<RequestBody>,
     seen: Arc<Seen>,
@@ -219,6 +220,10 @@ async fn site(
                 push.push(get("/late.css")).unwrap();
             }
             "/hang" => push.push(get("/never")).unwrap(),
+            "/two" => {
+                push.push(get("/style.css")).unwrap();
+                push.push(get("/late.css")).unwrap();
+            }
             _ => {}
         }
     }
@@ -420,4 +425,53 @@ async fn a_refused_push_cancels_its_handler_and_frees_its_stream() {
         .unwrap();
     assert_eq!(conn.response(3).await.body, b"other");
     server.shutdown();
+}
+
+/// Pushes two streams to a client that allows `limit` concurrent
+/// streams; answers whether the second pushed response began only after
+/// the first ended.
+async fn pushes_one_at_a_time(limit: u32) -> bool {
+    let (addr, server, _seen) = start().await;
+    let mut conn = RawConn::handshake(addr, &[(0x3, limit)]).await;
+    let block = request_block("GET", "/two", &[]);
+    conn.send(&headers(1, &block, END_HEADERS | END_STREAM))
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    let mut ended = Vec::new();
+    while ended.len() < 3 {
+        let frame = conn
+            .read_frame(LIMIT)
+            .await
+            .unwrap_or_else(|| panic!("frames so far: {order:?}"));
+        if matches!(frame.kind, HEADERS | PUSH_PROMISE) {
+            fields(&mut conn, &frame);
+        }
+        if matches!(frame.kind, HEADERS | DATA) {
+            order.push((frame.kind, frame.stream_id));
+            if frame.flags & END_STREAM != 0 {
+                ended.push(frame.stream_id);
+                order.push((0xff, frame.stream_id));
+            }
+        }
+    }
+    let at = |entry: (u8, u32)| order.iter().position(|&e| e == entry).unwrap();
+    let (first, second) = if at((HEADERS, 2)) < at((HEADERS, 4)) {
+        (2, 4)
+    } else {
+        (4, 2)
+    };
+    server.shutdown();
+    at((0xff, first)) < at((HEADERS, second))
+}
+
+#[tokio::test]
+async fn pushed_responses_wait_for_the_clients_stream_limit() {
+    assert!(
+        pushes_one_at_a_time(1).await,
+        "with SETTINGS_MAX_CONCURRENT_STREAMS 1 the pushed responses go one after the other"
+    );
+    // And the check sees the difference: with room for both, both begin
+    // at once.
+    assert!(!pushes_one_at_a_time(100).await);
 }

@@ -64,6 +64,9 @@
 //! - Informational responses: an HTTP/2 request carries an
 //!   [`Informational`] handle that sends `103 Early Hints` (or another
 //!   1xx) before the final response.
+//! - Server push: an HTTP/2 request whose client allows push carries a
+//!   [`Push`] handle; a pushed request is served by the same service, its
+//!   response on the promised stream, and carries [`Pushed`].
 //!
 //! Every response gets a `date` (formatted once a second) and, when
 //! [`Builder::server_header`] set one, a `server` header, unless the
@@ -136,6 +139,8 @@
 //! | Stream resets by the client (rapid reset) | [`stream_reset_rate_limit`](Builder::stream_reset_rate_limit) | — | burst 1000, then 33/s | GOAWAY INTERNAL_ERROR (nghttp2's code), close once open streams end |
 //! | Glitches: frames that are legal but useless, refused streams, DATA on closed streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 10000, then 330/s (nghttp2 1.69's default; 1.68.1's 1000, 33 cuts off slow clients) | GOAWAY ENHANCE_YOUR_CALM |
 //! | Queued SETTINGS and PING ACKs (outbound queue) | [`max_outbound_ack`](Builder::max_outbound_ack) | — | 1000 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
+//! | Pushed streams (server push, [`Push`]) | — | `-p` | the client's SETTINGS_MAX_CONCURRENT_STREAMS, which nghttp2 applies to them | the pushed responses wait; the client may refuse a push with RST_STREAM |
+//! | Pushes one handler has waiting for the connection | — | — | 100 | [`Push::push`] fails |
 //! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
 //! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
 //! | Request body size | — | — | none in total; unread bytes bounded by the windows above | — |
