@@ -22,6 +22,7 @@ use support::wire::{
     self, headers, request_block, rst_stream, RawConn, DATA, END_HEADERS, END_STREAM, HEADERS,
     RST_STREAM,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const PUSH_PROMISE: u8 = 0x5;
@@ -474,4 +475,67 @@ async fn pushed_responses_wait_for_the_clients_stream_limit() {
     // And the check sees the difference: with room for both, both begin
     // at once.
     assert!(!pushes_one_at_a_time(100).await);
+}
+
+/// A writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn builder_hexdump_dumps_what_each_connection_reads() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dump = Shared::default();
+    let server = Builder::new().hexdump(dump.clone()).build();
+    let service = service_fn(|_request: Request<RequestBody>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let serving = server.serve(listener, service);
+    tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    // HTTP/2 with prior knowledge.
+    let mut conn = RawConn::handshake(addr, &[]).await;
+    let block = request_block("GET", "/", &[]);
+    conn.send(&headers(1, &block, END_HEADERS | END_STREAM))
+        .await
+        .unwrap();
+    assert_eq!(conn.response(1).await.body, b"ok");
+    // HTTP/1.1 on the same port.
+    let mut http1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http1
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(LIMIT, http1.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    let text = String::from_utf8(dump.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains(
+            "00000000  50 52 49 20 2a 20 48 54  54 50 2f 32 2e 30 0d 0a  |PRI * HTTP/2.0..|\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 31 0d 0a  |GET / HTTP/1.1..|\n"
+        ),
+        "{text}"
+    );
+    server.shutdown();
 }
