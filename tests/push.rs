@@ -241,9 +241,13 @@ async fn site(
 }
 
 async fn start() -> (SocketAddr, Server, Arc<Seen>) {
+    start_with(Builder::new()).await
+}
+
+async fn start_with(builder: Builder) -> (SocketAddr, Server, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = Builder::new().build();
+    let server = builder.build();
     let seen = Arc::new(Seen::default());
     let service = {
         let seen = seen.clone();
@@ -370,6 +374,20 @@ async fn no_push_handle_when_the_client_disables_push() {
     assert_eq!(response.body, INDEX);
     assert_eq!(seen.with_push.load(Ordering::SeqCst), 0);
     assert!(seen.pushed.lock().unwrap().is_empty());
+    server.shutdown();
+}
+
+#[tokio::test]
+async fn no_push_handle_when_the_server_turns_push_off() {
+    let (addr, server, seen) = start_with(Builder::new().push(false)).await;
+    let mut conn = RawConn::handshake(addr, &[]).await;
+    let block = request_block("GET", "/", &[]);
+    conn.send(&headers(1, &block, END_HEADERS | END_STREAM))
+        .await
+        .unwrap();
+    let response = conn.response(1).await;
+    assert_eq!(response.body, INDEX);
+    assert_eq!(seen.with_push.load(Ordering::SeqCst), 0);
     server.shutdown();
 }
 

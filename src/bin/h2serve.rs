@@ -467,6 +467,8 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
     if args.hexdump {
         builder = builder.hexdump(std::io::stdout());
     }
+    // As nghttpd, no push unless -p asks for it (and no per-request cost).
+    builder = builder.push(!args.push.is_empty());
     if let Some(n) = args.header_table_size {
         builder = builder.header_table_size(n);
     }

@@ -102,7 +102,7 @@ where
     S: HttpService,
 {
     let scheduler = Arc::new(Scheduler::default());
-    let handler = ConnHandler::new(
+    let mut handler = ConnHandler::new(
         service,
         scheduler.clone(),
         stats.clone(),
@@ -110,6 +110,7 @@ where
         setup.info,
         config.server_header.clone(),
     );
+    handler.push = config.push;
     let tracer = match setup.tracer {
         Some(tracer) => tracer,
         None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),
@@ -407,7 +408,6 @@ where
             if poll {
                 handler.inner_mut().poll_stream(cx, id);
             }
-            handler.inner_mut().send_pushes(cx, id);
         }
         self.dirty = dirty;
         self.reap();

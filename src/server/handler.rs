@@ -99,6 +99,8 @@ pub(crate) struct ConnHandler<S: HttpService> {
     /// going backwards. Only the first few gaps are kept; nghttp2 itself
     /// ignores such HEADERS.
     id_gaps: Vec<(u32, u32)>,
+    /// Requests carry a [`Push`] (when their client allows push).
+    pub(crate) push: bool,
 }
 
 /// How many skipped stream id ranges a connection remembers.
@@ -127,6 +129,7 @@ impl<S: HttpService> ConnHandler<S> {
             server_header,
             last_client_stream: StreamId::CONNECTION,
             id_gaps: Vec::new(),
+            push: true,
         }
     }
 
@@ -147,7 +150,7 @@ impl<S: HttpService> ConnHandler<S> {
                     extensions.insert(info.clone());
                 }
                 extensions.insert(Informational::new(entry.asks.clone()));
-                if let Some(push) = Push::for_request(cx, &entry.asks, request.uri()) {
+                if let Some(push) = Push::for_request(self.push, cx, &entry.asks, request.uri()) {
                     request.extensions_mut().insert(push);
                 }
                 request.extensions_mut().insert(entry.outcome.clone());
@@ -269,13 +272,16 @@ impl<S: HttpService> ConnHandler<S> {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        match poll_entry(
+        let polled = poll_entry(
             &mut self.service,
             entry,
             cx,
             &self.stats,
             self.server_header.as_ref(),
-        ) {
+        );
+        // Pushes the handler made (`Push::push` asks for a poll).
+        let pushes = entry.asks.promises.waiting();
+        match polled {
             Polled::NotReady => self.waiting_ready.push(id),
             Polled::Called if !self.waiting_ready.is_empty() => {
                 // The service is ready again: let the others try.
@@ -291,6 +297,9 @@ impl<S: HttpService> ConnHandler<S> {
                 }
             }
             _ => {}
+        }
+        if pushes {
+            self.send_pushes(cx, id);
         }
     }
 }

@@ -283,6 +283,8 @@ pub(crate) struct Config {
     trace: Option<TraceFactory>,
     /// Where `--hexdump` writes what connections read.
     hexdump: Option<Sink>,
+    /// Requests carry a [`Push`].
+    push: bool,
 }
 
 /// Makes the [`Tracer`] of each connection, given its number (1, 2, ...).
@@ -340,6 +342,7 @@ impl Default for Config {
             rfc9218_priorities: true,
             trace: None,
             hexdump: None,
+            push: true,
         }
     }
 }
@@ -620,6 +623,16 @@ impl Builder {
             make: Arc::new(make),
             next_id: Arc::new(AtomicU64::new(0)),
         });
+        self
+    }
+
+    /// Offers server push to handlers: a [`Push`] in the extensions of
+    /// every HTTP/2 request whose client allows push (default on). Off, no
+    /// request carries one, which saves the handle's small cost per
+    /// request (a clone of the request's authority and an extension) for
+    /// a server that never pushes; `h2serve` turns it on with `-p` only.
+    pub fn push(mut self, on: bool) -> Self {
+        self.config.push = on;
         self
     }
 

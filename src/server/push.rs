@@ -84,32 +84,39 @@ impl Pushed {
 pub(crate) struct Promises {
     /// Something is queued or promised: the task's quick check.
     any: AtomicBool,
-    state: Mutex<PromisesState>,
-}
-
-#[derive(Default)]
-struct PromisesState {
-    /// Requests to promise, complete (every pseudo-header known).
-    queued: Vec<Parts>,
-    /// PUSH_PROMISEs submitted, by promised stream id: their entries are
-    /// made next.
-    promised: Vec<(StreamId, Parts)>,
+    /// Requests to promise, complete (every pseudo-header known), then,
+    /// once their PUSH_PROMISE is submitted, with the promised stream id
+    /// (their entries are made next).
+    state: Mutex<Vec<(Option<StreamId>, Parts)>>,
 }
 
 impl Promises {
-    fn state(&self) -> MutexGuard<'_, PromisesState> {
+    fn state(&self) -> MutexGuard<'_, Vec<(Option<StreamId>, Parts)>> {
         // Updated by single pushes and takes; a poisoned lock leaves it
         // consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The handler pushed something the connection task has not acted on.
+    pub(crate) fn waiting(&self) -> bool {
+        self.any.load(Ordering::Acquire)
     }
 }
 
 impl Push {
     /// The handle for a request on stream `asks.stream()`, or `None` when
-    /// the client turned push off or the request names no authority to
-    /// push for.
-    pub(crate) fn for_request(cx: &SessionRef, asks: &Arc<Asks>, uri: &Uri) -> Option<Push> {
-        if cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
+    /// the server does not offer push (`on`, [`Builder::push`]), the
+    /// client turned it off, or the request names no authority to push
+    /// for.
+    ///
+    /// [`Builder::push`]: crate::server::Builder::push
+    pub(crate) fn for_request(
+        on: bool,
+        cx: &SessionRef,
+        asks: &Arc<Asks>,
+        uri: &Uri,
+    ) -> Option<Push> {
+        if !on || cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
             return None;
         }
         Some(Push {
@@ -164,13 +171,14 @@ impl Push {
         }
         let promises = &self.asks.promises;
         let mut st = promises.state();
-        if st.queued.len() >= MAX_QUEUED {
+        if st.len() >= MAX_QUEUED {
             return Err(Error::user("cannot push: 100 pushes wait already"));
         }
-        st.queued.push(parts);
+        st.push((None, parts));
         promises.any.store(true, Ordering::Release);
         drop(st);
-        stream.schedule();
+        // The task looks at the pushes after it polls the stream.
+        stream.schedule_poll();
         Ok(())
     }
 }
@@ -207,20 +215,25 @@ impl RetainConnectionSafe for http::HeaderMap {
 /// made by [`ConnHandler::send_pushes`].
 pub(crate) fn submit(cx: &mut SessionRef, asks: &Asks) {
     let promises = &asks.promises;
-    if !promises.any.load(Ordering::Acquire) {
+    if !promises.waiting() {
         return;
     }
     let parent = asks.stream().id();
-    let mut st = promises.state();
-    let queued = std::mem::take(&mut st.queued);
-    for parts in queued {
-        match submit_one(cx, parent, &parts) {
-            Ok(promised) => st.promised.push((promised, parts)),
+    promises.state().retain_mut(|(promised, parts)| {
+        if promised.is_some() {
+            return true;
+        }
+        match submit_one(cx, parent, parts) {
+            Ok(id) => {
+                *promised = Some(id);
+                true
+            }
             Err(e) => {
-                tracing::debug!(stream = %parent, path = %parts.uri, error = %e, "PUSH_PROMISE not submitted")
+                tracing::debug!(stream = %parent, path = %parts.uri, error = %e, "PUSH_PROMISE not submitted");
+                false
             }
         }
-    }
+    });
 }
 
 fn submit_one(cx: &mut SessionRef, parent: StreamId, parts: &Parts) -> Result<StreamId, Error> {
@@ -247,21 +260,25 @@ impl<S: HttpService> ConnHandler<S> {
     /// response went (or that were not submitted with it), and makes the
     /// entries of the streams promised so far.
     pub(crate) fn send_pushes(&mut self, cx: &mut SessionRef, id: StreamId) {
-        let asks = match self.streams.get(&id) {
-            Some(entry) if entry.asks.promises.any.load(Ordering::Acquire) => entry.asks.clone(),
-            _ => return,
+        let Some(asks) = self.streams.get(&id).map(|entry| entry.asks.clone()) else {
+            return;
         };
-        let promises = &asks.promises;
         submit(cx, &asks);
         let promised = {
+            let promises = &asks.promises;
             let mut st = promises.state();
-            // A push queued since `submit` keeps the flag up.
-            promises.any.store(!st.queued.is_empty(), Ordering::Release);
-            std::mem::take(&mut st.promised)
+            let (promised, queued): (Vec<_>, Vec<_>) = std::mem::take(&mut *st)
+                .into_iter()
+                .partition(|(promised, _)| promised.is_some());
+            *st = queued;
+            // A push queued since `submit` keeps the flag up (and its
+            // stream scheduled).
+            promises.any.store(!st.is_empty(), Ordering::Release);
+            promised
         };
         for (promised, mut parts) in promised {
             parts.extensions.insert(Pushed { parent: id });
-            self.adopt_pushed(promised, parts);
+            self.adopt_pushed(promised.unwrap_or_default(), parts);
         }
     }
 
