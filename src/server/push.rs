@@ -37,8 +37,11 @@ const MAX_QUEUED: usize = 100;
 /// a PUSH_PROMISE on the request's stream, then the response to the
 /// promised request on a stream of its own. The server puts one into the
 /// extensions of every HTTP/2 request whose client allows push
-/// (SETTINGS_ENABLE_PUSH is not 0); HTTP/1.1 requests, pushed requests and
-/// requests of clients that turned push off have none.
+/// (SETTINGS_ENABLE_PUSH is not 0), unless
+/// [`Builder::push`](crate::server::Builder::push) turned push off;
+/// HTTP/1.1 requests, pushed requests, the request an `Upgrade: h2c`
+/// turned into stream 1, and requests of clients that turned push off
+/// have none.
 ///
 /// The promised request is served by the same service as any other GET,
 /// once the PUSH_PROMISE is sent; it carries a [`Pushed`] in its
