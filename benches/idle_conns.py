@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Opens N idle HTTP/2 cleartext connections to a server and reports how much
-the server's resident memory grew per connection.
+"""Opens N idle HTTP/2 connections to a server and reports how much the
+server's resident memory grew per connection.
 
-    idle_conns.py PORT N PID
+    idle_conns.py PORT N PID [--tls]
+
+Cleartext (h2c, prior knowledge) by default; with --tls each connection
+first completes a TLS handshake that selects `h2` by ALPN (certificate not
+verified).
 
 Each connection sends the client preface, an empty SETTINGS and a SETTINGS
 ACK (the server's SETTINGS is in flight from the start), then idles. After
@@ -16,6 +20,7 @@ meaningful when alive == N. Needs `ulimit -n` above N.
 import os
 import select
 import socket
+import ssl
 import sys
 import time
 
@@ -55,11 +60,12 @@ def drain(socks):
         s = by_fd[fd]
         try:
             while True:
-                data = s.recv(65536, socket.MSG_DONTWAIT)
+                # Every socket is non-blocking once connected.
+                data = s.recv(65536)
                 if not data:
                     closed += 1
                     break
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             pass
         except OSError:
             closed += 1
@@ -67,15 +73,26 @@ def drain(socks):
 
 
 def main():
-    if len(sys.argv) != 4:
+    args = [a for a in sys.argv[1:] if a != "--tls"]
+    if len(args) != 3:
         raise SystemExit(__doc__)
-    port, n, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    port, n, pid = int(args[0]), int(args[1]), int(args[2])
+    tls = None
+    if "--tls" in sys.argv[1:]:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        tls.set_alpn_protocols(["h2"])
     before = settle(pid)
     socks = []
     for i in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.connect(("127.0.0.1", port))
+        s = socket.create_connection(("127.0.0.1", port))
+        if tls is not None:
+            s = tls.wrap_socket(s, server_hostname="localhost")
+            if s.selected_alpn_protocol() != "h2":
+                raise SystemExit(f"idle_conns.py: ALPN chose {s.selected_alpn_protocol()!r}, not h2")
         s.sendall(PREFACE)
+        s.setblocking(False)
         socks.append(s)
         if i % 500 == 499:
             drain(socks)

@@ -10,8 +10,8 @@
 #             bytes) and a service answering from memory (h2serve's built-in
 #             GET /, the same 12 bytes) against the other servers' file
 #   download  100 MiB download (-n 5 -c 1), default and -w30 -W30 client windows
-#   idle      server RSS growth per idle h2c connection (preface + SETTINGS,
-#             then nothing) at 1,000 and 10,000 connections
+#   idle      server RSS growth per idle connection (preface + SETTINGS,
+#             then nothing), h2c and TLS, at 1,000 and 10,000 connections
 #   callgrind user-space instructions per request (callgrind, 20,000 requests,
 #             -c 10 -m 10), split into nghttp2 / wrapper / service / ...
 #   many      5,000 concurrent connections x 10 requests: all must succeed;
@@ -248,14 +248,18 @@ section_download() {
 }
 
 section_idle() {
-  local n s
-  echo "== RSS growth per idle h2c connection (preface + SETTINGS + ACK, then idle)"
-  for n in $idle_counts; do
-    for s in h2serve nghttpd "${others[@]:1}"; do
-      start "$s" h2c
-      wait_port "$port"
-      printf '  %-8s %s\n' "$s" "$(python3 benches/idle_conns.py "$port" "$n" "$pid")"
-      stop
+  local n s mode flag what
+  for mode in h2c tls; do
+    flag=; [ "$mode" = tls ] && flag=--tls
+    if [ "$mode" = tls ]; then what="TLS handshake, preface"; else what=preface; fi
+    echo "== RSS growth per idle $mode connection ($what + SETTINGS + ACK, then idle)"
+    for n in $idle_counts; do
+      for s in h2serve nghttpd "${others[@]:1}"; do
+        start "$s" "$mode"
+        wait_port "$port"
+        printf '  %-8s %s\n' "$s" "$(python3 benches/idle_conns.py "$port" "$n" "$pid" $flag)"
+        stop
+      done
     done
   done
 }

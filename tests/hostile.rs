@@ -852,8 +852,9 @@ fn rss_is_the_servers() -> bool {
 }
 
 /// The most resident memory one idle HTTP/2 connection may cost the server
-/// in this (debug) test.
-const IDLE_CONNECTION_BOUND: usize = 32 * 1024;
+/// in this (debug) test: about 16 KiB measured, with room for the
+/// allocator's moods, not for a buffer held while idle.
+const IDLE_CONNECTION_BOUND: usize = 24 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_connections() {

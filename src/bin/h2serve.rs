@@ -210,10 +210,13 @@ fn parse_trailer(text: &str) -> Result<(http::HeaderName, HeaderValue), String> 
     Ok((name, value))
 }
 
+#[path = "shared/alloc.rs"]
+mod alloc;
+
 /// mimalloc: a server allocates and frees small objects per request; with
 /// glibc's allocator that was an eighth of the CPU time (benches/h2load.sh).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 /// Parses the command line; a usage error is one line and exit 2.
 fn parse_args() -> Result<Args, ExitCode> {
@@ -623,7 +626,6 @@ impl Site {
     }
 
     async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
-        let started = Instant::now();
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
             version: request.version(),
@@ -631,7 +633,7 @@ impl Site {
             path: request.uri().path().to_string(),
             status: 0,
             bytes: 0,
-            started,
+            started: Instant::now(),
             outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
         self.push_for(&request);
@@ -727,16 +729,23 @@ fn echo(request: Request<RequestBody>) -> Response<SiteBody> {
 
 /// The built-in site.
 fn builtin<B>(request: &Request<B>) -> Response<SiteBody> {
-    let (status, text): (StatusCode, &'static [u8]) = match (request.method(), request.uri().path())
-    {
-        (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n"),
-        (_, "/") => (StatusCode::METHOD_NOT_ALLOWED, b"method not allowed\n"),
-        (_, "/upload") => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            b"POST or PUT a body to /upload\n",
-        ),
-        _ => (StatusCode::NOT_FOUND, b"not found\n"),
-    };
+    // The length as text too: a static header value costs no allocation.
+    let (status, text, length): (StatusCode, &'static [u8], &'static str) =
+        match (request.method(), request.uri().path()) {
+            (&Method::GET | &Method::HEAD, "/") => (StatusCode::OK, b"hello world\n", "12"),
+            (_, "/") => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                b"method not allowed\n",
+                "19",
+            ),
+            (_, "/upload") => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                b"POST or PUT a body to /upload\n",
+                "30",
+            ),
+            _ => (StatusCode::NOT_FOUND, b"not found\n", "10"),
+        };
+    debug_assert_eq!(length, text.len().to_string());
     let body = if request.method() == Method::HEAD {
         Bytes::new()
     } else {
@@ -746,7 +755,7 @@ fn builtin<B>(request: &Request<B>) -> Response<SiteBody> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static(length));
     if status == StatusCode::METHOD_NOT_ALLOWED {
         let allow = if request.uri().path() == "/upload" {
             "POST, PUT"

@@ -89,111 +89,152 @@ pub(crate) struct Conn<I, S: HttpService> {
     write_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-pub(crate) async fn serve<I, S>(
+/// Serves HTTP/2 on `io` until the connection is over.
+///
+/// The session is made here, before the future: an `async fn`'s
+/// arguments stay in its future for its whole life, and what only the
+/// set-up needs (the service before it moves into the handler, an
+/// upgraded request, the tracer, the sniffed bytes) would otherwise be
+/// part of every idle connection's task.
+pub(crate) fn serve<I, S>(
     io: I,
     service: S,
     config: Arc<Config>,
     stats: Arc<StatsInner>,
     shutdown: Option<watch::Receiver<bool>>,
     setup: Setup<'_>,
-) -> Result<(), Error>
+) -> impl Future<Output = Result<(), Error>>
 where
     I: AsyncRead + AsyncWrite + Unpin,
     S: HttpService,
 {
-    let scheduler = Arc::new(Scheduler::default());
-    let mut handler = ConnHandler::new(
-        service,
-        scheduler.clone(),
-        stats.clone(),
-        config.max_header_list_size as usize,
-        setup.info,
-        config.server_header.clone(),
-    );
-    handler.push = config.push;
-    let tracer = match setup.tracer {
-        Some(tracer) => tracer,
-        None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),
-    };
-    let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
-    if let Some(upgrade) = setup.upgrade {
-        let is_head = upgrade.parts.method == http::Method::HEAD;
-        session.upgrade(&upgrade.settings, is_head)?;
-        session.handler_mut().inner_mut().adopt_upgraded(upgrade);
+    let conn = Conn::new(io, service, &config, &stats, setup);
+    async move {
+        let mut conn = conn?;
+        let result = conn.drive(&config, shutdown).await;
+        conn.finish(result.is_ok()).await;
+        result
     }
-    session.submit_settings(&config.settings())?;
-    if config.initial_connection_window_size > 65_535 {
-        session.set_local_window_size(
-            StreamId::CONNECTION,
-            config.initial_connection_window_size as i32,
-        )?;
+}
+
+impl<I, S> Conn<I, S>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService,
+{
+    /// The connection with its session made, its SETTINGS queued, and the
+    /// bytes already read (`setup.initial`) received.
+    fn new(
+        io: I,
+        service: S,
+        config: &Config,
+        stats: &Arc<StatsInner>,
+        setup: Setup<'_>,
+    ) -> Result<Conn<I, S>, Error> {
+        let scheduler = Arc::new(Scheduler::default());
+        let mut handler = ConnHandler::new(
+            service,
+            scheduler.clone(),
+            stats.clone(),
+            config.max_header_list_size as usize,
+            setup.info,
+            config.server_header.clone(),
+        );
+        handler.push = config.push;
+        let tracer = match setup.tracer {
+            Some(tracer) => tracer,
+            None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),
+        };
+        let mut session = Session::server(Traced::new(handler, tracer), &config.options())?;
+        if let Some(upgrade) = setup.upgrade {
+            let is_head = upgrade.parts.method == http::Method::HEAD;
+            session.upgrade(&upgrade.settings, is_head)?;
+            session.handler_mut().inner_mut().adopt_upgraded(upgrade);
+        }
+        session.submit_settings(&config.settings())?;
+        if config.initial_connection_window_size > 65_535 {
+            session.set_local_window_size(
+                StreamId::CONNECTION,
+                config.initial_connection_window_size as i32,
+            )?;
+        }
+        if let Some(reason) = setup.fail {
+            session.terminate(reason)?;
+        }
+        let mut conn = Conn {
+            io,
+            session,
+            scheduler,
+            read_buffer_size: config.read_buffer_size,
+            wbuf: WriteBuf::new(config.write_high_water),
+            gauges: Some(ConnGauges {
+                _connection: Held::new(stats, Gauge::Connections, 1),
+                write_buffered: Held::new(stats, Gauge::WriteBuffered, 0),
+                outbound_queued: Held::new(stats, Gauge::OutboundQueued, 0),
+                send_buffered: Held::new(stats, Gauge::SendBuffered, 0),
+            }),
+            closing: false,
+            failed: false,
+            dirty: Vec::new(),
+            reads: 0,
+            writes: 0,
+            write_timeout: config.write_timeout,
+            stall_mark: None,
+            write_timer: None,
+        };
+        if !setup.initial.is_empty() && setup.fail.is_none() {
+            conn.recv_bytes(setup.initial);
+        }
+        Ok(conn)
     }
-    if let Some(reason) = setup.fail {
-        session.terminate(reason)?;
+
+    /// After the pump: tells the streams still open how they ended, ends
+    /// the trace and, when the connection ended cleanly (`linger`), lets
+    /// the peer read the GOAWAY before the socket closes.
+    async fn finish(&mut self, linger: bool) {
+        // Streams still open are cut by the connection's end: say so
+        // before their response bodies are dropped (with the session,
+        // after the lingering close below).
+        let goaway = self.session.close_reason().and_then(|e| match e.kind() {
+            Kind::GoAway {
+                reason, initiator, ..
+            } => Some((*reason, *initiator)),
+            _ => None,
+        });
+        for entry in self.session.handler_mut().inner_mut().streams.values() {
+            entry.outcome.set(StreamEnd::ConnectionEnded { goaway });
+        }
+        let tracer = self.session.handler_mut().tracer_mut();
+        tracer.connection_closed();
+        let _ = tracer.flush();
+        self.gauges = None;
+        if linger {
+            // Lingering close: the peer, having read the GOAWAY, closes
+            // first; closing with its bytes unread would reset the
+            // connection and could destroy the GOAWAY before it is read.
+            // On the heap: this future would otherwise be part of every
+            // connection's task, idle or not.
+            Box::pin(linger_close(&mut self.io)).await;
+        }
+        self.scheduler.close();
     }
-    let mut conn = Conn {
-        io,
-        session,
-        scheduler: scheduler.clone(),
-        read_buffer_size: config.read_buffer_size,
-        wbuf: WriteBuf::new(config.write_high_water),
-        gauges: Some(ConnGauges {
-            _connection: Held::new(&stats, Gauge::Connections, 1),
-            write_buffered: Held::new(&stats, Gauge::WriteBuffered, 0),
-            outbound_queued: Held::new(&stats, Gauge::OutboundQueued, 0),
-            send_buffered: Held::new(&stats, Gauge::SendBuffered, 0),
-        }),
-        closing: false,
-        failed: false,
-        dirty: Vec::new(),
-        reads: 0,
-        writes: 0,
-        write_timeout: config.write_timeout,
-        stall_mark: None,
-        write_timer: None,
-    };
-    if !setup.initial.is_empty() && setup.fail.is_none() {
-        conn.recv_bytes(setup.initial);
-    }
-    let result = conn.drive(&config, shutdown).await;
-    // Streams still open are cut by the connection's end: say so before
-    // their response bodies are dropped (with the session, after the
-    // lingering close below).
-    let goaway = conn.session.close_reason().and_then(|e| match e.kind() {
-        Kind::GoAway {
-            reason, initiator, ..
-        } => Some((*reason, *initiator)),
-        _ => None,
-    });
-    for entry in conn.session.handler_mut().inner_mut().streams.values() {
-        entry.outcome.set(StreamEnd::ConnectionEnded { goaway });
-    }
-    let tracer = conn.session.handler_mut().tracer_mut();
-    tracer.connection_closed();
-    let _ = tracer.flush();
-    conn.gauges = None;
-    if result.is_ok() {
-        // Lingering close: the peer, having read the GOAWAY, closes first;
-        // closing with its bytes unread would reset the connection and
-        // could destroy the GOAWAY before it is read.
-        let io = &mut conn.io;
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            // On the heap, not in the connection's future: an array here
-            // would be part of every idle connection's task.
-            let mut sink = vec![0u8; 4096];
-            let mut total = 0;
-            while total < 256 * 1024 {
-                match io.read(&mut sink).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => total += n,
-                }
+}
+
+/// Reads (and drops) what the peer still sends, for up to a second, then
+/// shuts the socket down.
+async fn linger_close<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut sink = vec![0u8; 4096];
+        let mut total = 0;
+        while total < 256 * 1024 {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
             }
-        })
-        .await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), conn.io.shutdown()).await;
-    }
-    scheduler.close();
-    result
+        }
+    })
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
 }
 
 async fn wait_shutdown(rx: &mut Option<watch::Receiver<bool>>) {

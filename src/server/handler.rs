@@ -59,9 +59,6 @@ pub(crate) struct Entry<F> {
     pub(crate) asks: Arc<Asks>,
     waker: Waker,
     pub(crate) phase: Phase<F>,
-    head: Head,
-    /// Trailer fields being received.
-    trailers: Option<HeaderMap>,
     is_head: bool,
     /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
     is_connect: bool,
@@ -74,16 +71,33 @@ pub(crate) struct Entry<F> {
     pub(crate) outcome: StreamOutcome,
 }
 
+/// The header block being received. nghttp2 delivers one block at a time
+/// on a connection (CONTINUATION frames may not interleave), so its fields
+/// are gathered here rather than in the stream's entry: no stream lookup
+/// per field.
+#[derive(Default)]
+struct Block {
+    /// The stream the block belongs to ([`StreamId::CONNECTION`]: none,
+    /// its fields are not kept).
+    stream: StreamId,
+    /// The request head, or (for trailers) just the size count.
+    head: Head,
+    /// Trailer fields, when the block is a request's trailers.
+    trailers: Option<HeaderMap>,
+}
+
 /// The session handler of a server connection.
 pub(crate) struct ConnHandler<S: HttpService> {
     service: S,
-    pub(crate) streams: StreamMap<Entry<S::Future>>,
+    pub(crate) streams: StreamMap<Box<Entry<S::Future>>>,
+    /// The header block being received.
+    block: Block,
     scheduler: Arc<Scheduler>,
     stats: Arc<StatsInner>,
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
     /// (their futures run user code when dropped).
-    pub(crate) closed: Vec<Entry<S::Future>>,
+    pub(crate) closed: Vec<Box<Entry<S::Future>>>,
     /// Streams whose service said "not ready".
     waiting_ready: Vec<StreamId>,
     pub(crate) got_settings: bool,
@@ -118,6 +132,7 @@ impl<S: HttpService> ConnHandler<S> {
         ConnHandler {
             service,
             streams: StreamMap::default(),
+            block: Block::default(),
             scheduler,
             stats,
             max_header_list_size,
@@ -135,15 +150,14 @@ impl<S: HttpService> ConnHandler<S> {
 
     /// Completes a request head: the stream gets its request, or an error
     /// response when the head was bad.
-    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
+    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, head: Head, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
         if end_stream {
             entry.stream.recv_end(None);
         }
-        let head = std::mem::take(&mut entry.head);
-        match head.into_request(&entry.stream) {
+        match head.into_request(&entry.stream, end_stream) {
             Ok(mut request) => {
                 let extensions = request.extensions_mut();
                 if let Some(info) = &self.info {
@@ -201,20 +215,18 @@ impl<S: HttpService> ConnHandler<S> {
         self.last_client_stream = id;
         self.streams.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 asks: Asks::new(stream.clone()),
                 stream: stream.clone(),
                 waker,
                 phase: Phase::New(request),
-                head: Head::default(),
-                trailers: None,
                 is_head,
                 is_connect: false,
                 outcome,
                 open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                 // Counted as a request when HTTP/1.1 read it.
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
-            },
+            }),
         );
         stream.schedule_poll();
     }
@@ -238,19 +250,17 @@ impl<S: HttpService> ConnHandler<S> {
         self.stats.count_request();
         self.streams.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 asks: Asks::new(stream.clone()),
                 waker: Waker::from(stream.clone()),
                 stream,
                 phase: Phase::New(request),
-                head: Head::default(),
-                trailers: None,
                 is_head,
                 is_connect: false,
                 outcome,
                 open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
-            },
+            }),
         );
     }
 
@@ -473,7 +483,6 @@ fn submit_response<F, B>(
     push::submit(cx, &entry.asks);
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let priority = Priority::of_response(&parts.extensions, &parts.headers);
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
     // stream goes on as a tunnel, the upgrade's when the handler asked.
     let tunnel = entry.is_connect && status.is_success();
@@ -489,18 +498,30 @@ fn submit_response<F, B>(
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED
             || body.is_end_stream());
+    // Which of the fields the server adds the handler set itself, and its
+    // `priority` field: one pass over its (few) fields, not a hashed
+    // lookup for each.
+    let (mut has_date, mut has_server, mut has_length) = (false, false, false);
+    let mut priority_field = None;
+    for (name, value) in &parts.headers {
+        has_date |= name == header::DATE;
+        has_server |= name == header::SERVER;
+        has_length |= name == header::CONTENT_LENGTH;
+        if name.as_str() == "priority" {
+            priority_field.get_or_insert(value);
+        }
+    }
+    let priority = Priority::of_response(&parts.extensions, priority_field);
     let mut head = ResponseHead {
         status,
         digits: [0u8; 20],
         length_from: None,
-        date: (!parts.headers.contains_key(header::DATE)).then(crate::server::date::now),
-        server: server_header
-            .filter(|_| !parts.headers.contains_key(header::SERVER))
-            .cloned(),
+        date: (!has_date).then(crate::server::date::now),
+        server: server_header.filter(|_| !has_server).cloned(),
         headers: parts.headers,
     };
     if let Some(n) = body.size_hint().exact() {
-        if !tunnel && !head.headers.contains_key(header::CONTENT_LENGTH) && status != 204 {
+        if !tunnel && !has_length && status != 204 {
             head.length_from = Some(20 - decimal(n, &mut head.digits).len());
         }
     }
@@ -569,23 +590,31 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             let waker = Waker::from(stream.clone());
             self.streams.insert(
                 id,
-                Entry {
+                Box::new(Entry {
                     asks: Asks::new(stream.clone()),
                     stream,
                     waker,
                     phase: Phase::Headers,
-                    head: Head::default(),
-                    trailers: None,
                     is_head: false,
                     is_connect: false,
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                     live: None,
                     outcome: StreamOutcome::default(),
-                },
+                }),
             );
-        } else if let Some(entry) = self.streams.get_mut(&id) {
-            entry.trailers = Some(HeaderMap::new());
-            entry.head.restart_count();
+            self.block = Block {
+                stream: id,
+                head: Head::default(),
+                trailers: None,
+            };
+        } else if self.streams.contains_key(&id) {
+            self.block = Block {
+                stream: id,
+                head: Head::default(),
+                trailers: Some(HeaderMap::new()),
+            };
+        } else {
+            self.block.stream = StreamId::CONNECTION;
         }
         Ok(())
     }
@@ -596,16 +625,15 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         frame: &Frame<'_>,
         field: HeaderRef<'_>,
     ) -> CallbackResult {
-        let Some(entry) = self.streams.get_mut(&frame.stream_id()) else {
-            return Ok(());
-        };
-        if !entry.head.count(&field, self.max_header_list_size) {
+        let block = &mut self.block;
+        if frame.stream_id() != block.stream || !block.head.count(&field, self.max_header_list_size)
+        {
             return Ok(());
         }
-        match &mut entry.trailers {
+        match &mut block.trailers {
             Some(trailers) => add_trailer(trailers, field).map_err(|()| CallbackError::ResetStream),
             None => {
-                entry.head.add_field(field);
+                block.head.add_field(field);
                 Ok(())
             }
         }
@@ -615,13 +643,17 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         let id = frame.stream_id();
         match frame.frame_type() {
             FrameType::HEADERS => {
+                if self.block.stream != id {
+                    return Ok(());
+                }
+                let block = std::mem::take(&mut self.block);
                 let Some(entry) = self.streams.get_mut(&id) else {
                     return Ok(());
                 };
-                if let Some(trailers) = entry.trailers.take() {
+                if let Some(trailers) = block.trailers {
                     entry.stream.recv_end(Some(trailers));
                 } else if matches!(entry.phase, Phase::Headers) {
-                    self.finish_head(cx, id, frame.is_end_stream());
+                    self.finish_head(cx, id, block.head, frame.is_end_stream());
                 }
             }
             FrameType::DATA if frame.is_end_stream() => {
@@ -686,6 +718,10 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         stream_id: StreamId,
         reason: Reason,
     ) -> CallbackResult {
+        if self.block.stream == stream_id {
+            // Reset in the middle of its header block.
+            self.block = Block::default();
+        }
         let Some(mut entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };

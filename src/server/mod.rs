@@ -220,6 +220,7 @@ mod stats;
 pub mod tls;
 pub mod upgrade;
 
+use std::future::Future;
 use std::io;
 #[cfg(feature = "tls")]
 use std::pin::Pin;
@@ -1133,8 +1134,10 @@ impl Server {
             tokio::time::timeout(self.config.handshake_timeout, sniff(&mut io, &mut first)).await;
         match sniffed {
             Ok(Ok(Sniffed::H2)) => self.serve_h2(io, service, &first, None, info).await,
+            // On the heap: HTTP/1.1's future is larger than HTTP/2's, and
+            // inline it would be part of every HTTP/2 connection's task.
             Ok(Ok(Sniffed::Http1)) if self.config.http1 && cleartext => {
-                http1::serve(self, io, first, service, info, true).await
+                Box::pin(http1::serve(self, io, first, service, info, true)).await
             }
             Ok(Ok(Sniffed::Http1)) if cleartext => {
                 self.stats.count_refused();
@@ -1142,7 +1145,7 @@ impl Server {
                     first_line = %first_line(&first),
                     "refusing an HTTP/1.x client: HTTP/1 is off"
                 );
-                refuse_http1(&mut io, "HTTP/1 is off").await;
+                Box::pin(refuse_http1(&mut io, "HTTP/1 is off")).await;
                 Ok(())
             }
             // Over TLS, ALPN said `h2`: an HTTP/1.x request is no preface.
@@ -1178,15 +1181,16 @@ impl Server {
         }
     }
 
-    /// Runs HTTP/2 on `io`, `initial` being the bytes already read.
-    async fn serve_h2<I, S>(
+    /// Runs HTTP/2 on `io`, `initial` being the bytes already read. Not an
+    /// `async fn`: its arguments would stay in the connection's future.
+    fn serve_h2<I, S>(
         &self,
         io: I,
         service: S,
         initial: &[u8],
         fail: Option<Reason>,
         info: ConnectionInfo,
-    ) -> Result<(), Error>
+    ) -> impl Future<Output = Result<(), Error>>
     where
         I: AsyncRead + AsyncWrite + Unpin,
         S: HttpService,
@@ -1205,7 +1209,6 @@ impl Server {
                 info: Some(info),
             },
         )
-        .await
     }
 }
 

@@ -77,16 +77,15 @@ impl Priority {
     }
 
     /// The priority a response asks for: its [`Priority`] extension, else
-    /// its `priority` header if that parses.
+    /// its `priority` header field (`field`) if that parses.
     pub(crate) fn of_response(
         extensions: &http::Extensions,
-        headers: &http::HeaderMap,
+        field: Option<&HeaderValue>,
     ) -> Option<Priority> {
-        extensions.get::<Priority>().copied().or_else(|| {
-            headers
-                .get(http::header::HeaderName::from_static("priority"))
-                .and_then(|v| Priority::parse(v.as_bytes()))
-        })
+        extensions
+            .get::<Priority>()
+            .copied()
+            .or_else(|| field.and_then(|v| Priority::parse(v.as_bytes())))
     }
 }
 
@@ -152,11 +151,10 @@ mod tests {
     #[test]
     fn the_extension_wins_over_the_header() {
         let mut ext = http::Extensions::new();
-        let mut headers = http::HeaderMap::new();
-        assert_eq!(Priority::of_response(&ext, &headers), None);
-        headers.insert("priority", HeaderValue::from_static("u=1"));
+        assert_eq!(Priority::of_response(&ext, None), None);
+        let field = HeaderValue::from_static("u=1");
         assert_eq!(
-            Priority::of_response(&ext, &headers).map(|p| p.urgency),
+            Priority::of_response(&ext, Some(&field)).map(|p| p.urgency),
             Some(1)
         );
         ext.insert(Priority {
@@ -164,7 +162,7 @@ mod tests {
             incremental: false,
         });
         assert_eq!(
-            Priority::of_response(&ext, &headers).map(|p| p.urgency),
+            Priority::of_response(&ext, Some(&field)).map(|p| p.urgency),
             Some(6)
         );
     }

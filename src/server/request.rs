@@ -46,11 +46,6 @@ impl Head {
         true
     }
 
-    /// A new header block (trailers) begins: its size counts afresh.
-    pub(crate) fn restart_count(&mut self) {
-        self.size = 0;
-    }
-
     /// Adds one field of the request head. A field the `http` types cannot
     /// hold turns the request into a 400.
     pub(crate) fn add_field(&mut self, field: HeaderRef<'_>) {
@@ -85,9 +80,12 @@ impl Head {
     }
 
     /// The request, or the status to answer with when the head was bad.
+    /// `end_stream`: the HEADERS frame ended the stream, so the body is
+    /// empty and needs nothing of the stream (no reader to drop later).
     pub(crate) fn into_request(
         mut self,
         stream: &Arc<Stream>,
+        end_stream: bool,
     ) -> Result<Request<RequestBody>, StatusCode> {
         if let Some(status) = self.reject {
             return Err(status);
@@ -107,7 +105,12 @@ impl Head {
         parts.authority = authority;
         parts.path_and_query = self.path.take();
         let uri = Uri::from_parts(parts).map_err(|_| StatusCode::BAD_REQUEST)?;
-        let mut request = Request::new(RequestBody::new(stream.clone(), self.content_length));
+        let body = if end_stream {
+            RequestBody::empty()
+        } else {
+            RequestBody::new(stream.clone(), self.content_length)
+        };
+        let mut request = Request::new(body);
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.version_mut() = Version::HTTP_2;
