@@ -636,7 +636,9 @@ impl Site {
             started: Instant::now(),
             outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
-        self.push_for(&request);
+        if !self.push.is_empty() {
+            self.push_for(&request);
+        }
         let uploading = method == Method::POST || method == Method::PUT;
         let response = if uploading
             && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
@@ -682,6 +684,7 @@ impl Site {
     /// -p: pushes what the requested path asks for, when the client
     /// allows push (as nghttpd, whatever the request's method and
     /// whether its path is found).
+    #[cold]
     fn push_for<B>(&self, request: &Request<B>) {
         let Some(push) = request.extensions().get::<Push>() else {
             return;

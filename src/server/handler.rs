@@ -164,8 +164,8 @@ impl<S: HttpService> ConnHandler<S> {
                     extensions.insert(info.clone());
                 }
                 extensions.insert(Informational::new(entry.asks.clone()));
-                if let Some(push) = Push::for_request(self.push, cx, &entry.asks, request.uri()) {
-                    request.extensions_mut().insert(push);
+                if self.push {
+                    Push::offer(cx, &entry.asks, &mut request);
                 }
                 request.extensions_mut().insert(entry.outcome.clone());
                 entry.is_head = request.method() == Method::HEAD;
@@ -480,7 +480,9 @@ fn submit_response<F, B>(
     submit_informational(cx, id, informational);
     // RFC 9113 section 8.4: promises before the response that may refer
     // to them.
-    push::submit(cx, &entry.asks);
+    if entry.asks.promises.waiting() {
+        push::submit(cx, &entry.asks);
+    }
     let (parts, body) = response.into_parts();
     let status = parts.status;
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its

@@ -3,7 +3,7 @@
 //! and once it is out serves the promised request with the same service,
 //! its response going on the promised stream.
 //!
-//! The handler and the connection task share a [`Promises`] per request
+//! The handler and the connection task share a [`Pushes`] per request
 //! stream (in the stream's [`Asks`]): `Push::push` queues, the task
 //! submits (`nghttp2_submit_push_promise`, never inside a callback) and
 //! opens an entry for the promised stream, whose service is called when
@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use http::header::{self, HeaderValue};
 use http::request::Parts;
@@ -82,9 +82,30 @@ impl Pushed {
 }
 
 /// The pushes of one request stream, between its handler and the
-/// connection task.
+/// connection task: made by the first push (a stream that pushes nothing
+/// holds one pointer).
 #[derive(Default)]
-pub(crate) struct Promises {
+pub(crate) struct Pushes(OnceLock<Box<Promises>>);
+
+impl Pushes {
+    /// The handler pushed something the connection task has not acted on.
+    #[inline]
+    pub(crate) fn waiting(&self) -> bool {
+        self.0.get().is_some_and(|p| p.waiting())
+    }
+
+    fn get(&self) -> Option<&Promises> {
+        self.0.get().map(|p| &**p)
+    }
+
+    fn get_or_init(&self) -> &Promises {
+        self.0.get_or_init(Box::default)
+    }
+}
+
+/// The queue behind [`Pushes`].
+#[derive(Default)]
+struct Promises {
     /// Something is queued or promised: the task's quick check.
     any: AtomicBool,
     /// Requests to promise, complete (every pseudo-header known), then,
@@ -100,33 +121,32 @@ impl Promises {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The handler pushed something the connection task has not acted on.
-    pub(crate) fn waiting(&self) -> bool {
+    fn waiting(&self) -> bool {
         self.any.load(Ordering::Acquire)
     }
 }
 
 impl Push {
-    /// The handle for a request on stream `asks.stream()`, or `None` when
-    /// the server does not offer push (`on`, [`Builder::push`]), the
-    /// client turned it off, or the request names no authority to push
-    /// for.
-    ///
-    /// [`Builder::push`]: crate::server::Builder::push
-    pub(crate) fn for_request(
-        on: bool,
-        cx: &SessionRef,
-        asks: &Arc<Asks>,
-        uri: &Uri,
-    ) -> Option<Push> {
-        if !on || cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
-            return None;
+    /// Puts the handle for `request`, on stream `asks.stream()`, into its
+    /// extensions, unless the client turned push off or the request names
+    /// no authority to push for. Out of line: the request path stays small
+    /// where it is called for servers that offer push
+    /// ([`Builder::push`](crate::server::Builder::push)).
+    #[inline(never)]
+    pub(crate) fn offer<B>(cx: &SessionRef, asks: &Arc<Asks>, request: &mut Request<B>) {
+        if cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
+            return;
         }
-        Some(Push {
+        let uri = request.uri();
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return;
+        };
+        let push = Push {
             asks: asks.clone(),
-            scheme: uri.scheme().cloned()?,
-            authority: uri.authority().cloned()?,
-        })
+            scheme: scheme.clone(),
+            authority: authority.clone(),
+        };
+        request.extensions_mut().insert(push);
     }
 
     /// Queues a PUSH_PROMISE of `request` on the request's stream. The
@@ -159,20 +179,27 @@ impl Push {
                 ));
             }
         }
-        let mut uri = http::uri::Parts::from(std::mem::take(&mut parts.uri));
-        if uri.path_and_query.is_none() {
+        let uri = &parts.uri;
+        let Some(path) = uri.path_and_query() else {
             return Err(Error::user("cannot push a request without a path"));
-        }
-        uri.scheme.get_or_insert_with(|| self.scheme.clone());
-        uri.authority.get_or_insert_with(|| self.authority.clone());
-        parts.uri = Uri::from_parts(uri).map_err(|e| Error::user(e.to_string()))?;
+        };
+        // Parsed from text rather than put together with
+        // `Uri::from_parts`, which then stays inlined in the request path
+        // (its only other caller).
+        let full = format!(
+            "{}://{}{}",
+            uri.scheme().unwrap_or(&self.scheme),
+            uri.authority().unwrap_or(&self.authority),
+            path
+        );
+        parts.uri = Uri::try_from(full).map_err(|e| Error::user(e.to_string()))?;
         parts.version = http::Version::HTTP_2;
         parts.headers.retain_connection_safe();
         let stream = self.asks.stream();
         if stream.state().is_detached() {
             return Err(Error::user("cannot push: the request's stream is closed"));
         }
-        let promises = &self.asks.promises;
+        let promises = self.asks.promises.get_or_init();
         let mut st = promises.state();
         if st.len() >= MAX_QUEUED {
             return Err(Error::user("cannot push: 100 pushes wait already"));
@@ -216,11 +243,11 @@ impl RetainConnectionSafe for http::HeaderMap {
 /// Submits the PUSH_PROMISEs queued on the stream of `asks` (before its
 /// response, when called as the response is submitted); their entries are
 /// made by [`ConnHandler::send_pushes`].
+#[cold]
 pub(crate) fn submit(cx: &mut SessionRef, asks: &Asks) {
-    let promises = &asks.promises;
-    if !promises.waiting() {
+    let Some(promises) = asks.promises.get() else {
         return;
-    }
+    };
     let parent = asks.stream().id();
     promises.state().retain_mut(|(promised, parts)| {
         if promised.is_some() {
@@ -262,13 +289,16 @@ impl<S: HttpService> ConnHandler<S> {
     /// Submits the PUSH_PROMISEs stream `id`'s handler queued since its
     /// response went (or that were not submitted with it), and makes the
     /// entries of the streams promised so far.
+    #[cold]
     pub(crate) fn send_pushes(&mut self, cx: &mut SessionRef, id: StreamId) {
         let Some(asks) = self.streams.get(&id).map(|entry| entry.asks.clone()) else {
             return;
         };
         submit(cx, &asks);
         let promised = {
-            let promises = &asks.promises;
+            let Some(promises) = asks.promises.get() else {
+                return;
+            };
             let mut st = promises.state();
             let (promised, queued): (Vec<_>, Vec<_>) = std::mem::take(&mut *st)
                 .into_iter()
