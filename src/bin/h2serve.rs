@@ -6,6 +6,7 @@
 //! `GET /` answers `hello world`; `POST`/`PUT /upload` echoes the request
 //! body back as it arrives.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,9 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use nghttp2::server::files::{FileBody, Files, MimeTypes};
-use nghttp2::server::{service_fn, tls, BoxError, Builder, RequestBody, StreamEnd, StreamOutcome};
+use nghttp2::server::{
+    service_fn, tls, BoxError, Builder, Push, RequestBody, StreamEnd, StreamOutcome,
+};
 use nghttp2::trace::{SharedWriter, Tracer};
 
 /// An HTTP/2 server on nghttp2's engine.
@@ -143,6 +146,16 @@ struct Args {
     /// has ended (as nghttpd). Uploads echoed answer early either way.
     #[arg(long)]
     early_response: bool,
+    /// Server push, as nghttpd -p: when PATH is requested, push
+    /// PUSH_PATH,... (GET requests for them, served as any other) before
+    /// the response, to clients that allow push. Repeatable:
+    /// `-p /=/style.css,/app.js -p /doc=/doc.css`.
+    #[arg(short = 'p', long = "push", value_name = "PATH=PUSH_PATH,...", value_parser = parse_push)]
+    push: Vec<(String, Vec<String>)>,
+    /// Print what every connection reads (decrypted, over TLS) to standard
+    /// output in the canonical hex+ASCII display, as nghttpd --hexdump.
+    #[arg(long)]
+    hexdump: bool,
     /// Print the version (long only: -V is --verify-client, as nghttpd).
     #[arg(long, action = clap::ArgAction::Version)]
     version: (),
@@ -160,6 +173,23 @@ fn parse_size(text: &str) -> Result<u32, String> {
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .ok_or_else(|| format!("{text:?} is not a size (say 4096, 8K, 1M)"))
+}
+
+/// `PATH=PUSH_PATH,...`: the path requested and the paths pushed with it.
+fn parse_push(text: &str) -> Result<(String, Vec<String>), String> {
+    let (path, pushes) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not PATH=PUSH_PATH,..."))?;
+    let check = |p: &str| {
+        if p.starts_with('/') && http::uri::PathAndQuery::try_from(p).is_ok() {
+            Ok(p.to_string())
+        } else {
+            Err(format!("{p:?} in {text:?} is not a path (say /style.css)"))
+        }
+    };
+    let path = check(path)?;
+    let pushes = pushes.split(',').map(check).collect::<Result<_, _>>()?;
+    Ok((path, pushes))
 }
 
 /// `name: value`, a field that may be sent as a trailer.
@@ -437,6 +467,11 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
             tracer
         });
     }
+    if args.hexdump {
+        builder = builder.hexdump(std::io::stdout());
+    }
+    // As nghttpd, no push unless -p asks for it (and no per-request cost).
+    builder = builder.push(!args.push.is_empty());
     if let Some(n) = args.header_table_size {
         builder = builder.header_table_size(n);
     }
@@ -549,6 +584,8 @@ struct Site {
     trailers: http::HeaderMap,
     /// Their names, for the `trailer` response header.
     trailer_names: Option<HeaderValue>,
+    /// -p: the paths pushed when a path is requested.
+    push: HashMap<String, Vec<String>>,
 }
 
 impl Site {
@@ -572,7 +609,14 @@ impl Site {
             .then(|| HeaderValue::from_str(&names.join(", ")))
             .transpose()
             .map_err(|e| e.to_string())?;
+        let mut push: HashMap<String, Vec<String>> = HashMap::new();
+        for (path, pushes) in &args.push {
+            push.entry(path.clone())
+                .or_default()
+                .extend(pushes.iter().cloned());
+        }
         Ok(Site {
+            push,
             files,
             echo_upload: args.echo_upload,
             early_response: args.early_response,
@@ -592,6 +636,9 @@ impl Site {
             started: Instant::now(),
             outcome: request.extensions().get::<StreamOutcome>().cloned(),
         });
+        if !self.push.is_empty() {
+            self.push_for(&request);
+        }
         let uploading = method == Method::POST || method == Method::PUT;
         let response = if uploading
             && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
@@ -630,6 +677,31 @@ impl Site {
                 ..log
             }),
         })
+    }
+}
+
+impl Site {
+    /// -p: pushes what the requested path asks for, when the client
+    /// allows push (as nghttpd, whatever the request's method and
+    /// whether its path is found).
+    #[cold]
+    fn push_for<B>(&self, request: &Request<B>) {
+        let Some(push) = request.extensions().get::<Push>() else {
+            return;
+        };
+        let Some(paths) = self.push.get(request.uri().path()) else {
+            return;
+        };
+        for path in paths {
+            let pushed = Request::get(path.as_str()).body(());
+            let result = match pushed {
+                Ok(pushed) => push.push(pushed),
+                Err(e) => Err(nghttp2::Error::user(e.to_string())),
+            };
+            if let Err(e) = result {
+                tracing::warn!("push of {path} for {}: {e}", request.uri().path());
+            }
+        }
     }
 }
 

@@ -66,7 +66,6 @@ mod duplex;
 mod expect;
 mod fields;
 mod head;
-mod hexdump;
 mod informational;
 mod pool;
 pub mod redirect;
@@ -95,6 +94,7 @@ pub use informational::{informational, InformationalResponses};
 pub use pool::{Client, ClientBuilder};
 
 use crate::error::{Error, Kind};
+use crate::proto::hexdump;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stream::{Failure, Stream};
 use crate::session::StreamId;
@@ -215,7 +215,7 @@ impl Builder {
     /// the canonical hex+ASCII display, as `nghttp --hexdump` does: each
     /// read from offset 0, ending with its length.
     pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
-        self.hexdump = Some(hexdump::Sink(Box::new(out)));
+        self.hexdump = Some(hexdump::Sink::new(out));
         self
     }
 
@@ -452,7 +452,10 @@ impl Builder {
             }};
         }
         match self.hexdump {
-            Some(sink) => spawn_conn!(Sniff::new(hexdump::Hexdump::new(io, sink), answer.clone())),
+            Some(sink) => spawn_conn!(Sniff::new(
+                hexdump::Hexdump::new(io, Some(sink)),
+                answer.clone()
+            )),
             None => spawn_conn!(Sniff::new(io, answer.clone())),
         }
         let send = SendRequest {

@@ -7,6 +7,7 @@
 #![cfg_attr(not(all(feature = "server", feature = "client")), allow(dead_code))]
 
 pub(crate) mod headers;
+pub(crate) mod hexdump;
 pub(crate) mod rewind;
 pub(crate) mod scheduler;
 pub(crate) mod stats;
@@ -14,7 +15,7 @@ pub(crate) mod stream;
 
 /// Implements `tokio::io::AsyncWrite` for a transport wrapper `$ty<I>` by
 /// forwarding every call to its `io` field: the wrappers that only look at
-/// what is read (`Rewind`, the client's `Sniff` and `Hexdump`) write
+/// what is read (`Rewind`, `Hexdump`, the client's `Sniff`) write
 /// straight through.
 macro_rules! forward_async_write {
     ($ty:ident) => {

@@ -1,6 +1,7 @@
 //! [`Asks`]: what a handler may ask of its HTTP/2 stream besides the final
 //! response: informational (1xx) heads before it, and, on an extended
-//! CONNECT, an upgrade that turns the stream into a byte pipe. Shared by
+//! CONNECT, an upgrade that turns the stream into a byte pipe; and the
+//! requests it pushes ([`Pushes`]). Shared by
 //! the stream's entry and the handles in the request's extensions
 //! ([`Informational`](crate::server::Informational) and the upgrade's).
 
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::proto::stream::Stream;
+use crate::server::push::Pushes;
 use crate::server::upgrade::PipeWriter;
 
 /// How many informational responses may wait for the connection task.
@@ -20,6 +22,8 @@ const MAX_QUEUED: usize = 16;
 pub(crate) struct Asks {
     stream: Arc<Stream>,
     state: Mutex<AsksState>,
+    /// The requests the handler pushes.
+    pub(crate) promises: Pushes,
 }
 
 #[derive(Default)]
@@ -38,6 +42,7 @@ impl Asks {
         Arc::new(Asks {
             stream,
             state: Mutex::default(),
+            promises: Pushes::default(),
         })
     }
 

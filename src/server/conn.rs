@@ -132,7 +132,7 @@ where
         setup: Setup<'_>,
     ) -> Result<Conn<I, S>, Error> {
         let scheduler = Arc::new(Scheduler::default());
-        let handler = ConnHandler::new(
+        let mut handler = ConnHandler::new(
             service,
             scheduler.clone(),
             stats.clone(),
@@ -140,6 +140,7 @@ where
             setup.info,
             config.server_header.clone(),
         );
+        handler.push = config.push;
         let tracer = match setup.tracer {
             Some(tracer) => tracer,
             None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),

@@ -13,7 +13,7 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 
-use crate::error::{Initiator, Reason};
+use crate::error::{Initiator, LibError, Reason};
 use crate::proto::headers::is_connection_specific;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
@@ -23,6 +23,7 @@ use crate::server::body::{BodySource, RequestBody, ResponseOwner};
 use crate::server::conn::Upgrade;
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::informational::Informational;
+use crate::server::push::{self, Push};
 use crate::server::request::{add_trailer, Head, Repeated};
 use crate::server::service::HttpService;
 use crate::server::upgrade::{self, H2Connect, Protocol};
@@ -54,8 +55,8 @@ pub(crate) enum Phase<F> {
 /// One request stream, on the connection task's side.
 pub(crate) struct Entry<F> {
     pub(crate) stream: Arc<Stream>,
-    /// The 1xx responses and the upgrade the handler asks for.
-    asks: Arc<Asks>,
+    /// The 1xx responses, the upgrade and the pushes the handler asks for.
+    pub(crate) asks: Arc<Asks>,
     waker: Waker,
     pub(crate) phase: Phase<F>,
     is_head: bool,
@@ -114,6 +115,8 @@ pub(crate) struct ConnHandler<S: HttpService> {
     /// going backwards. Only the first few gaps are kept; nghttp2 itself
     /// ignores such HEADERS.
     id_gaps: Vec<(u32, u32)>,
+    /// Requests carry a [`Push`] (when their client allows push).
+    pub(crate) push: bool,
 }
 
 /// How many skipped stream id ranges a connection remembers.
@@ -144,6 +147,7 @@ impl<S: HttpService> ConnHandler<S> {
             server_header,
             last_client_stream: StreamId::CONNECTION,
             id_gaps: Vec::new(),
+            push: true,
         }
     }
 
@@ -163,6 +167,9 @@ impl<S: HttpService> ConnHandler<S> {
                     extensions.insert(info.clone());
                 }
                 extensions.insert(Informational::new(entry.asks.clone()));
+                if self.push {
+                    Push::offer(cx, &entry.asks, &mut request);
+                }
                 request.extensions_mut().insert(entry.outcome.clone());
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
@@ -227,6 +234,39 @@ impl<S: HttpService> ConnHandler<S> {
         stream.schedule_poll();
     }
 
+    /// Makes the entry of stream `id`, promised by a PUSH_PROMISE just
+    /// submitted (server push): its request, complete and without a body,
+    /// goes to the service once the PUSH_PROMISE is sent
+    /// ([`promise_sent`](ConnHandler::promise_sent)).
+    pub(crate) fn adopt_pushed(&mut self, id: StreamId, parts: http::request::Parts) {
+        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        // No body, and none to count in the windows.
+        stream.preload(bytes::Bytes::new(), None);
+        let is_head = parts.method == Method::HEAD;
+        let body = RequestBody::new(stream.clone(), Some(0));
+        let mut request = Request::from_parts(parts, body);
+        let outcome = StreamOutcome::default();
+        if let Some(info) = &self.info {
+            request.extensions_mut().insert(info.clone());
+        }
+        request.extensions_mut().insert(outcome.clone());
+        self.stats.count_request();
+        self.streams.insert(
+            id,
+            Box::new(Entry {
+                asks: Asks::new(stream.clone()),
+                waker: Waker::from(stream.clone()),
+                stream,
+                phase: Phase::New(request),
+                is_head,
+                is_connect: false,
+                outcome,
+                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
+                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
+            }),
+        );
+    }
+
     /// Sends the informational responses stream `id`'s handler queued.
     pub(crate) fn send_informational(&mut self, cx: &mut SessionRef, id: StreamId) {
         if let Some(entry) = self.streams.get(&id) {
@@ -245,13 +285,16 @@ impl<S: HttpService> ConnHandler<S> {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        match poll_entry(
+        let polled = poll_entry(
             &mut self.service,
             entry,
             cx,
             &self.stats,
             self.server_header.as_ref(),
-        ) {
+        );
+        // Pushes the handler made (`Push::push` asks for a poll).
+        let pushes = entry.asks.promises.waiting();
+        match polled {
             Polled::NotReady => self.waiting_ready.push(id),
             Polled::Called if !self.waiting_ready.is_empty() => {
                 // The service is ready again: let the others try.
@@ -267,6 +310,9 @@ impl<S: HttpService> ConnHandler<S> {
                 }
             }
             _ => {}
+        }
+        if pushes {
+            self.send_pushes(cx, id);
         }
     }
 }
@@ -435,6 +481,11 @@ fn submit_response<F, B>(
     let id = entry.stream.id();
     let (informational, upgrade) = entry.asks.respond();
     submit_informational(cx, id, informational);
+    // RFC 9113 section 8.4: promises before the response that may refer
+    // to them.
+    if entry.asks.promises.waiting() {
+        push::submit(cx, &entry.asks);
+    }
     let (parts, body) = response.into_parts();
     let status = parts.status;
     // RFC 9110 section 9.3.6: a 2xx to CONNECT has no content-length; its
@@ -631,6 +682,25 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_frame_send(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+        if frame.frame_type() == FrameType::PUSH_PROMISE {
+            self.promise_sent(frame);
+        }
+        Ok(())
+    }
+
+    fn on_frame_not_send(
+        &mut self,
+        _cx: &mut SessionRef,
+        frame: &Frame<'_>,
+        error: LibError,
+    ) -> CallbackResult {
+        if frame.frame_type() == FrameType::PUSH_PROMISE {
+            self.promise_not_sent(frame, error);
         }
         Ok(())
     }

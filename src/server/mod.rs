@@ -64,6 +64,9 @@
 //! - Informational responses: an HTTP/2 request carries an
 //!   [`Informational`] handle that sends `103 Early Hints` (or another
 //!   1xx) before the final response.
+//! - Server push: an HTTP/2 request whose client allows push carries a
+//!   [`Push`] handle; a pushed request is served by the same service, its
+//!   response on the promised stream, and carries [`Pushed`].
 //!
 //! Every response gets a `date` (formatted once a second) and, when
 //! [`Builder::server_header`] set one, a `server` header, unless the
@@ -136,6 +139,8 @@
 //! | Stream resets by the client (rapid reset) | [`stream_reset_rate_limit`](Builder::stream_reset_rate_limit) | — | burst 1000, then 33/s | GOAWAY INTERNAL_ERROR (nghttp2's code), close once open streams end |
 //! | Glitches: frames that are legal but useless, refused streams, DATA on closed streams | [`glitch_rate_limit`](Builder::glitch_rate_limit) | — | burst 10000, then 330/s (nghttp2 1.69's default; 1.68.1's 1000, 33 cuts off slow clients) | GOAWAY ENHANCE_YOUR_CALM |
 //! | Queued SETTINGS and PING ACKs (outbound queue) | [`max_outbound_ack`](Builder::max_outbound_ack) | — | 1000 | GOAWAY ENHANCE_YOUR_CALM, `[ERROR] connection error` |
+//! | Pushed streams (server push, [`Push`]) | — | `-p` | the client's SETTINGS_MAX_CONCURRENT_STREAMS, which nghttp2 applies to them | the pushed responses wait; the client may refuse a push with RST_STREAM |
+//! | Pushes one handler has waiting for the connection | — | — | 100 | [`Push::push`] fails |
 //! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
 //! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
 //! | Request body size | — | — | none in total; unread bytes bounded by the windows above | — |
@@ -206,6 +211,7 @@ mod http1;
 mod informational;
 mod outcome;
 mod priority;
+mod push;
 mod request;
 mod serve;
 mod service;
@@ -237,6 +243,7 @@ pub use connect_info::{ConnectionInfo, TlsInfo};
 pub use informational::Informational;
 pub use outcome::{StreamEnd, StreamOutcome};
 pub use priority::Priority;
+pub use push::{Push, Pushed};
 pub use serve::{Serve, WithGracefulShutdown};
 pub use service::{service_fn, BoxError, HttpService, ServiceFn};
 pub use stats::Stats;
@@ -244,6 +251,7 @@ pub use stats::Stats;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Reason};
+use crate::proto::hexdump::{Hexdump, Sink};
 use crate::proto::stats::StatsInner;
 use crate::session::{FrameType, Options, Setting, SettingId};
 use crate::trace::Tracer;
@@ -274,6 +282,10 @@ pub(crate) struct Config {
     encoder_header_table_size: Option<usize>,
     rfc9218_priorities: bool,
     trace: Option<TraceFactory>,
+    /// Where `--hexdump` writes what connections read.
+    hexdump: Option<Sink>,
+    /// Requests carry a [`Push`].
+    push: bool,
 }
 
 /// Makes the [`Tracer`] of each connection, given its number (1, 2, ...).
@@ -330,6 +342,8 @@ impl Default for Config {
             encoder_header_table_size: None,
             rfc9218_priorities: true,
             trace: None,
+            hexdump: None,
+            push: true,
         }
     }
 }
@@ -610,6 +624,25 @@ impl Builder {
             make: Arc::new(make),
             next_id: Arc::new(AtomicU64::new(0)),
         });
+        self
+    }
+
+    /// Offers server push to handlers: a [`Push`] in the extensions of
+    /// every HTTP/2 request whose client allows push (default on). Off, no
+    /// request carries one, which saves the handle's small cost per
+    /// request (a clone of the request's authority and an extension) for
+    /// a server that never pushes; `h2serve` turns it on with `-p` only.
+    pub fn push(mut self, on: bool) -> Self {
+        self.config.push = on;
+        self
+    }
+
+    /// Writes everything every connection reads (decrypted, over TLS) to
+    /// `out` in the canonical hex+ASCII display, as `nghttpd --hexdump`
+    /// does: each read from offset 0, ending with its length; one read's
+    /// lines are never mixed with another connection's. Off by default.
+    pub fn hexdump(mut self, out: impl std::io::Write + Send + 'static) -> Self {
+        self.config.hexdump = Some(Sink::new(out));
         self
     }
 
@@ -1021,7 +1054,9 @@ impl Server {
             Ok(Ok(())) => {}
         }
         let info = info.with_tls(TlsInfo::from_ssl(tls.ssl()));
-        let fail = match tls::check_session(tls.ssl()) {
+        let checked = tls::check_session(tls.ssl());
+        let mut tls = self.dumped(tls);
+        let fail = match checked {
             Ok(true) => None,
             Ok(false) if self.config.http1 => {
                 return http1::serve(self, tls, Vec::new(), service, info, false).await;
@@ -1055,7 +1090,7 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        self.serve_sniffed(io, service, ConnectionInfo::default(), true)
+        self.serve_sniffed(self.dumped(io), service, ConnectionInfo::default(), true)
             .await
     }
 
@@ -1071,7 +1106,13 @@ impl Server {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        self.serve_sniffed(io, service, info, true).await
+        self.serve_sniffed(self.dumped(io), service, info, true)
+            .await
+    }
+
+    /// `io`, its reads dumped when [`Builder::hexdump`] asked for it.
+    fn dumped<I>(&self, io: I) -> Hexdump<I> {
+        Hexdump::new(io, self.config.hexdump.clone())
     }
 
     /// Reads the first bytes and serves what they ask for. `cleartext`

@@ -1,15 +1,33 @@
-//! `nghttp --hexdump`: every read from the server, decrypted, in the
-//! canonical hex+ASCII display (`hexdump -C`), each read from offset 0.
+//! `--hexdump`, as `nghttp --hexdump` and `nghttpd --hexdump` print it:
+//! every read from the peer, decrypted, in the canonical hex+ASCII display
+//! (`hexdump -C`), each read from offset 0. The client (`h2fetch
+//! --hexdump`) and the server (`h2serve --hexdump`) share it.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, ReadBuf};
 
-/// Where the dump goes.
-pub(crate) struct Sink(pub(crate) Box<dyn Write + Send>);
+/// Where the dump goes: shared by the connections that dump into it (a
+/// server's), each read written whole under the lock so that the dumps of
+/// two connections do not interleave.
+#[derive(Clone)]
+pub(crate) struct Sink(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Sink {
+    pub(crate) fn new(out: impl Write + Send + 'static) -> Sink {
+        Sink(Arc::new(Mutex::new(Box::new(out))))
+    }
+
+    /// Dumps `data`; a failed write does not fail the connection.
+    fn dump(&self, data: &[u8]) {
+        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = hexdump(&mut *out, data);
+    }
+}
 
 impl fmt::Debug for Sink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,14 +76,15 @@ pub(crate) fn hexdump(out: &mut impl Write, data: &[u8]) -> io::Result<()> {
     out.flush()
 }
 
-/// A transport whose reads are dumped.
+/// A transport whose reads are dumped, when it has a sink (without one it
+/// only passes reads and writes through).
 pub(crate) struct Hexdump<I> {
     io: I,
-    sink: Sink,
+    sink: Option<Sink>,
 }
 
 impl<I> Hexdump<I> {
-    pub(crate) fn new(io: I, sink: Sink) -> Hexdump<I> {
+    pub(crate) fn new(io: I, sink: Option<Sink>) -> Hexdump<I> {
         Hexdump { io, sink }
     }
 }
@@ -79,11 +98,10 @@ impl<I: AsyncRead + Unpin> AsyncRead for Hexdump<I> {
         let before = buf.filled().len();
         let this = &mut *self;
         let ready = Pin::new(&mut this.io).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = ready {
+        if let (Poll::Ready(Ok(())), Some(sink)) = (&ready, &this.sink) {
             let new = &buf.filled()[before..];
             if !new.is_empty() {
-                // A failed dump does not fail the connection.
-                let _ = hexdump(&mut this.sink.0, new);
+                sink.dump(new);
             }
         }
         ready
