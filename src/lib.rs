@@ -59,7 +59,7 @@
 //! | `client` | `client`: tokio |
 //! | `tls` | TLS by OpenSSL for both (`server::tls`, `https://` in the client) |
 //! | `vendored-openssl` | `tls`, with OpenSSL built from source (no system headers needed) |
-//! | `cli` (default) | all of the above and what the `h2serve` and `h2fetch` binaries need (clap, tracing-subscriber, mimalloc) |
+//! | `cli` (default) | all of the above and what the `h2serve` and `h2fetch` binaries need (clap, tracing-subscriber, libmimalloc-sys) |
 //!
 //! A library that only serves: `nghttp2 = { version = "0.1",
 //! default-features = false, features = ["server"] }` (no clap,

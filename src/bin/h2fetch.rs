@@ -19,11 +19,14 @@ use http_body::{Body, Frame};
 use nghttp2::client::{Builder, Incoming, ResponseBody, SendRequest};
 use nghttp2::trace::{diff, SharedWriter, Tracer};
 
+#[path = "shared/alloc.rs"]
+mod alloc;
+
 /// mimalloc, as h2serve: a client allocates and frees small objects per
 /// request too (with glibc's allocator that was a fifth of h2fetch's time
 /// on `-n -m 20000`, benches/client.sh).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::MiMalloc = alloc::MiMalloc;
 
 /// How many requests are handed to a connection at once; the rest wait
 /// here, as cheap jobs, not as streams queued in nghttp2. A little above
