@@ -99,6 +99,8 @@ pub(crate) struct ConnHandler<S: HttpService> {
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
     /// (their futures run user code when dropped).
+    // Boxed as in `streams`: moving an entry here moves a pointer.
+    #[allow(clippy::vec_box)]
     pub(crate) closed: Vec<Box<Entry<S::Future>>>,
     /// Streams whose service said "not ready".
     waiting_ready: Vec<StreamId>,
