@@ -16,10 +16,10 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::body::ResponseBody;
-use crate::client::fields::FieldCache;
 use crate::client::informational::InformationalSender;
 use crate::client::{End, Msg, Submit};
 use crate::error::{Error, Initiator, LibError, Reason};
+use crate::proto::fields::FieldCache;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stream::{Failure, Stream};
 use crate::session::stream_map::StreamMap;

@@ -64,7 +64,7 @@ mod conn;
 mod decompress;
 mod duplex;
 mod expect;
-mod fields;
+
 mod head;
 mod informational;
 mod pool;

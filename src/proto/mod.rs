@@ -6,6 +6,7 @@
 //! other uses are unused.
 #![cfg_attr(not(all(feature = "server", feature = "client")), allow(dead_code))]
 
+pub(crate) mod fields;
 pub(crate) mod headers;
 pub(crate) mod hexdump;
 pub(crate) mod rewind;

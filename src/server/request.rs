@@ -7,17 +7,20 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
+use crate::proto::fields::FieldCache;
 use crate::proto::stream::Stream;
 use crate::server::body::RequestBody;
 use crate::server::upgrade::Protocol;
 use crate::session::HeaderRef;
 
 /// What a connection's requests repeat, kept parsed: a client names the
-/// same `:authority` in every request of a connection, so it is parsed and
-/// copied once, then shared.
+/// same `:authority` in every request of a connection, and sends most of
+/// its other fields again too; each is parsed and copied once, then
+/// shared.
 #[derive(Default)]
 pub(crate) struct Repeated {
     authority: Option<Authority>,
+    fields: FieldCache,
 }
 
 impl Repeated {
@@ -84,20 +87,18 @@ impl Head {
                 Err(_) => self.reject = bad,
             },
             b":protocol" => self.protocol = Some(Protocol::from_bytes(field.value)),
-            name => match (
-                HeaderName::from_bytes(name),
-                HeaderValue::from_bytes(field.value),
-            ) {
-                (Ok(name), Ok(value)) => {
-                    if name == header::CONTENT_LENGTH {
-                        self.content_length = std::str::from_utf8(field.value)
-                            .ok()
-                            .and_then(|v| v.parse().ok());
-                    }
-                    self.headers.append(name, value);
+            name => {
+                if !repeated
+                    .fields
+                    .append(&mut self.headers, name, field.value, field.sensitive)
+                {
+                    self.reject = bad;
+                } else if name == b"content-length" {
+                    self.content_length = std::str::from_utf8(field.value)
+                        .ok()
+                        .and_then(|v| v.parse().ok());
                 }
-                _ => self.reject = bad,
-            },
+            }
         }
     }
 

@@ -1,15 +1,17 @@
-//! [`FieldCache`]: the response header fields a connection saw lately, by
-//! content, so that a field the server sends again becomes a
+//! [`FieldCache`]: the header fields a connection received lately, by
+//! content, so that a field the peer sends again becomes a
 //! `HeaderName`/`HeaderValue` pair by a comparison and two reference
 //! counts instead of a name lookup, a validation, an allocation and a
 //! copy.
 //!
-//! A server repeats most of its response fields from one response to the
-//! next (`server`, `content-type`, `cache-control`, `vary`, often
-//! `content-length` and `date`): HPACK sends them as indexes into its
-//! dynamic table. The `h2` crate gets the same effect from its decoder,
-//! whose table entries are reference-counted `Bytes`; nghttp2 hands this
-//! side plain byte slices, hence this cache.
+//! Peers repeat most of their fields from one message to the next: a
+//! server its `server`, `content-type`, `cache-control`, `vary`, often
+//! `content-length` and `date`; a client its `user-agent`, `accept*`,
+//! `cookie`. HPACK sends them as indexes into its dynamic table. The `h2`
+//! crate gets the same effect from its decoder, whose table entries are
+//! reference-counted `Bytes`; nghttp2 hands us plain byte slices, hence
+//! this cache. The client keeps one for response fields, the server one
+//! for request fields.
 //!
 //! Bounded and private to one connection: [`SLOTS`] entries (two ways in
 //! each of [`SETS`] sets, so that two fields whose hashes meet both stay)
