@@ -622,3 +622,52 @@ async fn prohibited_tls12_cipher_gets_goaway_inadequate_security() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+/// The server keeps the request fields a connection repeats (and its
+/// `:authority`) parsed: every request must still see exactly what it
+/// sent, whether the field is new, repeated, changed back, or one of more
+/// distinct values than the cache keeps.
+#[tokio::test]
+async fn repeated_request_fields_arrive_as_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = service_fn(|req: Request<RequestBody>| async move {
+        let probe = req.headers().get_all("x-probe").iter();
+        let probes: Vec<_> = probe.map(|v| v.to_str().unwrap().to_owned()).collect();
+        let text = format!(
+            "{} {}",
+            req.uri().authority().map(|a| a.as_str()).unwrap_or("-"),
+            probes.join(",")
+        );
+        Ok::<_, Infallible>(Response::new(full(text)))
+    });
+    let server = Builder::new().build();
+    tokio::spawn(async move { server.serve(listener, service).await });
+    let (mut client, _conn) = connect(addr).await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        sent.push(("a.example", format!("same-{}", i % 2)));
+    }
+    for i in 0..300 {
+        sent.push((
+            if i % 7 == 0 { "b.example" } else { "a.example" },
+            format!("v{i}"),
+        ));
+    }
+    for i in 0..20 {
+        sent.push(("a.example", format!("v{i}")));
+    }
+    for (authority, probe) in sent {
+        let request = Request::builder()
+            .uri(format!("http://{authority}/"))
+            .header("x-probe", probe.as_str())
+            .header("x-probe", "second")
+            .body(())
+            .unwrap();
+        let mut ready = client.clone().ready().await.unwrap();
+        let (response, _) = ready.send_request(request, true).unwrap();
+        let mut body = response.await.unwrap().into_body();
+        let got = String::from_utf8(read_all(&mut body).await.unwrap()).unwrap();
+        assert_eq!(got, format!("{authority} {probe},second"));
+    }
+}
