@@ -643,7 +643,7 @@ async fn repeated_request_fields_arrive_as_sent() {
     });
     let server = Builder::new().build();
     tokio::spawn(async move { server.serve(listener, service).await });
-    let (mut client, _conn) = connect(addr).await;
+    let (client, _conn) = connect(addr).await;
     let mut sent = Vec::new();
     for i in 0..20 {
         sent.push(("a.example", format!("same-{}", i % 2)));
