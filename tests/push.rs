@@ -39,6 +39,16 @@ fn htdocs() -> TempDir {
     dir
 }
 
+/// h2serve over h2c on `dir` with `extra` flags, and the URL of its
+/// index.html.
+fn serve_htdocs(dir: &TempDir, extra: &[&str]) -> (support::peers::Running, String) {
+    let mut args = vec!["--no-tls", "-d", dir.path().to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let server = start_h2serve(&args);
+    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    (server, url)
+}
+
 fn nghttp(args: &[&str]) -> Option<(String, Vec<u8>)> {
     let nghttp = peer("nghttp")?;
     let out = run(Command::new(nghttp).args(args));
@@ -56,14 +66,7 @@ fn nghttp(args: &[&str]) -> Option<(String, Vec<u8>)> {
 #[test]
 fn nghttp_gets_the_pushed_file_from_h2serve() {
     let dir = htdocs();
-    let server = start_h2serve(&[
-        "--no-tls",
-        "-d",
-        dir.path().to_str().unwrap(),
-        "-p",
-        "/index.html=/style.css",
-    ]);
-    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let (_server, url) = serve_htdocs(&dir, &["-p", "/index.html=/style.css"]);
     let Some((trace, _)) = nghttp(&["-nv", &url]) else {
         return;
     };
@@ -102,14 +105,7 @@ fn nghttp_gets_the_pushed_file_from_h2serve() {
 #[test]
 fn no_push_when_nghttp_turns_it_off() {
     let dir = htdocs();
-    let server = start_h2serve(&[
-        "--no-tls",
-        "-d",
-        dir.path().to_str().unwrap(),
-        "-p",
-        "/index.html=/style.css",
-    ]);
-    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let (_server, url) = serve_htdocs(&dir, &["-p", "/index.html=/style.css"]);
     let Some((trace, _)) = nghttp(&["-nv", "--no-push", &url]) else {
         return;
     };
@@ -123,8 +119,7 @@ fn no_push_when_nghttp_turns_it_off() {
 #[test]
 fn no_push_unless_asked() {
     let dir = htdocs();
-    let server = start_h2serve(&["--no-tls", "-d", dir.path().to_str().unwrap()]);
-    let url = format!("http://127.0.0.1:{}/index.html", server.port);
+    let (_server, url) = serve_htdocs(&dir, &[]);
     let Some((trace, _)) = nghttp(&["-nv", &url]) else {
         return;
     };

@@ -209,50 +209,28 @@ impl<S: HttpService> ConnHandler<S> {
         stream.preload(upgrade.body, upgrade.trailers);
         let mut parts = upgrade.parts;
         parts.version = Version::HTTP_2;
-        let is_head = parts.method == Method::HEAD;
         let mut request = Request::from_parts(
             parts,
             RequestBody::new(stream.clone(), Some(content_length)),
         );
         let outcome = StreamOutcome::default();
         request.extensions_mut().insert(outcome.clone());
-        let waker = Waker::from(stream.clone());
         self.last_client_stream = id;
-        self.streams.insert(
-            id,
-            Box::new(Entry {
-                asks: Asks::new(stream.clone()),
-                stream: stream.clone(),
-                waker,
-                phase: Phase::New(request),
-                is_head,
-                is_connect: false,
-                outcome,
-                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
-                // Counted as a request when HTTP/1.1 read it.
-                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
-            }),
-        );
+        // Counted as a request when HTTP/1.1 read it.
+        self.insert_complete(id, stream.clone(), request, outcome);
         stream.schedule_poll();
     }
 
-    /// Makes the entry of stream `id`, promised by a PUSH_PROMISE just
-    /// submitted (server push): its request, complete and without a body,
-    /// goes to the service once the PUSH_PROMISE is sent
-    /// ([`promise_sent`](ConnHandler::promise_sent)).
-    pub(crate) fn adopt_pushed(&mut self, id: StreamId, parts: http::request::Parts) {
-        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
-        // No body, and none to count in the windows.
-        stream.preload(bytes::Bytes::new(), None);
-        let is_head = parts.method == Method::HEAD;
-        let body = RequestBody::new(stream.clone(), Some(0));
-        let mut request = Request::from_parts(parts, body);
-        let outcome = StreamOutcome::default();
-        if let Some(info) = &self.info {
-            request.extensions_mut().insert(info.clone());
-        }
-        request.extensions_mut().insert(outcome.clone());
-        self.stats.count_request();
+    /// Adds the entry of a stream whose request is complete already (an
+    /// upgraded or a pushed one): it waits for the service.
+    fn insert_complete(
+        &mut self,
+        id: StreamId,
+        stream: Arc<Stream>,
+        request: Request<RequestBody>,
+        outcome: StreamOutcome,
+    ) {
+        let is_head = request.method() == Method::HEAD;
         self.streams.insert(
             id,
             Box::new(Entry {
@@ -267,6 +245,25 @@ impl<S: HttpService> ConnHandler<S> {
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
             }),
         );
+    }
+
+    /// Makes the entry of stream `id`, promised by a PUSH_PROMISE just
+    /// submitted (server push): its request, complete and without a body,
+    /// goes to the service once the PUSH_PROMISE is sent
+    /// ([`promise_sent`](ConnHandler::promise_sent)).
+    pub(crate) fn adopt_pushed(&mut self, id: StreamId, parts: http::request::Parts) {
+        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        // No body, and none to count in the windows.
+        stream.preload(bytes::Bytes::new(), None);
+        let body = RequestBody::new(stream.clone(), Some(0));
+        let mut request = Request::from_parts(parts, body);
+        let outcome = StreamOutcome::default();
+        if let Some(info) = &self.info {
+            request.extensions_mut().insert(info.clone());
+        }
+        request.extensions_mut().insert(outcome.clone());
+        self.stats.count_request();
+        self.insert_complete(id, stream, request, outcome);
     }
 
     /// Sends the informational responses stream `id`'s handler queued.
