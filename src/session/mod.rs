@@ -53,6 +53,7 @@ pub use frame::{Flags, Frame, FrameHeader, FrameType, HeaderRef, HeadersCategory
 pub use handler::{CallbackError, CallbackResult, Handler};
 pub use header::{Header, HeaderBlock};
 pub use options::Options;
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use options::GLITCH_RATE_LIMIT;
 pub use session_ref::SessionRef;
 pub use settings::{Setting, SettingId};

@@ -19,6 +19,7 @@ use crate::session::frame::FrameType;
 /// to 10000, 330 and stopped counting ignored DATA. What is counted cannot
 /// be changed from outside the library; the bucket can, and this is 1.69's.
 /// Revisit when libnghttp2-sys vendors 1.69 or later.
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) const GLITCH_RATE_LIMIT: (u64, u64) = (10_000, 330);
 
 /// Session options, each one corresponding to an `nghttp2_option_set_*`
