@@ -18,18 +18,7 @@ pub(crate) struct RequestHead {
 /// True for header fields a request does not carry over HTTP/2: the ones
 /// RFC 9113 section 8.2.2 forbids, and `host`, which becomes `:authority`.
 fn is_connection_specific(name: &HeaderName, value: &HeaderValue) -> bool {
-    // Their names are 2, 4, 7, 10, 16 or 17 bytes long: most fields are
-    // let through on their length alone.
-    matches!(name.as_str().len(), 2 | 4 | 7 | 10 | 16 | 17)
-        && (*name == header::HOST || crate::proto::headers::is_connection_specific(name, value))
-}
-
-fn field<'a>(name: &'a [u8], value: &'a [u8]) -> HeaderRef<'a> {
-    HeaderRef {
-        name,
-        value,
-        sensitive: false,
-    }
+    *name == header::HOST || crate::proto::headers::is_connection_specific(name, value)
 }
 
 impl RequestHead {
@@ -56,10 +45,10 @@ impl RequestHead {
                 .unwrap_or("/")
         });
         let pseudo = [
-            Some(field(b":method", self.method.as_str().as_bytes())),
-            path.map(|p| field(b":path", p.as_bytes())),
-            path.map(|_| field(b":scheme", scheme.as_bytes())),
-            Some(field(b":authority", authority.as_bytes())),
+            Some(HeaderRef::new(b":method", self.method.as_str().as_bytes())),
+            path.map(|p| HeaderRef::new(b":path", p.as_bytes())),
+            path.map(|_| HeaderRef::new(b":scheme", scheme.as_bytes())),
+            Some(HeaderRef::new(b":authority", authority.as_bytes())),
         ];
         let regular = self
             .headers

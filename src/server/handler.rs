@@ -255,8 +255,7 @@ impl<S: HttpService> ConnHandler<S> {
         let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
         // No body, and none to count in the windows.
         stream.preload(bytes::Bytes::new(), None);
-        let body = RequestBody::new(stream.clone(), Some(0));
-        let mut request = Request::from_parts(parts, body);
+        let mut request = Request::from_parts(parts, RequestBody::empty());
         let outcome = StreamOutcome::default();
         if let Some(info) = &self.info {
             request.extensions_mut().insert(info.clone());
@@ -589,7 +588,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
 
     fn on_begin_headers(&mut self, _cx: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
         let id = frame.stream_id();
-        if frame.headers_category() == Some(HeadersCategory::Request) {
+        // A request head, or its trailers.
+        let trailers = if frame.headers_category() == Some(HeadersCategory::Request) {
             let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
             let waker = Waker::from(stream.clone());
             self.streams.insert(
@@ -606,20 +606,19 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     outcome: StreamOutcome::default(),
                 }),
             );
-            self.block = Block {
-                stream: id,
-                head: Head::default(),
-                trailers: None,
-            };
+            None
         } else if self.streams.contains_key(&id) {
-            self.block = Block {
-                stream: id,
-                head: Head::default(),
-                trailers: Some(HeaderMap::new()),
-            };
+            Some(HeaderMap::new())
         } else {
+            // Not a stream of ours: its fields are not kept.
             self.block.stream = StreamId::CONNECTION;
-        }
+            return Ok(());
+        };
+        self.block = Block {
+            stream: id,
+            head: Head::default(),
+            trailers,
+        };
         Ok(())
     }
 

@@ -194,7 +194,7 @@ impl Push {
         );
         parts.uri = Uri::try_from(full).map_err(|e| Error::user(e.to_string()))?;
         parts.version = http::Version::HTTP_2;
-        parts.headers.retain_connection_safe();
+        drop_connection_specific(&mut parts.headers);
         let stream = self.asks.stream();
         if stream.state().is_detached() {
             return Err(Error::user("cannot push: the request's stream is closed"));
@@ -223,20 +223,14 @@ impl fmt::Debug for Push {
 }
 
 /// Drops the header fields HTTP/2 forbids.
-trait RetainConnectionSafe {
-    fn retain_connection_safe(&mut self);
-}
-
-impl RetainConnectionSafe for http::HeaderMap {
-    fn retain_connection_safe(&mut self) {
-        let forbidden: Vec<_> = self
-            .iter()
-            .filter(|(name, value)| is_connection_specific(name, value))
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in forbidden {
-            self.remove(name);
-        }
+fn drop_connection_specific(headers: &mut http::HeaderMap) {
+    let forbidden: Vec<_> = headers
+        .iter()
+        .filter(|(name, value)| is_connection_specific(name, value))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in forbidden {
+        headers.remove(name);
     }
 }
 
