@@ -9,7 +9,7 @@
 //! idle connection holds neither.
 
 use std::cell::{Cell, RefCell};
-use std::io;
+use std::io::{self, IoSlice};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,14 +17,13 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 
 use crate::error::Error;
+use crate::session::output::{Output, MAX_SLICES};
 use crate::session::{Handler, Session};
 
 /// Outgoing bytes not yet written, and whether the socket needs a flush.
 #[derive(Debug)]
 pub(crate) struct WriteBuf {
-    buf: Vec<u8>,
-    /// Bytes of `buf` already written.
-    pos: usize,
+    out: Output,
     need_flush: bool,
     high_water: usize,
 }
@@ -100,25 +99,28 @@ pub(crate) fn with_read_buf<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R
 impl WriteBuf {
     /// A buffer the session fills up to `high_water` bytes (plus at most
     /// one frame, see [`Session::send_up_to`]). It holds no memory until
-    /// there is output.
-    pub(crate) fn new(high_water: usize) -> WriteBuf {
+    /// there is output. With `vectored` (the socket takes vectored writes
+    /// well, as a TCP socket does and a TLS stream does not), large DATA
+    /// payloads are written from the body's own bytes rather than copied
+    /// in first.
+    pub(crate) fn new(high_water: usize, vectored: bool) -> WriteBuf {
         WriteBuf {
-            buf: Vec::new(),
-            pos: 0,
+            out: Output::new(vectored),
             need_flush: false,
             high_water,
         }
     }
 
-    /// Bytes of memory the buffer holds (zero while no output waits).
+    /// Bytes of memory the buffer holds for copies (zero while no output
+    /// waits).
     #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
-        self.buf.capacity()
+        self.out.capacity()
     }
 
     /// Bytes waiting to be written.
     pub(crate) fn unsent(&self) -> usize {
-        self.buf.len() - self.pos
+        self.out.len()
     }
 
     /// Below the high-water mark: the connection may read (and so produce
@@ -129,7 +131,7 @@ impl WriteBuf {
 
     /// Nothing to write and nothing to flush.
     pub(crate) fn is_idle(&self) -> bool {
-        self.buf.is_empty() && !self.need_flush
+        self.out.is_empty() && !self.need_flush
     }
 
     /// Moves the session's output in, up to the high-water mark. A panic
@@ -141,19 +143,17 @@ impl WriteBuf {
         if !self.has_room() {
             return Ok(Ok(0));
         }
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        if self.buf.capacity() == 0 {
-            self.buf = take_spare(self.high_water + 16 * 1024 + 9);
+        self.out.compact();
+        if self.out.capacity() == 0 {
+            self.out
+                .set_buffer(take_spare(self.high_water + 16 * 1024 + 9));
         }
         let WriteBuf {
-            buf, high_water, ..
+            out, high_water, ..
         } = self;
-        let result = catch_unwind(AssertUnwindSafe(|| session.send_up_to(buf, *high_water)));
-        if self.buf.is_empty() {
-            put_spare(std::mem::take(&mut self.buf));
+        let result = catch_unwind(AssertUnwindSafe(|| session.send_output(out, *high_water)));
+        if self.out.is_empty() {
+            put_spare(self.out.take_buffer());
         }
         result
     }
@@ -165,11 +165,19 @@ impl WriteBuf {
         cx: &mut Context<'_>,
     ) -> io::Result<Written> {
         let mut written = Written::default();
-        while self.pos < self.buf.len() {
-            match Pin::new(&mut *io).poll_write(cx, &self.buf[self.pos..]) {
+        while !self.out.is_empty() {
+            let polled = match self.out.contiguous() {
+                Some(bytes) => Pin::new(&mut *io).poll_write(cx, bytes),
+                None => {
+                    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                    let n = self.out.io_slices(&mut slices);
+                    Pin::new(&mut *io).poll_write_vectored(cx, &slices[..n])
+                }
+            };
+            match polled {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
-                    self.pos += n;
+                    self.out.advance(n);
                     written.writes += 1;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
@@ -179,12 +187,11 @@ impl WriteBuf {
                 }
             }
         }
-        if self.pos > 0 && self.pos == self.buf.len() {
-            put_spare(std::mem::take(&mut self.buf));
-            self.pos = 0;
+        if written.writes > 0 && self.out.is_empty() {
+            put_spare(self.out.take_buffer());
             self.need_flush = true;
         }
-        if self.need_flush && self.buf.is_empty() {
+        if self.need_flush && self.out.is_empty() {
             match Pin::new(&mut *io).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.need_flush = false,
                 Poll::Ready(Err(e)) => return Err(e),
@@ -205,7 +212,7 @@ mod tests {
     fn holds_memory_only_while_output_waits() {
         let mut session = Session::server((), &Options::new()).unwrap();
         session.submit_settings(&[]).unwrap();
-        let mut wbuf = WriteBuf::new(64 * 1024);
+        let mut wbuf = WriteBuf::new(64 * 1024, false);
         assert_eq!(wbuf.held(), 0);
         wbuf.fill(&mut session).unwrap().unwrap();
         assert!(wbuf.unsent() > 0);

@@ -426,6 +426,7 @@ where
         if let Some(size) = config.connection_window_size {
             session.set_local_window_size(StreamId::CONNECTION, size as i32)?;
         }
+        let vectored = io.is_write_vectored();
         Ok(Conn {
             io,
             session,
@@ -434,7 +435,7 @@ where
             dirty: Vec::new(),
             end,
             read_buffer_size: config.read_buffer_size,
-            wbuf: WriteBuf::new(config.write_high_water),
+            wbuf: WriteBuf::new(config.write_high_water, vectored),
             held: VecDeque::new(),
             closing: false,
             terminated: false,

@@ -161,12 +161,13 @@ where
         if let Some(reason) = setup.fail {
             session.terminate(reason)?;
         }
+        let vectored = io.is_write_vectored();
         let mut conn = Conn {
             io,
             session,
             scheduler,
             read_buffer_size: config.read_buffer_size,
-            wbuf: WriteBuf::new(config.write_high_water),
+            wbuf: WriteBuf::new(config.write_high_water, vectored),
             gauges: Some(ConnGauges {
                 _connection: Held::new(stats, Gauge::Connections, 1),
                 write_buffered: Held::new(stats, Gauge::WriteBuffered, 0),

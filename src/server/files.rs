@@ -32,8 +32,11 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use http_body::{Body, Frame, SizeHint};
 use tower_service::Service;
 
-/// How much of a file is read per chunk.
-const CHUNK: usize = 64 * 1024;
+/// How much of a file is read per chunk: one DATA frame's worth, as
+/// nghttpd reads. Each chunk goes to the socket by reference, and at this
+/// size it is still in cache when it does (16 KiB measured 0.85–0.9x
+/// nghttpd on 100 MiB downloads, 64 KiB 0.8x).
+const CHUNK: usize = 16 * 1024;
 
 /// Files up to this size are read whole when opened and served from memory
 /// while their descriptor is kept (a second), saving a `pread` per request.

@@ -35,6 +35,7 @@ mod frame;
 mod handler;
 mod header;
 mod options;
+pub(crate) mod output;
 mod raw;
 pub(crate) use raw::set_debug_sink;
 mod session_ref;
@@ -62,6 +63,7 @@ pub use stream_id::StreamId;
 use crate::error::{cvt, cvt_ssize, Error, Initiator, Kind, LibError, Reason};
 use crate::ffi::{shim, sys};
 use conformance::{Answer, Check, Conformance};
+use output::Output;
 use raw::Inner;
 
 /// One HTTP/2 connection's protocol state, server or client side.
@@ -441,9 +443,9 @@ impl<H: Handler> Session<H> {
         // Enough for the control frames queued ahead of a GOAWAY; nghttp2
         // sends no DATA once it is terminating.
         const HOLD_LIMIT: usize = 64 * 1024;
-        let mut held = std::mem::take(&mut self.held_output);
+        let mut held = Output::from_vec(std::mem::take(&mut self.held_output));
         let _ = self.drain_into(&mut held, HOLD_LIMIT);
-        self.held_output = held;
+        self.held_output = held.into_vec();
     }
 
     /// Appends everything the session has to send to `out` and returns the
@@ -455,12 +457,23 @@ impl<H: Handler> Session<H> {
 
     /// Like [`send`](Session::send), but stops once `out` holds at least
     /// `limit` bytes, so a connection's write buffer stays bounded while the
-    /// socket is slow. `out` may end up to one frame (16 KiB and its header,
-    /// by default) past `limit`, never more, whatever the peer's windows.
+    /// socket is slow. DATA frames are added only while they fit below
+    /// `limit` (or when `out` is empty), so a connection's writes stay
+    /// within it; another frame may take `out` up to one frame past
+    /// `limit`, never more, whatever the peer's windows.
     pub fn send_up_to(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<usize, Error> {
+        let mut output = Output::from_vec(std::mem::take(out));
+        let sent = self.send_output(&mut output, limit);
+        *out = output.into_vec();
+        sent
+    }
+
+    /// Like [`send_up_to`](Session::send_up_to), into an [`Output`], which
+    /// may keep large DATA payloads by reference instead of copying them.
+    pub(crate) fn send_output(&mut self, out: &mut Output, limit: usize) -> Result<usize, Error> {
         let before = out.len();
         if !self.held_output.is_empty() {
-            out.append(&mut self.held_output);
+            out.extend_from_slice(&std::mem::take(&mut self.held_output));
             if self.failed.is_some() {
                 return Ok(out.len() - before);
             }
@@ -470,7 +483,7 @@ impl<H: Handler> Session<H> {
         Ok(out.len() - before)
     }
 
-    fn drain_into(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
+    fn drain_into(&mut self, out: &mut Output, limit: usize) -> Result<(), Error> {
         while out.len() < limit {
             self.fill_bodies();
             let state = &mut self.inner_mut().state;

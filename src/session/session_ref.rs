@@ -35,7 +35,7 @@ use std::fmt;
 use std::os::raw::c_int;
 use std::ptr;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use crate::error::{cvt, Error, Reason};
 use crate::ffi::{shim, sys};
@@ -45,6 +45,7 @@ use crate::session::frame::NV_FLAG_NO_INDEX;
 use crate::session::header::{
     fill_nva, Header, HeaderBlock, NV_FLAG_NO_COPY_NAME, NV_FLAG_NO_COPY_VALUE,
 };
+use crate::session::output::Output;
 use crate::session::settings::{Setting, SettingId};
 use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
@@ -82,20 +83,19 @@ impl OutgoingBody {
         }
     }
 
-    /// Appends the first `n` pending bytes to `out` and drops them.
-    fn write_to(&mut self, out: &mut Vec<u8>, mut n: usize) {
+    /// Appends the first `n` pending bytes to `out` (by reference where
+    /// `out` allows) and drops them.
+    fn write_to(&mut self, out: &mut Output, mut n: usize) {
         self.pending_len -= n;
         while n > 0 {
             let Some(front) = self.pending.front_mut() else {
                 return;
             };
             let take = n.min(front.len());
-            out.extend_from_slice(&front[..take]);
+            out.append_from(front, take);
             n -= take;
-            if take == front.len() {
+            if front.is_empty() {
                 self.pending.pop_front();
-            } else {
-                front.advance(take);
             }
         }
     }
@@ -140,7 +140,7 @@ pub(crate) struct State {
     nva: Vec<sys::nghttp2_nv>,
     /// The output buffer of the `mem_send2` call under way, for
     /// `send_data_callback`; null otherwise.
-    pub(crate) out: *mut Vec<u8>,
+    pub(crate) out: *mut Output,
     /// Once `out` holds this many bytes, `send_data_callback` writes no
     /// more DATA frames in the current call.
     pub(crate) out_limit: usize,
@@ -1080,8 +1080,9 @@ impl SessionRef {
     ///
     /// nghttp2 keeps calling it within one `mem_send2` for as long as the
     /// windows allow, so it is also where the output's limit is kept: once
-    /// the buffer is full it answers `NGHTTP2_ERR_WOULDBLOCK`, and nghttp2
-    /// offers the same frame again on the next call.
+    /// the frame would not fit below it, it answers
+    /// `NGHTTP2_ERR_WOULDBLOCK`, and nghttp2 offers the same frame again on
+    /// the next call.
     pub(crate) fn write_data_frame(
         &mut self,
         stream_id: StreamId,
@@ -1094,7 +1095,11 @@ impl SessionRef {
         let Some(out) = (unsafe { self.state.out.as_mut() }) else {
             return sys::NGHTTP2_ERR_CALLBACK_FAILURE;
         };
-        if out.len() >= self.state.out_limit {
+        // A DATA frame goes out only whole and within the limit (or alone):
+        // a write a frame past a 64 KiB mark would cost the socket a
+        // second, tiny segment per write.
+        let frame_len = frame_header.len() + padlen + length;
+        if !out.is_empty() && out.len() + frame_len > self.state.out_limit {
             return sys::NGHTTP2_ERR_WOULDBLOCK;
         }
         let Some(body) = self.state.bodies.get_mut(&stream_id) else {
@@ -1103,15 +1108,14 @@ impl SessionRef {
         if length > body.pending_len {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         }
-        out.reserve(frame_header.len() + padlen + length);
         out.extend_from_slice(frame_header);
         if padlen > 0 {
-            out.push((padlen - 1) as u8);
+            out.extend_from_slice(&[(padlen - 1) as u8]);
         }
         body.write_to(out, length);
         self.state.body_bytes -= length;
         if padlen > 1 {
-            out.resize(out.len() + padlen - 1, 0);
+            out.extend_with(padlen - 1, 0);
         }
         0
     }
