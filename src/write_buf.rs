@@ -1,6 +1,9 @@
 //! [`WriteBuf`]: a connection's outgoing bytes, filled from its session up
 //! to a high-water mark and written to the socket in as few calls as the
 //! socket allows. The server and the client pump through the same one.
+//! On a socket that takes vectored writes well (cleartext TCP), large DATA
+//! payloads are not copied in: the frame headers and the bodies' own
+//! `Bytes` go out together in one `writev` (see [`Output`]).
 //!
 //! Buffers exist only while bytes move: a `WriteBuf` holds memory only
 //! while output waits for the socket, and gives it back to a small

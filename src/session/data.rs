@@ -53,7 +53,9 @@ impl Chunk {
 /// its bytes (16 KiB) at a time: a body is pulled only as fast as the peer
 /// takes it. The bytes are written straight into the session's output
 /// through nghttp2's `NGHTTP2_DATA_FLAG_NO_COPY` and `send_data_callback`,
-/// so a large [`Bytes`] is not copied through nghttp2's frame buffer.
+/// so a large [`Bytes`] is not copied through nghttp2's frame buffer; the
+/// server and the client go further on a cleartext TCP socket, writing it
+/// from the [`Bytes`] itself with the frame headers in one vectored write.
 ///
 /// A source is dropped exactly once, never inside a callback: after the
 /// session call in which its stream closed, or when the session is dropped.
