@@ -393,7 +393,7 @@ async fn run(args: Args) -> Result<(), String> {
         (Some(acceptor), fingerprint)
     };
     let addr = args.addr.as_deref().unwrap_or("127.0.0.1:8443");
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    let listener = listen(addr).await.map_err(|e| {
         let text = e.to_string();
         let text = text.split(" (os error").next().unwrap_or(&text).to_string();
         format!("cannot listen on {addr}: {text}")
@@ -428,6 +428,40 @@ async fn run(args: Args) -> Result<(), String> {
         None => server.serve(listener, service).await,
     };
     served.map_err(|e| format!("serving: {e}"))
+}
+
+/// How many connections the kernel queues for `accept`. std and tokio
+/// listen with 128, and a burst of clients (`h2load -c 5000`) then
+/// overflows the queue: dropped SYNs are retried only after a second.
+/// nghttpd listens with 1000; Linux caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on the first address `addr` resolves to that can be bound,
+/// with [`LISTEN_BACKLOG`].
+async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
 }
 
 fn server_builder(args: &Args) -> Result<Builder, String> {

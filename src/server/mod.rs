@@ -37,6 +37,12 @@
 //! `axum::serve` does, and [`Server::shutdown`] does the same from
 //! anywhere.
 //!
+//! `TcpListener::bind` (std's and tokio's) listens with a backlog of 128
+//! connections; a server that may see bursts of new clients should make
+//! its listener with [`tokio::net::TcpSocket::listen`] and a larger one,
+//! as `h2serve` does (4096): connections beyond the backlog are dropped
+//! and retried by the client only after a second.
+//!
 //! # Protocols
 //!
 //! - Cleartext: the first bytes decide. The HTTP/2 preface starts HTTP/2
