@@ -208,7 +208,11 @@ impl WriteBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Options;
+    use crate::session::{
+        CallbackError, CallbackResult, DataSource, Flags, Frame, FrameType, HeaderRef, Options,
+        SessionRef, Setting, SettingId, StreamId,
+    };
+    use bytes::Bytes;
 
     /// A connection whose output went out holds no output buffer.
     #[test]
@@ -231,6 +235,173 @@ mod tests {
         // Nothing to send: filling takes no memory either.
         wbuf.fill(&mut session).unwrap().unwrap();
         assert_eq!(wbuf.held(), 0);
+    }
+
+    /// A socket stand-in that takes vectored writes, at most `chunk` bytes
+    /// per call, so slices are cut anywhere: in frame headers, between
+    /// payloads kept by reference, inside them. After `calls` writes it is
+    /// full (`Pending`) until given more.
+    struct Trickle {
+        wire: Vec<u8>,
+        chunk: usize,
+        calls: usize,
+        vectored_calls: usize,
+    }
+
+    impl Trickle {
+        fn full(&mut self) -> bool {
+            if self.calls == 0 {
+                return true;
+            }
+            self.calls -= 1;
+            false
+        }
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if self.full() {
+                return Poll::Pending;
+            }
+            let n = buf.len().min(self.chunk);
+            self.wire.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            if self.full() {
+                return Poll::Pending;
+            }
+            self.vectored_calls += 1;
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(self.chunk - n);
+                self.wire.extend_from_slice(&buf[..take]);
+                n += take;
+                if n == self.chunk {
+                    break;
+                }
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Answers every request with `body`.
+    struct Answer(Bytes);
+
+    impl Handler for Answer {
+        fn on_frame_recv(&mut self, session: &mut SessionRef, frame: &Frame<'_>) -> CallbackResult {
+            if frame.frame_type() == FrameType::HEADERS && frame.is_end_stream() {
+                let body: Box<dyn DataSource> = Box::new(self.0.clone());
+                session
+                    .submit_response(
+                        frame.stream_id(),
+                        [HeaderRef::new(b":status", b"200")],
+                        Some(body),
+                    )
+                    .map_err(CallbackError::Fatal)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Keeps the DATA payload it receives.
+    #[derive(Default)]
+    struct Collect(Vec<u8>);
+
+    impl Handler for Collect {
+        fn on_data_chunk_recv(
+            &mut self,
+            _session: &mut SessionRef,
+            _stream_id: StreamId,
+            data: &[u8],
+            _flags: Flags,
+        ) -> CallbackResult {
+            self.0.extend_from_slice(data);
+            Ok(())
+        }
+    }
+
+    /// A 1 MiB body goes out by reference, through writes cut at odd
+    /// places and fills between them, and arrives byte for byte.
+    #[test]
+    fn payloads_written_by_reference_arrive_intact() {
+        let body: Bytes = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        let options = Options::new();
+        let mut server = Session::server(Answer(body.clone()), &options).unwrap();
+        server.submit_settings(&[]).unwrap();
+        let mut client = Session::client(Collect::default(), &options).unwrap();
+        client
+            .submit_settings(&[Setting::new(SettingId::INITIAL_WINDOW_SIZE, (1 << 30) - 1)])
+            .unwrap();
+        client
+            .set_local_window_size(StreamId::CONNECTION, (1 << 30) - 1)
+            .unwrap();
+        let request = [
+            HeaderRef::new(b":method", b"GET"),
+            HeaderRef::new(b":scheme", b"http"),
+            HeaderRef::new(b":authority", b"example.com"),
+            HeaderRef::new(b":path", b"/"),
+        ];
+        client.submit_request(request, None).unwrap();
+        let mut wire = Vec::new();
+        client.send(&mut wire).unwrap();
+        server.recv(&wire).unwrap();
+
+        let mut wbuf = WriteBuf::new(64 * 1024, true);
+        let mut socket = Trickle {
+            wire: Vec::new(),
+            chunk: 7001,
+            calls: 0,
+            vectored_calls: 0,
+        };
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for _ in 0..10_000 {
+            let filled = wbuf.fill(&mut server).unwrap().unwrap();
+            assert!(
+                wbuf.unsent() <= 64 * 1024 + 1024,
+                "{} unsent",
+                wbuf.unsent()
+            );
+            // Three writes of 7001 bytes, about a third of what is
+            // buffered: the next fill lands on a partly written buffer.
+            socket.calls = 3;
+            let written = wbuf.poll_write(&mut socket, &mut cx).unwrap();
+            assert!(written.writes <= 3);
+            client.recv(&std::mem::take(&mut socket.wire)).unwrap();
+            if filled == 0 && wbuf.is_idle() {
+                break;
+            }
+        }
+        while !wbuf.is_idle() {
+            socket.calls = 1;
+            wbuf.poll_write(&mut socket, &mut cx).unwrap();
+        }
+        client.recv(&socket.wire).unwrap();
+        assert!(socket.vectored_calls > 0);
+        assert_eq!(client.handler().0.len(), body.len());
+        assert!(client.handler().0 == body, "the body arrived changed");
     }
 
     #[test]
