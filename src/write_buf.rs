@@ -16,6 +16,7 @@ use std::io::{self, IoSlice};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::thread::LocalKey;
 
 use tokio::io::AsyncWrite;
 
@@ -40,24 +41,54 @@ pub(crate) struct Written {
     pub(crate) stalled: bool,
 }
 
-/// How many released output buffers a thread keeps for the next
-/// connection that has output.
-const SPARES_PER_THREAD: usize = 4;
+/// A bounded pool of byte buffers, one per thread (in a `thread_local!`),
+/// so that buffers a connection lets go of serve the next one without an
+/// allocation. Taking from or giving to a pool that is torn down or in use
+/// does nothing.
+pub(crate) struct SparePool {
+    bufs: RefCell<Vec<Vec<u8>>>,
+    max: usize,
+}
+
+impl SparePool {
+    /// A pool that keeps at most `max` buffers.
+    pub(crate) const fn new(max: usize) -> SparePool {
+        SparePool {
+            bufs: RefCell::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// A buffer from this thread's `pool`, if it has one.
+    pub(crate) fn take(pool: &'static LocalKey<SparePool>) -> Option<Vec<u8>> {
+        pool.try_with(|pool| pool.bufs.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten()
+    }
+
+    /// Gives `buf` to this thread's `pool` (or frees it when the pool is
+    /// full).
+    pub(crate) fn put(pool: &'static LocalKey<SparePool>, buf: Vec<u8>) {
+        let _ = pool.try_with(|pool| {
+            if let Ok(mut bufs) = pool.bufs.try_borrow_mut() {
+                if bufs.len() < pool.max {
+                    bufs.push(buf);
+                }
+            }
+        });
+    }
+}
 
 thread_local! {
-    /// Output buffers no connection holds right now.
-    static SPARES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// Output buffers no connection holds right now (four at most).
+    static SPARES: SparePool = const { SparePool::new(4) };
     /// The read buffer of every connection this thread serves.
     static READ_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// An empty buffer of at least `capacity` bytes, from the pool if it has one.
 fn take_spare(capacity: usize) -> Vec<u8> {
-    let mut buf = SPARES
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let mut buf = SparePool::take(&SPARES).unwrap_or_default();
     buf.reserve(capacity);
     buf
 }
@@ -69,13 +100,7 @@ fn put_spare(mut buf: Vec<u8>) {
         return;
     }
     buf.clear();
-    let _ = SPARES.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            if s.len() < SPARES_PER_THREAD {
-                s.push(buf);
-            }
-        }
-    });
+    SparePool::put(&SPARES, buf);
 }
 
 /// Runs `f` with a read buffer of `size` bytes: the calling thread's own,

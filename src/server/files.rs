@@ -32,15 +32,13 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use http_body::{Body, Frame, SizeHint};
 use tower_service::Service;
 
+use crate::write_buf::SparePool;
+
 /// How much of a file is read per chunk: one DATA frame's worth, as
 /// nghttpd reads. Each chunk goes to the socket by reference, and at this
 /// size it is still in cache when it does (16 KiB measured 0.85–0.9x
 /// nghttpd on 100 MiB downloads, 64 KiB 0.8x).
 const CHUNK: usize = 16 * 1024;
-
-/// How many chunk buffers a thread keeps for reuse (256 KiB): enough for
-/// the chunks a few downloads have in flight at once.
-const SPARE_CHUNKS: usize = 16;
 
 /// A chunk's buffer: reused per thread, so that a read needs neither an
 /// allocation nor zero-filling first (a reused buffer is initialized
@@ -49,17 +47,15 @@ const SPARE_CHUNKS: usize = 16;
 struct ChunkBuf(Vec<u8>);
 
 thread_local! {
-    static SPARE_CHUNK_BUFS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// Chunk buffers no body holds right now: 16 at most (256 KiB), enough
+    /// for the chunks a few downloads have in flight at once.
+    static SPARE_CHUNK_BUFS: SparePool = const { SparePool::new(16) };
 }
 
 impl ChunkBuf {
     /// A buffer of `CHUNK` bytes, from the pool when it has one.
     fn take() -> ChunkBuf {
-        let spare = SPARE_CHUNK_BUFS
-            .try_with(|spares| spares.try_borrow_mut().ok().and_then(|mut s| s.pop()))
-            .ok()
-            .flatten();
-        ChunkBuf(spare.unwrap_or_else(|| vec![0; CHUNK]))
+        ChunkBuf(SparePool::take(&SPARE_CHUNK_BUFS).unwrap_or_else(|| vec![0; CHUNK]))
     }
 }
 
@@ -71,14 +67,7 @@ impl AsRef<[u8]> for ChunkBuf {
 
 impl Drop for ChunkBuf {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.0);
-        let _ = SPARE_CHUNK_BUFS.try_with(|spares| {
-            if let Ok(mut spares) = spares.try_borrow_mut() {
-                if spares.len() < SPARE_CHUNKS {
-                    spares.push(buf);
-                }
-            }
-        });
+        SparePool::put(&SPARE_CHUNK_BUFS, std::mem::take(&mut self.0));
     }
 }
 
