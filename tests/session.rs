@@ -696,6 +696,67 @@ fn send_up_to_stays_bounded_whatever_the_window() {
     assert!(slices >= (4 << 20) / LIMIT, "{slices} slices");
 }
 
+#[test]
+fn a_data_frame_that_waits_for_room_takes_the_window_it_finds() {
+    // 64 KiB of output takes three full frames, and the fourth does not
+    // fit. It must not be sized by the window of now and written later:
+    // by then a WINDOW_UPDATE may allow more, and the frame would go out
+    // shorter than the windows let it (what tests/compare.rs checks of
+    // h2serve against nghttpd).
+    const BODY: usize = 200_000;
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, _req: &StreamRecord| {
+        let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(BODY)));
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .unwrap();
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server.submit_settings(&[]).unwrap();
+    let mut client = client(&Options::new());
+    client
+        .set_local_window_size(StreamId::CONNECTION, (1 << 30) - 1)
+        .unwrap();
+    let id = client
+        .submit_request(request_headers("GET", "/"), None)
+        .unwrap();
+    let mut wire = Vec::new();
+    client.send(&mut wire).unwrap();
+    server.recv(&wire).unwrap();
+
+    const LIMIT: usize = 64 * 1024;
+    let mut sent = 0;
+    let mut short = Vec::new();
+    for _ in 0..100 {
+        // What the windows allow as this write starts; every DATA frame in
+        // it is as long as they (and the body) allow, up to 16384.
+        let mut window = server
+            .stream_remote_window_size(id)
+            .unwrap_or(0)
+            .min(server.remote_window_size()) as usize;
+        let mut out = Vec::new();
+        server.send_up_to(&mut out, LIMIT).unwrap();
+        for frame in support::parse_frames(&out).iter().filter(|f| f.0 == 0x0) {
+            let n = frame.3.len();
+            let full = 16384.min(window).min(BODY - sent);
+            if n < full {
+                short.push((sent, n, full));
+            }
+            sent += n;
+            window -= n;
+        }
+        client.recv(&out).unwrap();
+        if client.handler().stream(id).body.len() == BODY {
+            break;
+        }
+        // The client's WINDOW_UPDATEs (nghttp2 sends them once half a
+        // window is consumed) reach the server before its next write.
+        let mut update = Vec::new();
+        client.send(&mut update).unwrap();
+        server.recv(&update).unwrap();
+    }
+    assert_eq!(sent, BODY);
+    assert_eq!(short, [], "DATA frames (offset, length, allowed) cut short");
+}
+
 /// A response header block read in place; counts its drops.
 struct CountedBlock {
     status: Vec<u8>,

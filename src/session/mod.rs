@@ -497,10 +497,13 @@ impl<H: Handler> Session<H> {
             self.resume_panic();
             self.drop_reaped();
             let n = cvt_ssize(rv).map_err(|code| self.failure(code))?;
+            // A DATA frame did not fit below the limit: the rest waits for
+            // the next call, after the socket took some.
+            let full = std::mem::take(&mut self.inner_mut().state.out_full);
             if n == 0 {
                 // A body nghttp2 asked for had nothing ready: pull it and
                 // go again; otherwise everything is out.
-                if self.inner().state.as_ref().has_bodies_to_fill() {
+                if !full && self.inner().state.as_ref().has_bodies_to_fill() {
                     continue;
                 }
                 break;
@@ -511,6 +514,9 @@ impl<H: Handler> Session<H> {
             // SAFETY: nghttp2 lends `n` bytes at `chunk` until the next
             // mem_send2; they are copied out right here.
             out.extend_from_slice(unsafe { std::slice::from_raw_parts(chunk, n) });
+            if full {
+                break;
+            }
         }
         Ok(())
     }

@@ -50,6 +50,9 @@ use crate::session::settings::{Setting, SettingId};
 use crate::session::stream_id::StreamId;
 use crate::session::stream_map::StreamMap;
 
+/// The length of a frame header.
+const FRAME_HEADER_LEN: usize = 9;
+
 /// How many body bytes a stream holds ready for nghttp2: one DATA frame of
 /// nghttp2's payload size, so that every frame goes out full and a body is
 /// never read ahead of the frame the peer's window lets out next.
@@ -141,9 +144,12 @@ pub(crate) struct State {
     /// The output buffer of the `mem_send2` call under way, for
     /// `send_data_callback`; null otherwise.
     pub(crate) out: *mut Output,
-    /// Once `out` holds this many bytes, `send_data_callback` writes no
-    /// more DATA frames in the current call.
+    /// DATA frames go into `out` only while they fit below this many
+    /// bytes (or into an empty `out`).
     pub(crate) out_limit: usize,
+    /// A stream was deferred in the current call because its next DATA
+    /// frame did not fit below `out_limit`: the output is full for now.
+    pub(crate) out_full: bool,
     /// An error a handler gave as `CallbackError::Fatal`, returned by the
     /// `Session` call it interrupted.
     pub(crate) error: Option<Error>,
@@ -168,6 +174,7 @@ impl State {
             nva: Vec::new(),
             out: ptr::null_mut(),
             out_limit: usize::MAX,
+            out_full: false,
             error: None,
             local_goaway: None,
             remote_goaway: None,
@@ -1033,12 +1040,34 @@ impl SessionRef {
         max_len: usize,
     ) -> Result<(usize, u32), c_int> {
         let State {
-            bodies, to_fill, ..
+            bodies,
+            to_fill,
+            out,
+            out_limit,
+            out_full,
+            ..
         } = &mut self.state;
         let Some(body) = bodies.get_mut(&stream_id) else {
             return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
         };
         let n = max_len.min(body.pending_len);
+        // A frame that would not fit below the output's limit is not
+        // packed now: nghttp2 would keep its length even if the window
+        // grew before it is written. The stream is filled and resumed for
+        // the next write.
+        // SAFETY: `out` is either null or the buffer of the mem_send2 call
+        // under way, which Session::drain_into borrows mutably for it.
+        if let Some(out) = unsafe { out.as_ref() } {
+            if n > 0 && !out.is_empty() && out.len() + FRAME_HEADER_LEN + n > *out_limit {
+                *out_full = true;
+                body.deferred = true;
+                if !body.queued {
+                    body.queued = true;
+                    to_fill.push(stream_id);
+                }
+                return Err(sys::NGHTTP2_ERR_DEFERRED);
+            }
+        }
         if !body.finished
             && !body.source_waiting
             && !body.queued
