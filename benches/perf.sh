@@ -302,20 +302,28 @@ section_many() {
 }
 
 section_workers() {
-  local s w
-  echo "== event loops: -n 1 against -n 2 (h2c, h2load -n $small_requests -c 100 -m 10 -t 2)"
-  for s in h2serve-mem nghttpd; do
-    local line="  $s:"
+  local s w round out
+  echo "== event loops: -n 1 against -n 2 (h2c, h2load -n $small_requests -c 100 -m 10 -t 2; $rounds alternating rounds, medians)"
+  declare -A got=()
+  for round in $(seq "$rounds"); do
     for w in 1 2; do
-      start "$s" h2c "$w"
-      wait_port "$port"
-      local out
-      out=$(h2load -n "$small_requests" -c 100 -m 10 -t 2 "$(url_of h2c "$port" "$(path_of "$s" /index.html)")" 2>&1) || true
-      stop
-      line+=" -n $w $(number 2 <<<"$out") req/s;"
+      for s in h2serve-mem nghttpd; do
+        start "$s" h2c "$w"
+        wait_port "$port"
+        out=$(h2load -n "$small_requests" -c 100 -m 10 -t 2 "$(url_of h2c "$port" "$(path_of "$s" /index.html)")" 2>&1) || true
+        stop
+        got[$s-$w]+="$(number 2 <<<"$out") "
+      done
     done
-    echo "$line"
   done
+  declare -A med=()
+  for s in h2serve-mem nghttpd; do
+    for w in 1 2; do med[$s-$w]=$(printf '%s\n' ${got[$s-$w]} | median); done
+    printf '  %-12s -n 1 %s req/s; -n 2 %s req/s\n' "$s:" "${med[$s-1]}" "${med[$s-2]}"
+  done
+  printf '  ratio to nghttpd: -n 1 %s; -n 2 %s\n' \
+    "$(awk -v a="${med[h2serve-mem-1]}" -v b="${med[nghttpd-1]}" 'BEGIN { printf "%.3f", a / b }')" \
+    "$(awk -v a="${med[h2serve-mem-2]}" -v b="${med[nghttpd-2]}" 'BEGIN { printf "%.3f", a / b }')"
 }
 
 echo "# benches/perf.sh $* ($(git rev-parse --short HEAD 2>/dev/null || echo ?), $(date -u +%FT%TZ), $(nproc) cores)"

@@ -2,7 +2,7 @@
 //! real TCP sockets on 127.0.0.1.
 
 use std::convert::Infallible;
-use std::future::poll_fn;
+use std::future::{poll_fn, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -670,4 +670,46 @@ async fn repeated_request_fields_arrive_as_sent() {
         let got = String::from_utf8(read_all(&mut body).await.unwrap()).unwrap();
         assert_eq!(got, format!("{authority} {probe},second"));
     }
+}
+
+/// `Serve::workers(2)`: the connections go to two event loops of their own
+/// in turn, every request of a connection is served on its connection's
+/// loop, and a shutdown ends the serve future once both loops are done.
+#[tokio::test]
+async fn workers_serve_connections_on_event_loops_of_their_own() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Builder::new().build();
+    // Answers with the name of the thread that serves the request.
+    let service = service_fn(|_req: Request<RequestBody>| async {
+        let name = std::thread::current().name().unwrap_or("").to_string();
+        Ok::<_, Infallible>(Response::new(full(name)))
+    });
+    let serving = tokio::spawn(server.serve(listener, service).workers(2).into_future());
+    let run = async {
+        let mut loops = Vec::new();
+        for _ in 0..4 {
+            let (mut client, conn) = connect(addr).await;
+            let mut threads = Vec::new();
+            for _ in 0..3 {
+                let (status, body) = get(&mut client, "/").await.unwrap();
+                assert_eq!(status, StatusCode::OK);
+                threads.push(String::from_utf8(body).unwrap());
+            }
+            assert!(
+                threads.iter().all(|t| *t == threads[0]),
+                "one connection, one loop: {threads:?}"
+            );
+            loops.push(threads.swap_remove(0));
+            drop(client);
+            conn.abort();
+        }
+        assert_eq!(
+            loops,
+            ["nghttp2-loop-0", "nghttp2-loop-1", "nghttp2-loop-0", "nghttp2-loop-1"]
+        );
+        server.shutdown();
+        serving.await.unwrap().unwrap();
+    };
+    timeout(LIMIT, run).await.expect("timed out");
 }

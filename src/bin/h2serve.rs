@@ -71,7 +71,9 @@ struct Args {
     /// Echo the body of POST and PUT requests on any path, as nghttpd does.
     #[arg(long)]
     echo_upload: bool,
-    /// Runtime worker threads (default: the number of cores).
+    /// Event loops, as nghttpd's -n: N threads, each with its own
+    /// single-threaded runtime, take the accepted connections in turn
+    /// (default: the number of cores).
     #[arg(short = 'n', long, value_name = "N")]
     workers: Option<usize>,
     /// SETTINGS_MAX_CONCURRENT_STREAMS.
@@ -358,17 +360,10 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    // One worker: everything on this thread, as nghttpd -n 1 runs one event
-    // loop; no wake-ups cross threads.
-    let mut runtime = match args.workers {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut runtime = tokio::runtime::Builder::new_multi_thread();
-            runtime.worker_threads(n.max(1));
-            runtime
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
+    // This thread accepts and hands connections to the event loops
+    // (`Serve::workers`); with one, it serves them itself, as nghttpd -n 1
+    // runs one event loop: no wake-ups cross threads.
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
     let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
@@ -423,9 +418,17 @@ async fn run(args: Args) -> Result<(), String> {
         let site = site.clone();
         async move { Ok::<_, Infallible>(site.respond(request).await) }
     });
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let served = match acceptor {
-        Some(acceptor) => server.serve_tls(listener, acceptor, service).await,
-        None => server.serve(listener, service).await,
+        Some(acceptor) => {
+            server
+                .serve_tls(listener, acceptor, service)
+                .workers(workers)
+                .await
+        }
+        None => server.serve(listener, service).workers(workers).await,
     };
     served.map_err(|e| format!("serving: {e}"))
 }

@@ -18,8 +18,27 @@ use crate::server::Server;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Serves one accepted connection.
-pub(crate) type Each = Box<dyn FnMut(Server, TcpStream, ConnectionInfo) -> BoxFuture<()> + Send>;
+/// Serves one accepted connection; cloned for each event loop
+/// ([`Serve::workers`]).
+pub(crate) type Each = Box<dyn EachFn>;
+
+/// What [`Each`] boxes: the per-connection closure, which each event loop
+/// gets its own clone of.
+pub(crate) trait EachFn:
+    FnMut(Server, TcpStream, ConnectionInfo) -> BoxFuture<()> + Send + 'static
+{
+    /// A boxed clone.
+    fn clone_box(&self) -> Each;
+}
+
+impl<F> EachFn for F
+where
+    F: FnMut(Server, TcpStream, ConnectionInfo) -> BoxFuture<()> + Send + Clone + 'static,
+{
+    fn clone_box(&self) -> Each {
+        Box::new(self.clone())
+    }
+}
 
 /// Serving a listener: a future (`.await` it) that ends after the server
 /// shut down, once every connection closed. Made by `serve`,
@@ -30,12 +49,14 @@ pub struct Serve {
     server: Server,
     listener: TcpListener,
     each: Each,
+    workers: usize,
 }
 
 impl fmt::Debug for Serve {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
+            .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
 }
@@ -46,7 +67,26 @@ impl Serve {
             server,
             listener,
             each,
+            workers: 0,
         }
+    }
+
+    /// Serves the connections on `n` event loops of their own, as
+    /// nghttpd's `-n N` workers: `n` threads, each running a
+    /// current-thread tokio runtime, to which this future hands the
+    /// connections it accepts in turn. A connection stays on its loop, so
+    /// its wake-ups, buffers and caches never cross threads, which a
+    /// multi-threaded runtime's work stealing cannot promise. The service
+    /// is cloned per connection as always, on the loop that serves it.
+    ///
+    /// With `n` of 0 (the default) or 1, connections are served as tasks
+    /// of the runtime that polls this future. The loops end once the
+    /// server has shut down and their last connection closed; this future
+    /// ends after them. Dropping this future before then stops the
+    /// accepting, and the loops finish the connections they have.
+    pub fn workers(mut self, n: usize) -> Serve {
+        self.workers = n;
+        self
     }
 
     /// The server, whose [`shutdown`](Server::shutdown) also ends this.
@@ -80,8 +120,9 @@ impl IntoFuture for Serve {
                 server,
                 listener,
                 each,
+                workers,
             } = self;
-            server.accept_loop(listener, each).await
+            server.accept_loop(listener, each, workers).await
         })
     }
 }

@@ -52,7 +52,7 @@ impl Options {
     }
 
     /// Do not send WINDOW_UPDATE by itself: received DATA counts against
-    /// the windows until [`Context::consume`](crate::session::Context::consume)
+    /// the windows until [`SessionRef::consume`](crate::session::SessionRef::consume)
     /// gives it back. Corresponds to `nghttp2_option_set_no_auto_window_update`.
     #[doc(alias = "nghttp2_option_set_no_auto_window_update")]
     pub fn no_auto_window_update(mut self, on: bool) -> Self {

@@ -258,7 +258,7 @@ impl State {
 /// and go out on the next [`Session::send`](crate::session::Session::send).
 ///
 /// It only exists behind a reference: it is unsized, so it cannot be moved
-/// out of, swapped or replaced (see the [module docs](self)).
+/// out of, swapped or replaced (see the [module docs](crate::session)).
 #[repr(C)]
 pub struct SessionRef {
     state: State,
