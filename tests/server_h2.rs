@@ -706,7 +706,12 @@ async fn workers_serve_connections_on_event_loops_of_their_own() {
         }
         assert_eq!(
             loops,
-            ["nghttp2-loop-0", "nghttp2-loop-1", "nghttp2-loop-0", "nghttp2-loop-1"]
+            [
+                "nghttp2-loop-0",
+                "nghttp2-loop-1",
+                "nghttp2-loop-0",
+                "nghttp2-loop-1"
+            ]
         );
         server.shutdown();
         serving.await.unwrap().unwrap();

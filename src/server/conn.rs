@@ -436,6 +436,7 @@ where
 
     /// Serves the streams handlers and bodies woke.
     fn process_dirty(&mut self) {
+        self.session.handler_mut().inner_mut().new_turn();
         let mut dirty = std::mem::take(&mut self.dirty);
         self.scheduler.take_dirty(&mut dirty);
         for stream in dirty.drain(..) {

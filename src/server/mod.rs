@@ -229,10 +229,10 @@ mod request;
 mod serve;
 mod service;
 mod stats;
-mod workers;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod upgrade;
+mod workers;
 
 use std::future::Future;
 use std::io;
