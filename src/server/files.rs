@@ -128,32 +128,37 @@ struct OpenFile {
     len: u64,
     /// The whole content of a small file, read when it was opened.
     content: Option<Bytes>,
-    content_length: HeaderValue,
-    last_modified: Option<HeaderValue>,
-    content_type: Option<HeaderValue>,
+    /// The response headers, in nghttpd's order, made when the file was
+    /// opened: an entry is used only within the second it was opened in,
+    /// so its `date` holds, and a clone costs less than a map built per
+    /// request.
+    headers: HeaderMap,
 }
 
-impl OpenFile {
-    /// The response headers, in nghttpd's order.
-    fn headers(&self, date: HeaderValue, content_length: bool) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(8);
-        headers.insert(header::SERVER, server_name());
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("max-age=3600"),
-        );
-        headers.insert(header::DATE, date);
-        if content_length {
-            headers.insert(header::CONTENT_LENGTH, self.content_length.clone());
-        }
-        if let Some(last_modified) = &self.last_modified {
-            headers.insert(header::LAST_MODIFIED, last_modified.clone());
-        }
-        if let Some(content_type) = &self.content_type {
-            headers.insert(header::CONTENT_TYPE, content_type.clone());
-        }
-        headers
+/// The response headers for a file, in nghttpd's order.
+fn file_headers(
+    date: HeaderValue,
+    content_length: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::SERVER, server_name());
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=3600"),
+    );
+    headers.insert(header::DATE, date);
+    if let Some(content_length) = content_length {
+        headers.insert(header::CONTENT_LENGTH, content_length);
     }
+    if let Some(last_modified) = last_modified {
+        headers.insert(header::LAST_MODIFIED, last_modified);
+    }
+    if let Some(content_type) = content_type {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    headers
 }
 
 /// Open files by request path, with the second they were found in and the
@@ -178,6 +183,13 @@ pub struct Files {
     content_length: bool,
     mime_types: Option<Arc<MimeTypes>>,
     gzip_errors: bool,
+}
+
+/// An id no other [`Files`] has: its entries in the per-thread cache of
+/// open files, whose headers depend on its settings, are its own.
+fn fresh_id() -> u64 {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A table of media types by file name extension, as in `/etc/mime.types`
@@ -247,10 +259,9 @@ impl Files {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Files {
             root,
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: fresh_id(),
             content_length: true,
             mime_types: None,
             gzip_errors: false,
@@ -262,6 +273,8 @@ impl Files {
     /// `--no-content-length`). Error pages keep theirs.
     pub fn content_length(mut self, on: bool) -> Files {
         self.content_length = on;
+        // Files opened with the other setting are not this one's.
+        self.id = fresh_id();
         self
     }
 
@@ -269,6 +282,8 @@ impl Files {
     /// ([`content_type`]); extensions it lacks get no `content-type`.
     pub fn mime_types(mut self, table: MimeTypes) -> Files {
         self.mime_types = Some(Arc::new(table));
+        // Files opened with another table are not this one's.
+        self.id = fresh_id();
         self
     }
 
@@ -300,8 +315,7 @@ impl Files {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        let now = SystemTime::now();
-        let file = match self.resolve(uri.path(), unix_second(now)) {
+        let file = match self.resolve(uri.path(), SystemTime::now()) {
             Resolved::File(file) => file,
             Resolved::Redirect => return redirect_to_directory(uri, head, self.gzip_errors),
             Resolved::NotFound => {
@@ -313,7 +327,7 @@ impl Files {
             Some(content) => FileBody::full(content.clone()),
             None => FileBody::shared(file.file.clone(), file.len),
         });
-        *response.headers_mut() = file.headers(date_at(now), self.content_length);
+        *response.headers_mut() = file.headers.clone();
         if !self.content_length {
             response.body_mut().hide_length = true;
         }
@@ -328,7 +342,8 @@ impl Files {
     /// request path, as nghttpd keeps its file descriptors: a hot file
     /// costs no path decoding, `open`, `fstat`, `realpath` or `close` per
     /// request. Reads use `pread`, so responses share one descriptor.
-    fn resolve(&self, request_path: &str, second: u64) -> Resolved {
+    fn resolve(&self, request_path: &str, now: SystemTime) -> Resolved {
+        let second = unix_second(now);
         const KEPT_FILES: usize = 1024;
         thread_local! {
             static OPEN_FILES: RefCell<OpenFiles> = RefCell::new(HashMap::new());
@@ -347,9 +362,9 @@ impl Files {
             return Resolved::NotFound;
         };
         let path = self.root.join(relative);
-        let file = match self.open(&path) {
+        let file = match self.open(&path, now) {
             Some(Opened::Dir) if !request_path.ends_with('/') => return Resolved::Redirect,
-            Some(Opened::Dir) => self.open(&path.join("index.html")),
+            Some(Opened::Dir) => self.open(&path.join("index.html"), now),
             other => other,
         };
         let Some(Opened::File(file)) = file else {
@@ -371,7 +386,7 @@ impl Files {
     /// Opens `path` (free of `..`): a regular file under the root, a
     /// directory, or `None` (missing, unreadable, or a symlink leading out of
     /// the root).
-    fn open(&self, path: &Path) -> Option<Opened> {
+    fn open(&self, path: &Path, now: SystemTime) -> Option<Opened> {
         let file = std::fs::File::open(path).ok()?;
         let meta = file.metadata().ok()?;
         if meta.is_dir() {
@@ -387,19 +402,22 @@ impl Files {
         } else {
             None
         };
+        let headers = file_headers(
+            date_at(now),
+            self.content_length.then(|| HeaderValue::from(meta.len())),
+            meta.modified()
+                .ok()
+                .map(|modified| header_value(&httpdate::fmt_http_date(modified))),
+            match &self.mime_types {
+                Some(table) => table.get(path).cloned(),
+                None => content_type(path).map(HeaderValue::from_static),
+            },
+        );
         Some(Opened::File(Arc::new(OpenFile {
             file: Arc::new(file),
             len: meta.len(),
             content,
-            content_length: HeaderValue::from(meta.len()),
-            last_modified: meta
-                .modified()
-                .ok()
-                .map(|modified| header_value(&httpdate::fmt_http_date(modified))),
-            content_type: match &self.mime_types {
-                Some(table) => table.get(path).cloned(),
-                None => content_type(path).map(HeaderValue::from_static),
-            },
+            headers,
         })))
     }
 }
@@ -672,6 +690,37 @@ impl Body for FileBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clone given other settings answers with its own headers, even
+    /// for a file its original opened (and cached) in the same second.
+    #[test]
+    fn a_clone_with_other_settings_has_its_own_headers() {
+        let dir = std::env::temp_dir().join(format!("files-clone-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), b"hello").unwrap();
+        let plain = Files::new(&dir).unwrap();
+        let uri: Uri = "/a.txt".parse().unwrap();
+        let first = plain.answer(&Method::GET, &uri);
+        assert_eq!(first.headers()[header::CONTENT_LENGTH], "5");
+        assert_eq!(first.headers()[header::CONTENT_TYPE], "text/plain");
+        let hidden = plain.clone().content_length(false);
+        assert!(!hidden
+            .answer(&Method::GET, &uri)
+            .headers()
+            .contains_key(header::CONTENT_LENGTH));
+        let typed = plain
+            .clone()
+            .mime_types(MimeTypes::parse("text/x-mine txt\n"));
+        assert_eq!(
+            typed.answer(&Method::GET, &uri).headers()[header::CONTENT_TYPE],
+            "text/x-mine"
+        );
+        assert_eq!(
+            plain.answer(&Method::GET, &uri).headers()[header::CONTENT_LENGTH],
+            "5"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn traversal_attempts_are_refused() {
