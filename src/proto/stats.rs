@@ -44,7 +44,10 @@ pub(crate) struct Held {
 impl Held {
     /// Counts `n` in `gauge` until dropped.
     pub(crate) fn new(stats: &Arc<StatsInner>, gauge: Gauge, n: usize) -> Held {
-        stats.atomic(gauge).fetch_add(n, Ordering::Relaxed);
+        // Most are made empty (a body's buffered bytes): no shared write.
+        if n > 0 {
+            stats.atomic(gauge).fetch_add(n, Ordering::Relaxed);
+        }
         Held {
             stats: stats.clone(),
             gauge,
