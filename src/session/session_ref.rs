@@ -62,7 +62,7 @@ const FILL_TARGET: usize = 16_384;
 struct OutgoingBody {
     source: Box<dyn DataSource>,
     /// Bytes the source gave that are not sent yet, in order.
-    pending: VecDeque<Bytes>,
+    pending: Pending,
     /// The number of bytes in `pending`.
     pending_len: usize,
     /// The source answered `Chunk::End`.
@@ -101,6 +101,37 @@ impl OutgoingBody {
                 self.pending.pop_front();
             }
         }
+    }
+}
+
+/// The chunks of a body not sent yet, in order. The first is kept inline:
+/// a body usually has one chunk pending at a time, so most bodies never
+/// allocate the queue (a `VecDeque` did, once per response).
+#[derive(Default)]
+struct Pending {
+    /// The first chunk; empty only when nothing is pending.
+    front: Bytes,
+    /// The chunks after it.
+    rest: VecDeque<Bytes>,
+}
+
+impl Pending {
+    /// Queues a chunk (never an empty one).
+    fn push_back(&mut self, bytes: Bytes) {
+        debug_assert!(!bytes.is_empty());
+        if self.front.is_empty() {
+            self.front = bytes;
+        } else {
+            self.rest.push_back(bytes);
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Bytes> {
+        (!self.front.is_empty()).then_some(&mut self.front)
+    }
+
+    fn pop_front(&mut self) {
+        self.front = self.rest.pop_front().unwrap_or_default();
     }
 }
 
@@ -301,7 +332,7 @@ impl SessionRef {
             stream_id,
             OutgoingBody {
                 source,
-                pending: VecDeque::new(),
+                pending: Pending::default(),
                 pending_len: 0,
                 finished: false,
                 source_waiting: false,
