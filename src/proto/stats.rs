@@ -1,22 +1,34 @@
 //! The live counters of a server: gauges (held through [`Held`] guards,
 //! so that they balance by construction) and totals.
+//!
+//! The counters are split into shards, one per thread as far as they go:
+//! a thread counts in its own shard, and a reading sums them. With the
+//! server's event loops on several threads, one shared set of counters
+//! had every request write to cache lines that all the loops share
+//! (`h2serve -n 2` served 5-10% fewer requests per second than with the
+//! counting left out).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// How many shards a server's counters have; threads beyond this many
+/// share them (still counting right, only more slowly).
+const SHARDS: usize = 16;
+
 /// The shared counters; updated with relaxed atomics (they are gauges, not
 /// synchronisation).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct StatsInner {
-    connections: AtomicUsize,
-    open_streams: AtomicUsize,
-    live_handlers: AtomicUsize,
-    recv_buffered: AtomicUsize,
-    send_buffered: AtomicUsize,
-    write_buffered: AtomicUsize,
-    outbound_queued: AtomicUsize,
-    requests: AtomicU64,
+    shards: Box<[Arc<Shard>]>,
     refused_connections: AtomicU64,
+}
+
+/// One thread's share of the counters, on cache lines of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard {
+    gauges: [AtomicUsize; Gauge::COUNT],
+    requests: AtomicU64,
 }
 
 /// One of the server's gauges: an amount that goes up and back down.
@@ -31,12 +43,17 @@ pub(crate) enum Gauge {
     OutboundQueued,
 }
 
+impl Gauge {
+    const COUNT: usize = 7;
+}
+
 /// An amount counted in one gauge for as long as it is held: changing it
 /// moves the gauge by the difference, and dropping it gives it all back, so
 /// no path (an early return, a panic, a connection torn down) can leave a
-/// gauge off balance.
+/// gauge off balance. It counts in the shard of the thread that made it,
+/// wherever it is changed or dropped, so no shard goes below zero.
 pub(crate) struct Held {
-    stats: Arc<StatsInner>,
+    shard: Arc<Shard>,
     gauge: Gauge,
     n: usize,
 }
@@ -44,20 +61,17 @@ pub(crate) struct Held {
 impl Held {
     /// Counts `n` in `gauge` until dropped.
     pub(crate) fn new(stats: &Arc<StatsInner>, gauge: Gauge, n: usize) -> Held {
-        // Most are made empty (a body's buffered bytes): no shared write.
+        let shard = stats.local_shard().clone();
+        // Most are made empty (a body's buffered bytes): nothing to write.
         if n > 0 {
-            stats.atomic(gauge).fetch_add(n, Ordering::Relaxed);
+            shard.gauge(gauge).fetch_add(n, Ordering::Relaxed);
         }
-        Held {
-            stats: stats.clone(),
-            gauge,
-            n,
-        }
+        Held { shard, gauge, n }
     }
 
     /// Holds `n` from now on.
     pub(crate) fn set(&mut self, n: usize) {
-        let gauge = self.stats.atomic(self.gauge);
+        let gauge = self.shard.gauge(self.gauge);
         if n > self.n {
             gauge.fetch_add(n - self.n, Ordering::Relaxed);
         } else if n < self.n {
@@ -89,39 +103,94 @@ impl std::fmt::Debug for Held {
     }
 }
 
-impl StatsInner {
-    fn atomic(&self, gauge: Gauge) -> &AtomicUsize {
-        match gauge {
-            Gauge::Connections => &self.connections,
-            Gauge::OpenStreams => &self.open_streams,
-            Gauge::LiveHandlers => &self.live_handlers,
-            Gauge::RecvBuffered => &self.recv_buffered,
-            Gauge::SendBuffered => &self.send_buffered,
-            Gauge::WriteBuffered => &self.write_buffered,
-            Gauge::OutboundQueued => &self.outbound_queued,
+impl Shard {
+    fn gauge(&self, gauge: Gauge) -> &AtomicUsize {
+        &self.gauges[gauge as usize]
+    }
+}
+
+impl Default for StatsInner {
+    fn default() -> StatsInner {
+        StatsInner {
+            shards: (0..SHARDS).map(|_| Arc::default()).collect(),
+            refused_connections: AtomicU64::new(0),
         }
+    }
+}
+
+impl StatsInner {
+    /// The calling thread's shard.
+    fn local_shard(&self) -> &Arc<Shard> {
+        static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+        }
+        let slot = SLOT.try_with(|slot| *slot).unwrap_or(0);
+        &self.shards[slot % self.shards.len()]
     }
 
     pub(crate) fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.local_shard().requests.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_refused(&self) {
         self.refused_connections.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The value of a gauge now.
+    /// The value of a gauge now (the sum of the shards; each is read on
+    /// its own, so a reading while the server runs is approximate).
     pub(crate) fn gauge(&self, gauge: Gauge) -> usize {
-        self.atomic(gauge).load(Ordering::Relaxed)
+        self.shards
+            .iter()
+            .map(|shard| shard.gauge(gauge).load(Ordering::Relaxed))
+            .fold(0, usize::wrapping_add)
     }
 
     /// Requests handed to services so far.
     pub(crate) fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.shards
+            .iter()
+            .map(|shard| shard.requests.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Connections refused so far.
     pub(crate) fn refused_connections(&self) -> u64 {
         self.refused_connections.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guards made on several threads, and dropped on others, add up in
+    /// the readings and give everything back.
+    #[test]
+    fn counts_from_many_threads_add_up_and_balance() {
+        let stats = Arc::new(StatsInner::default());
+        let helds: Vec<Held> = std::thread::scope(|scope| {
+            let made: Vec<_> = (0..SHARDS + 3)
+                .map(|i| {
+                    let stats = &stats;
+                    scope.spawn(move || {
+                        stats.count_request();
+                        let mut held = Held::new(stats, Gauge::SendBuffered, i);
+                        held.add(10);
+                        held
+                    })
+                })
+                .collect();
+            made.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let expected: usize = (0..SHARDS + 3).map(|i| i + 10).sum();
+        assert_eq!(stats.gauge(Gauge::SendBuffered), expected);
+        assert_eq!(stats.requests(), (SHARDS + 3) as u64);
+        assert_eq!(stats.gauge(Gauge::OpenStreams), 0);
+        let mut helds = helds;
+        helds[0].sub(5);
+        assert_eq!(stats.gauge(Gauge::SendBuffered), expected - 5);
+        std::thread::spawn(move || drop(helds)).join().unwrap();
+        assert_eq!(stats.gauge(Gauge::SendBuffered), 0);
     }
 }
