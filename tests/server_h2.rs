@@ -117,6 +117,15 @@ impl Drop for DropFlag {
 }
 
 async fn start(builder: Builder) -> (SocketAddr, Server, Arc<Hooks>, tokio::task::JoinHandle<()>) {
+    start_on_loops(builder, 0).await
+}
+
+/// As [`start`], serving on `workers` event loops of their own
+/// (`Serve::workers`).
+async fn start_on_loops(
+    builder: Builder,
+    workers: usize,
+) -> (SocketAddr, Server, Arc<Hooks>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = builder.build();
@@ -125,7 +134,7 @@ async fn start(builder: Builder) -> (SocketAddr, Server, Arc<Hooks>, tokio::task
     let service = service_fn(move |req| site(req, h.clone()));
     let s = server.clone();
     let task = tokio::spawn(async move {
-        s.serve(listener, service).await.unwrap();
+        s.serve(listener, service).workers(workers).await.unwrap();
     });
     (addr, server, hooks, task)
 }
@@ -385,8 +394,19 @@ async fn request_and_response_trailers_round_trip() {
 
 #[tokio::test]
 async fn graceful_shutdown_sends_goaway_and_lets_in_flight_stream_finish() {
+    graceful_shutdown_lets_in_flight_stream_finish(0).await;
+}
+
+/// The same with the connection on an event loop of its own: the loop
+/// sends GOAWAY, finishes the stream, and only then does `serve` end.
+#[tokio::test]
+async fn graceful_shutdown_on_event_loops_lets_in_flight_stream_finish() {
+    graceful_shutdown_lets_in_flight_stream_finish(2).await;
+}
+
+async fn graceful_shutdown_lets_in_flight_stream_finish(workers: usize) {
     let builder = Builder::new().shutdown_grace(Duration::from_secs(60));
-    let (addr, server, hooks, serving) = start(builder).await;
+    let (addr, server, hooks, serving) = start_on_loops(builder, workers).await;
     let (client, conn) = connect(addr).await;
     let run = async {
         let mut c = client.clone().ready().await.unwrap();
