@@ -651,21 +651,25 @@ fn chunk_boundaries_of_a_body_do_not_cut_data_frames_short() {
     assert_eq!(data_lengths, vec![16384, 16384, 16384, 16383]);
 }
 
-#[test]
-fn send_up_to_stays_bounded_whatever_the_window() {
-    // The server opens its windows wide (1 GiB, as h2load does); a 4 MiB
-    // response must still come out in bounded slices.
-    let handler = Recorder::answering(|cx: &mut SessionRef, id, _req: &StreamRecord| {
-        let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(4 << 20)));
+/// A server answering `GET /` with `len` bytes of [`pattern`], and a
+/// client (its connection window opened to 1 GiB, and `settings` sent
+/// when given) whose request the server has read: the response is ready
+/// to be sent.
+fn answering_pattern(
+    len: usize,
+    settings: &[Setting],
+) -> (Session<Recorder>, Session<Recorder>, StreamId) {
+    let handler = Recorder::answering(move |cx: &mut SessionRef, id, _req: &StreamRecord| {
+        let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(len)));
         cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
             .unwrap();
     });
     let mut server = Session::server(handler, &Options::new()).unwrap();
     server.submit_settings(&[]).unwrap();
     let mut client = client(&Options::new());
-    client
-        .submit_settings(&[Setting::new(SettingId::INITIAL_WINDOW_SIZE, (1 << 30) - 1)])
-        .unwrap();
+    if !settings.is_empty() {
+        client.submit_settings(settings).unwrap();
+    }
     client
         .set_local_window_size(StreamId::CONNECTION, (1 << 30) - 1)
         .unwrap();
@@ -675,6 +679,17 @@ fn send_up_to_stays_bounded_whatever_the_window() {
     let mut wire = Vec::new();
     client.send(&mut wire).unwrap();
     server.recv(&wire).unwrap();
+    (server, client, id)
+}
+
+#[test]
+fn send_up_to_stays_bounded_whatever_the_window() {
+    // The server opens its windows wide (1 GiB, as h2load does); a 4 MiB
+    // response must still come out in bounded slices.
+    let (mut server, mut client, id) = answering_pattern(
+        4 << 20,
+        &[Setting::new(SettingId::INITIAL_WINDOW_SIZE, (1 << 30) - 1)],
+    );
 
     const LIMIT: usize = 64 * 1024;
     let mut received = 0;
@@ -704,23 +719,7 @@ fn a_data_frame_that_waits_for_room_takes_the_window_it_finds() {
     // shorter than the windows let it (what tests/compare.rs checks of
     // h2serve against nghttpd).
     const BODY: usize = 200_000;
-    let handler = Recorder::answering(|cx: &mut SessionRef, id, _req: &StreamRecord| {
-        let body: Box<dyn DataSource> = Box::new(Bytes::from(pattern(BODY)));
-        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
-            .unwrap();
-    });
-    let mut server = Session::server(handler, &Options::new()).unwrap();
-    server.submit_settings(&[]).unwrap();
-    let mut client = client(&Options::new());
-    client
-        .set_local_window_size(StreamId::CONNECTION, (1 << 30) - 1)
-        .unwrap();
-    let id = client
-        .submit_request(request_headers("GET", "/"), None)
-        .unwrap();
-    let mut wire = Vec::new();
-    client.send(&mut wire).unwrap();
-    server.recv(&wire).unwrap();
+    let (mut server, mut client, id) = answering_pattern(BODY, &[]);
 
     const LIMIT: usize = 64 * 1024;
     let mut sent = 0;
