@@ -32,6 +32,7 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use http_body::{Body, Frame, SizeHint};
 use tower_service::Service;
 
+use crate::server::date;
 use crate::write_buf::SparePool;
 
 /// How much of a file is read per chunk: one DATA frame's worth, as
@@ -87,33 +88,6 @@ fn server_name() -> HeaderValue {
     static NAME: OnceLock<HeaderValue> = OnceLock::new();
     NAME.get_or_init(|| header_value(&format!("h2serve nghttp2/{}", crate::version().text)))
         .clone()
-}
-
-/// Seconds since the Unix epoch.
-fn unix_second(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// The `date` header value for now.
-fn date_now() -> HeaderValue {
-    date_at(SystemTime::now())
-}
-
-/// The `date` header value for `now`, formatted at most once a second per
-/// thread.
-fn date_at(now: SystemTime) -> HeaderValue {
-    thread_local! {
-        static DATE: RefCell<(u64, HeaderValue)> = const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
-    }
-    let second = unix_second(now);
-    DATE.with(|cached| {
-        let mut cached = cached.borrow_mut();
-        if cached.0 != second {
-            *cached = (second, header_value(&httpdate::fmt_http_date(now)));
-        }
-        cached.1.clone()
-    })
 }
 
 /// What opening a request's path found.
@@ -343,7 +317,7 @@ impl Files {
     /// costs no path decoding, `open`, `fstat`, `realpath` or `close` per
     /// request. Reads use `pread`, so responses share one descriptor.
     fn resolve(&self, request_path: &str, now: SystemTime) -> Resolved {
-        let second = unix_second(now);
+        let second = date::unix_second(now);
         const KEPT_FILES: usize = 1024;
         thread_local! {
             static OPEN_FILES: RefCell<OpenFiles> = RefCell::new(HashMap::new());
@@ -403,7 +377,7 @@ impl Files {
             None
         };
         let headers = file_headers(
-            date_at(now),
+            date::at(now),
             self.content_length.then(|| HeaderValue::from(meta.len())),
             meta.modified()
                 .ok()
@@ -463,7 +437,7 @@ fn error_response(status: StatusCode, head: bool, gzip: bool) -> Response<FileBo
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::SERVER, server_name());
-    headers.insert(header::DATE, date_now());
+    headers.insert(header::DATE, date::now());
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=UTF-8"),
