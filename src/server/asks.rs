@@ -1,9 +1,10 @@
 //! [`Asks`]: what a handler may ask of its HTTP/2 stream besides the final
 //! response: informational (1xx) heads before it, and, on an extended
 //! CONNECT, an upgrade that turns the stream into a byte pipe; and the
-//! requests it pushes ([`Pushes`]). Shared by
+//! requests it pushes ([`Pushes`]); and how the stream ended. Shared by
 //! the stream's entry and the handles in the request's extensions
-//! ([`Informational`](crate::server::Informational) and the upgrade's).
+//! ([`Informational`](crate::server::Informational), [`StreamOutcome`]
+//! and the upgrade's).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -12,7 +13,10 @@ use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::proto::stream::Stream;
+use crate::server::outcome::EndCell;
 use crate::server::push::Pushes;
+#[cfg(doc)]
+use crate::server::StreamOutcome;
 use crate::server::upgrade::PipeWriter;
 
 /// How many informational responses may wait for the connection task.
@@ -24,6 +28,8 @@ pub(crate) struct Asks {
     state: Mutex<AsksState>,
     /// The requests the handler pushes.
     pub(crate) promises: Pushes,
+    /// How the stream ended, for its [`StreamOutcome`] handles.
+    pub(crate) end: EndCell,
 }
 
 #[derive(Default)]
@@ -43,6 +49,7 @@ impl Asks {
             stream,
             state: Mutex::default(),
             promises: Pushes::default(),
+            end: EndCell::default(),
         })
     }
 

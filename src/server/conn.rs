@@ -203,7 +203,7 @@ where
             _ => None,
         });
         for entry in self.session.handler_mut().inner_mut().streams.values() {
-            entry.outcome.set(StreamEnd::ConnectionEnded { goaway });
+            entry.asks.end.set(StreamEnd::ConnectionEnded { goaway });
         }
         let tracer = self.session.handler_mut().tracer_mut();
         tracer.connection_closed();

@@ -67,8 +67,6 @@ pub(crate) struct Entry<F> {
     open: Option<Held>,
     /// Counts a live handler while the service works on the request.
     live: Option<Held>,
-    /// How the stream ended, for the service (a request extension).
-    pub(crate) outcome: StreamOutcome,
 }
 
 /// The header block being received. nghttp2 delivers one block at a time
@@ -181,7 +179,7 @@ impl<S: HttpService> ConnHandler<S> {
                 if self.push {
                     Push::offer(cx, &entry.asks, &mut request);
                 }
-                request.extensions_mut().insert(entry.outcome.clone());
+                request.extensions_mut().insert(StreamOutcome::of(&entry.asks));
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
                 if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
@@ -218,15 +216,13 @@ impl<S: HttpService> ConnHandler<S> {
         stream.preload(upgrade.body, upgrade.trailers);
         let mut parts = upgrade.parts;
         parts.version = Version::HTTP_2;
-        let mut request = Request::from_parts(
+        let request = Request::from_parts(
             parts,
             RequestBody::new(stream.clone(), Some(content_length)),
         );
-        let outcome = StreamOutcome::default();
-        request.extensions_mut().insert(outcome.clone());
         self.last_client_stream = id;
         // Counted as a request when HTTP/1.1 read it.
-        self.insert_complete(id, stream.clone(), request, outcome);
+        self.insert_complete(id, stream.clone(), request);
         stream.schedule_poll();
     }
 
@@ -236,20 +232,22 @@ impl<S: HttpService> ConnHandler<S> {
         &mut self,
         id: StreamId,
         stream: Arc<Stream>,
-        request: Request<RequestBody>,
-        outcome: StreamOutcome,
+        mut request: Request<RequestBody>,
     ) {
         let is_head = request.method() == Method::HEAD;
+        let asks = Asks::new(stream.clone());
+        request
+            .extensions_mut()
+            .insert(StreamOutcome::of(&asks));
         self.streams.insert(
             id,
             Box::new(Entry {
-                asks: Asks::new(stream.clone()),
+                asks,
                 waker: Waker::from(stream.clone()),
                 stream,
                 phase: Phase::New(request),
                 is_head,
                 is_connect: false,
-                outcome,
                 open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                 live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
             }),
@@ -265,13 +263,11 @@ impl<S: HttpService> ConnHandler<S> {
         // No body, and none to count in the windows.
         stream.preload(bytes::Bytes::new(), None);
         let mut request = Request::from_parts(parts, RequestBody::empty());
-        let outcome = StreamOutcome::default();
         if let Some(info) = &self.info {
             request.extensions_mut().insert(info.clone());
         }
-        request.extensions_mut().insert(outcome.clone());
         self.stats.count_request();
-        self.insert_complete(id, stream, request, outcome);
+        self.insert_complete(id, stream, request);
     }
 
     /// Sends the informational responses stream `id`'s handler queued.
@@ -623,7 +619,6 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     is_connect: false,
                     open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
                     live: None,
-                    outcome: StreamOutcome::default(),
                 }),
             );
             None
@@ -686,7 +681,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             }
             FrameType::RST_STREAM => {
                 if let (Some(entry), Some(reason)) = (self.streams.get(&id), frame.error_code()) {
-                    entry.outcome.set(StreamEnd::Reset {
+                    entry.asks.end.set(StreamEnd::Reset {
                         reason,
                         initiator: Initiator::Remote,
                     });
@@ -754,7 +749,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         entry.open = None;
         entry.live = None;
         // A reset by the client was recorded when it arrived.
-        entry.outcome.set(if reason == Reason::NO_ERROR {
+        entry.asks.end.set(if reason == Reason::NO_ERROR {
             StreamEnd::Complete
         } else {
             StreamEnd::Reset {

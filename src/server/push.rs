@@ -329,7 +329,7 @@ impl<S: HttpService> ConnHandler<S> {
         };
         if let Some(entry) = self.streams.remove(&id) {
             tracing::debug!(stream = %frame.stream_id(), promised = %id, %error, "PUSH_PROMISE not sent");
-            entry.outcome.set(StreamEnd::Reset {
+            entry.asks.end.set(StreamEnd::Reset {
                 reason: Reason::REFUSED_STREAM,
                 initiator: crate::error::Initiator::Local,
             });
