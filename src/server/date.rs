@@ -20,6 +20,23 @@ pub(crate) fn now() -> HeaderValue {
 /// `time` as an HTTP date, formatted at most once a second on each thread
 /// (the value of the last second asked for is kept).
 pub(crate) fn at(time: SystemTime) -> HeaderValue {
+    with_cached(time, HeaderValue::clone)
+}
+
+/// An HTTP date's text (IMF-fixdate is 29 bytes), held inline: a response
+/// head copies it rather than sharing the cached value, whose reference
+/// count each response would otherwise touch twice (clone and drop).
+pub(crate) type DateText = [u8; 29];
+
+/// Now, as an HTTP date's text (see [`now`]); `None` only if the clock
+/// gave a date of another length (a year past 9999).
+pub(crate) fn now_text() -> Option<DateText> {
+    with_cached(SystemTime::now(), |value| value.as_bytes().try_into().ok())
+}
+
+/// Calls `f` with `time`'s date, formatting it first when the thread's
+/// cached one is of another second.
+fn with_cached<R>(time: SystemTime, f: impl FnOnce(&HeaderValue) -> R) -> R {
     let secs = unix_second(time);
     CACHED.with(|cached| {
         let mut cached = cached.borrow_mut();
@@ -29,7 +46,7 @@ pub(crate) fn at(time: SystemTime) -> HeaderValue {
             cached.1 = HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""));
             cached.0 = secs;
         }
-        cached.1.clone()
+        f(&cached.1)
     })
 }
 
@@ -50,5 +67,14 @@ mod tests {
             .duration_since(parsed)
             .unwrap_or_default();
         assert!(drift.as_secs() < 60, "{date:?}");
+    }
+
+    #[test]
+    fn the_inline_text_is_the_cached_value() {
+        let text = super::now_text().expect("an IMF-fixdate is 29 bytes");
+        let value = super::now();
+        // Unless the second turned between the two reads.
+        let again = super::now_text().unwrap();
+        assert!(value.as_bytes() == text || value.as_bytes() == again, "{value:?}");
     }
 }
