@@ -24,28 +24,36 @@ use crate::session::{Chunk, DataSource, Header};
 /// yields to the connection task.
 const EMPTY_FRAMES_BEFORE_YIELD: usize = 16;
 
-/// What a [`HttpBodySource`] reports to the side that owns the stream.
+/// Tells a [`HttpBodySource`] which stream its body is on, for log lines
+/// (a client's request learns its stream id only once submitted).
 pub(crate) trait SourceOwner: Send + 'static {
-    /// The stream id, for log lines.
+    /// The stream id.
     fn stream_id(&self) -> StreamId;
+}
 
-    /// `delta` bytes more (or fewer) of the body are held, not yet sent.
-    fn held(&mut self, delta: isize) {
-        let _ = delta;
+/// A stream whose id is known from the start (the server's responses).
+impl SourceOwner for StreamId {
+    fn stream_id(&self) -> StreamId {
+        *self
     }
 }
 
 /// Pulls an `http_body::Body` as nghttp2 asks for bytes. A panicking or
 /// failing body resets its stream with INTERNAL_ERROR.
+///
+/// Each chunk the body yields goes to the session whole, however large:
+/// the session frames it as the windows allow and counts it, while it
+/// waits, in its buffered body bytes (the server's `send_buffered`). The
+/// session asks for the next chunk only once it holds less than about a
+/// frame's worth, so a body is still pulled only as fast as the peer
+/// takes it.
 pub(crate) struct HttpBodySource<B, O: SourceOwner> {
     body: Pin<Box<B>>,
     waker: Waker,
     owner: O,
     /// What the body is (a response body, a request body), for log lines.
     what: &'static str,
-    /// The part of the last chunk beyond what nghttp2 could take.
-    held: Bytes,
-    /// The body ended after `held`.
+    /// The body ended (with its last chunk given already).
     ended: bool,
 }
 
@@ -62,32 +70,8 @@ impl<B, O: SourceOwner> HttpBodySource<B, O> {
             waker,
             owner,
             what,
-            held: Bytes::new(),
             ended: false,
         }
-    }
-
-    fn take_held(&mut self, max_len: usize) -> Chunk {
-        let chunk = if self.held.len() > max_len {
-            self.held.split_to(max_len)
-        } else {
-            std::mem::take(&mut self.held)
-        };
-        self.owner.held(-(chunk.len() as isize));
-        if self.ended && self.held.is_empty() {
-            Chunk::End {
-                last: chunk,
-                trailers: None,
-            }
-        } else {
-            Chunk::Data(chunk)
-        }
-    }
-}
-
-impl<B, O: SourceOwner> Drop for HttpBodySource<B, O> {
-    fn drop(&mut self) {
-        self.owner.held(-(self.held.len() as isize));
     }
 }
 
@@ -109,10 +93,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     O: SourceOwner,
 {
-    fn read(&mut self, max_len: usize) -> Chunk {
-        if !self.held.is_empty() {
-            return self.take_held(max_len);
-        }
+    fn read(&mut self, _max_len: usize) -> Chunk {
         if self.ended {
             return Chunk::end();
         }
@@ -140,10 +121,15 @@ where
             match frame.into_data() {
                 Ok(data) if data.is_empty() => continue,
                 Ok(data) => {
-                    self.owner.held(data.len() as isize);
-                    self.held = data;
                     self.ended = self.body.is_end_stream();
-                    return self.take_held(max_len);
+                    return if self.ended {
+                        Chunk::End {
+                            last: data,
+                            trailers: None,
+                        }
+                    } else {
+                        Chunk::Data(data)
+                    };
                 }
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {

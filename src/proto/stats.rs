@@ -79,16 +79,6 @@ impl Held {
         }
         self.n = n;
     }
-
-    /// Holds `n` more.
-    pub(crate) fn add(&mut self, n: usize) {
-        self.set(self.n + n);
-    }
-
-    /// Holds `n` fewer.
-    pub(crate) fn sub(&mut self, n: usize) {
-        self.set(self.n - n);
-    }
 }
 
 impl Drop for Held {
@@ -176,7 +166,7 @@ mod tests {
                     scope.spawn(move || {
                         stats.count_request();
                         let mut held = Held::new(stats, Gauge::SendBuffered, i);
-                        held.add(10);
+                        held.set(i + 10);
                         held
                     })
                 })
@@ -188,7 +178,7 @@ mod tests {
         assert_eq!(stats.requests(), (SHARDS + 3) as u64);
         assert_eq!(stats.gauge(Gauge::OpenStreams), 0);
         let mut helds = helds;
-        helds[0].sub(5);
+        helds[0].set(5); // 0 + 10 before
         assert_eq!(stats.gauge(Gauge::SendBuffered), expected - 5);
         std::thread::spawn(move || drop(helds)).join().unwrap();
         assert_eq!(stats.gauge(Gauge::SendBuffered), 0);

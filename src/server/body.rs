@@ -12,8 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::error::{Error, Kind};
-use crate::http_source::{HttpBodySource, SourceOwner};
-use crate::proto::stats::Held;
+use crate::http_source::HttpBodySource;
 use crate::proto::stream::Stream;
 use crate::session::StreamId;
 
@@ -141,27 +140,6 @@ impl Drop for H2Body {
     }
 }
 
-/// A response body, pulled as the client's window opens; the bytes it holds
-/// count in the server's `send_buffered`.
-pub(crate) type BodySource<B> = HttpBodySource<B, ResponseOwner>;
+/// A response body, pulled as the client's window opens.
+pub(crate) type BodySource<B> = HttpBodySource<B, StreamId>;
 
-/// What a response body's source reports to: its stream, and the bytes it
-/// holds.
-pub(crate) struct ResponseOwner {
-    pub(crate) stream: Arc<Stream>,
-    pub(crate) held: Held,
-}
-
-impl SourceOwner for ResponseOwner {
-    fn stream_id(&self) -> StreamId {
-        self.stream.id()
-    }
-
-    fn held(&mut self, delta: isize) {
-        if delta >= 0 {
-            self.held.add(delta as usize);
-        } else {
-            self.held.sub(delta.unsigned_abs());
-        }
-    }
-}

@@ -19,7 +19,7 @@ use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
 use crate::proto::stream::{Failure, Stream};
 use crate::server::asks::Asks;
-use crate::server::body::{BodySource, RequestBody, ResponseOwner};
+use crate::server::body::{BodySource, RequestBody};
 use crate::server::conn::Upgrade;
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::date::{self, DateText};
@@ -289,7 +289,7 @@ impl<S: HttpService> ConnHandler<S> {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        let polled = poll_entry(&mut self.service, entry, cx, &self.stats, &mut self.stamps);
+        let polled = poll_entry(&mut self.service, entry, cx, &mut self.stamps);
         // Pushes the handler made (`Push::push` asks for a poll).
         let pushes = entry.asks.promises.waiting();
         match polled {
@@ -326,7 +326,6 @@ fn poll_entry<S: HttpService>(
     service: &mut S,
     entry: &mut Entry<S::Future>,
     cx: &mut SessionRef,
-    stats: &Arc<StatsInner>,
     stamps: &mut Stamps,
 ) -> Polled {
     let id = entry.stream.id();
@@ -371,7 +370,7 @@ fn poll_entry<S: HttpService>(
                     Ok(Poll::Ready(Ok(response))) => {
                         entry.phase = Phase::Responding;
                         entry.live = None;
-                        submit_response(cx, entry, response, stats, stamps);
+                        submit_response(cx, entry, response, stamps);
                     }
                     Ok(Poll::Ready(Err(e))) => {
                         let e: crate::server::BoxError = e.into();
@@ -486,7 +485,6 @@ fn submit_response<F, B>(
     cx: &mut SessionRef,
     entry: &mut Entry<F>,
     response: Response<B>,
-    stats: &Arc<StatsInner>,
     stamps: &mut Stamps,
 ) where
     B: Body<Data = bytes::Bytes> + Send + 'static,
@@ -544,15 +542,11 @@ fn submit_response<F, B>(
             head.length_from = Some(20 - decimal(n, &mut head.digits).len());
         }
     }
-    let owner = || ResponseOwner {
-        stream: entry.stream.clone(),
-        held: Held::new(stats, Gauge::SendBuffered, 0),
-    };
     let source: Option<Box<dyn DataSource>> = if let Some(reader) = upgraded {
         Some(Box::new(BodySource::new(
             Box::pin(reader),
             entry.waker.clone(),
-            owner(),
+            id,
             "upgraded stream",
         )))
     } else if no_body {
@@ -561,7 +555,7 @@ fn submit_response<F, B>(
         Some(Box::new(BodySource::new(
             Box::pin(body),
             entry.waker.clone(),
-            owner(),
+            id,
             "response body",
         )))
     };

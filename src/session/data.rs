@@ -49,9 +49,10 @@ impl Chunk {
 ///
 /// The session asks the source for more before it writes frames
 /// ([`Session::send`](crate::session::Session::send)), never from inside
-/// one of nghttp2's callbacks, and holds at most about one DATA frame of
-/// its bytes (16 KiB) at a time: a body is pulled only as fast as the peer
-/// takes it. The bytes are written straight into the session's output
+/// one of nghttp2's callbacks, and only while it holds less than about one
+/// DATA frame (16 KiB) of the body's bytes: a body is pulled only as fast
+/// as the peer takes it. A chunk larger than a frame is kept whole and
+/// framed piece by piece. The bytes are written straight into the session's output
 /// through nghttp2's `NGHTTP2_DATA_FLAG_NO_COPY` and `send_data_callback`,
 /// so a large [`Bytes`] is not copied through nghttp2's frame buffer; the
 /// server and the client go further on a cleartext TCP socket, writing it

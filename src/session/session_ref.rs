@@ -65,8 +65,13 @@ struct OutgoingBody {
     pending: Pending,
     /// The number of bytes in `pending`.
     pending_len: usize,
+    /// How many of them, from the front, nghttp2 may frame now: no more
+    /// than the peer's windows let out when they were taken. A chunk larger
+    /// than that is made ready as the windows open, so that it does not go
+    /// out ahead of streams nghttp2's scheduler would rank before it.
+    ready: usize,
     /// The source answered `Chunk::End`.
-    finished: bool,
+    source_ended: bool,
     /// The source answered `Chunk::Pending`: it is not asked again until
     /// [`SessionRef::resume_data`].
     source_waiting: bool,
@@ -86,10 +91,17 @@ impl OutgoingBody {
         }
     }
 
-    /// Appends the first `n` pending bytes to `out` (by reference where
+    /// The whole body is ready: the source ended and every byte it gave
+    /// may be framed.
+    fn finished(&self) -> bool {
+        self.source_ended && self.ready == self.pending_len
+    }
+
+    /// Appends the first `n` ready bytes to `out` (by reference where
     /// `out` allows) and drops them.
     fn write_to(&mut self, out: &mut Output, mut n: usize) {
         self.pending_len -= n;
+        self.ready -= n;
         while n > 0 {
             let Some(front) = self.pending.front_mut() else {
                 return;
@@ -334,7 +346,8 @@ impl SessionRef {
                 source,
                 pending: Pending::default(),
                 pending_len: 0,
-                finished: false,
+                ready: 0,
+                source_ended: false,
                 source_waiting: false,
                 deferred: false,
                 queued: true,
@@ -950,7 +963,7 @@ impl SessionRef {
         self.state
             .bodies
             .get(&stream_id)
-            .is_some_and(|b| !b.finished)
+            .is_some_and(|b| !b.finished())
     }
 
     /// The GOAWAY the peer sent, if any: (last stream id, code).
@@ -1014,8 +1027,18 @@ impl SessionRef {
             let held_before = body.pending_len;
             let mut empty_reads = 0;
             let mut reset = None;
-            while body.pending_len < target && !body.finished && !body.source_waiting {
-                match body.source.read(target - body.pending_len) {
+            loop {
+                // What the source gave already first; the source is asked
+                // only once all of that is ready.
+                body.ready = body.ready.max(body.pending_len.min(target));
+                if body.ready < body.pending_len
+                    || body.ready >= target
+                    || body.source_ended
+                    || body.source_waiting
+                {
+                    break;
+                }
+                match body.source.read(target - body.ready) {
                     Chunk::Data(bytes) if bytes.is_empty() => {
                         empty_reads += 1;
                         if empty_reads == EMPTY_READS_BEFORE_PENDING {
@@ -1025,7 +1048,7 @@ impl SessionRef {
                     Chunk::Data(bytes) => body.push(bytes),
                     Chunk::End { last, trailers } => {
                         body.push(last);
-                        body.finished = true;
+                        body.source_ended = true;
                         body.trailers = trailers;
                     }
                     Chunk::Pending => body.source_waiting = true,
@@ -1043,7 +1066,7 @@ impl SessionRef {
                 let _ = self.submit_rst_stream(stream_id, reason);
                 continue;
             }
-            if body.deferred && (body.pending_len > 0 || body.finished) {
+            if body.deferred && (body.ready > 0 || body.finished()) {
                 body.deferred = false;
                 // SAFETY: `raw` is live; no C call is under way.
                 let _ =
@@ -1081,7 +1104,7 @@ impl SessionRef {
         let Some(body) = bodies.get_mut(&stream_id) else {
             return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
         };
-        let n = max_len.min(body.pending_len);
+        let n = max_len.min(body.ready);
         // A frame that would not fit below the output's limit is not
         // packed now: nghttp2 would keep its length even if the window
         // grew before it is written. The stream is filled and resumed for
@@ -1099,10 +1122,10 @@ impl SessionRef {
                 return Err(sys::NGHTTP2_ERR_DEFERRED);
             }
         }
-        if !body.finished
+        if !body.finished()
             && !body.source_waiting
             && !body.queued
-            && body.pending_len - n < FILL_TARGET / 2
+            && body.ready - n < FILL_TARGET / 2
         {
             body.queued = true;
             to_fill.push(stream_id);
@@ -1110,8 +1133,8 @@ impl SessionRef {
         // A frame is only cut short by the end of the body or by a source
         // that has nothing more now; otherwise the stream waits to be
         // filled, so chunk boundaries never shorten a DATA frame.
-        if body.pending_len < max_len && !body.finished && !body.source_waiting
-            || body.pending_len == 0 && !body.finished
+        if body.ready < max_len && !body.finished() && !body.source_waiting
+            || body.ready == 0 && !body.finished()
         {
             body.deferred = true;
             return Err(sys::NGHTTP2_ERR_DEFERRED);
@@ -1120,7 +1143,7 @@ impl SessionRef {
         if n > 0 {
             flags |= sys::NGHTTP2_DATA_FLAG_NO_COPY;
         }
-        if body.finished && n == body.pending_len {
+        if body.finished() && n == body.ready {
             flags |= sys::NGHTTP2_DATA_FLAG_EOF;
             if let Some(trailers) = body.trailers.take() {
                 flags |= sys::NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -1165,7 +1188,7 @@ impl SessionRef {
         let Some(body) = self.state.bodies.get_mut(&stream_id) else {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         };
-        if length > body.pending_len {
+        if length > body.ready {
             return sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         }
         out.extend_from_slice(frame_header);
