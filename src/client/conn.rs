@@ -286,7 +286,7 @@ impl Handler for ConnHandler {
         _flags: Flags,
     ) -> CallbackResult {
         let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
-        Stream::recv_data_on(stream, cx, stream_id, data);
+        Stream::recv_data_on(stream, cx, stream_id, data, None);
         Ok(())
     }
 

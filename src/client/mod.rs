@@ -436,7 +436,7 @@ impl Builder {
         let answer = Answer::default();
         let upgraded = upgrade.map(|(_, head)| {
             let (reply, response) = oneshot::channel();
-            let stream = Stream::new(None, scheduler.clone(), None);
+            let stream = Stream::new(None, scheduler.clone());
             (head, stream, reply, response)
         });
         let mut response = None;
@@ -661,7 +661,7 @@ impl SendRequest {
         let informational = parts
             .extensions
             .remove::<informational::InformationalSender>();
-        let stream = Stream::new(None, self.scheduler.clone(), None);
+        let stream = Stream::new(None, self.scheduler.clone());
         let mut on_continue = None;
         let body: Option<Box<dyn DataSource>> = if body.is_end_stream() {
             None

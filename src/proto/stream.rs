@@ -92,7 +92,9 @@ pub(crate) struct RecvState {
     reader: Option<Waker>,
 }
 
-/// A byte count, mirrored in a gauge when the connection keeps stats.
+/// A byte count, mirrored in a gauge when the connection keeps stats. The
+/// gauge's guard is made with the first bytes: a request without a body
+/// (most of them) costs the shared counters nothing.
 struct Buffered {
     n: usize,
     gauge: Option<Held>,
@@ -104,6 +106,14 @@ impl Buffered {
         if let Some(gauge) = &mut self.gauge {
             gauge.set(n);
         }
+    }
+
+    /// Counts `more` bytes, in `stats`' gauge when given.
+    fn add(&mut self, more: usize, stats: Option<&Arc<StatsInner>>) {
+        if self.gauge.is_none() {
+            self.gauge = stats.map(|s| Held::new(s, Gauge::RecvBuffered, 0));
+        }
+        self.set(self.n + more);
     }
 }
 
@@ -129,13 +139,8 @@ impl RecvState {
 }
 
 impl Stream {
-    /// A stream of a connection scheduled by `scheduler`; `stats`, when
-    /// given, counts its buffered bytes.
-    pub(crate) fn new(
-        id: Option<StreamId>,
-        scheduler: Arc<Scheduler>,
-        stats: Option<&Arc<StatsInner>>,
-    ) -> Arc<Stream> {
+    /// A stream of a connection scheduled by `scheduler`.
+    pub(crate) fn new(id: Option<StreamId>, scheduler: Arc<Scheduler>) -> Arc<Stream> {
         Arc::new(Stream {
             id: AtomicI32::new(id.map_or(0, |id| id.get() as i32)),
             scheduler,
@@ -143,10 +148,7 @@ impl Stream {
             poll_needed: AtomicBool::new(false),
             state: Mutex::new(RecvState {
                 chunks: VecDeque::new(),
-                buffered: Buffered {
-                    n: 0,
-                    gauge: stats.map(|s| Held::new(s, Gauge::RecvBuffered, 0)),
-                },
+                buffered: Buffered { n: 0, gauge: None },
                 to_consume: 0,
                 trailers: None,
                 end: false,
@@ -166,14 +168,20 @@ impl Stream {
 
     /// Fills the receive queue of a stream whose body was read before the
     /// stream existed (the HTTP/1.1 request an `Upgrade: h2c` turns into
-    /// stream 1): complete, and outside HTTP/2 flow control.
-    pub(crate) fn preload(&self, body: Bytes, trailers: Option<HeaderMap>) {
+    /// stream 1): complete, and outside HTTP/2 flow control. `stats`, when
+    /// given, counts its bytes until they are read.
+    pub(crate) fn preload(
+        &self,
+        body: Bytes,
+        trailers: Option<HeaderMap>,
+        stats: Option<&Arc<StatsInner>>,
+    ) {
         let mut st = self.state();
         st.detached = true;
         st.end = true;
         st.trailers = trailers;
         if !body.is_empty() {
-            st.buffered.set(body.len());
+            st.buffered.add(body.len(), stats);
             st.chunks.push_back(body);
         }
     }
@@ -219,14 +227,16 @@ impl Stream {
     /// A chunk of DATA arrived on stream `id`, known as `stream` (or not:
     /// a stream this side no longer tracks). It is queued for the reader,
     /// or, when nobody will read it, given back to the windows at once.
+    /// `stats`, when given, counts it until it is read.
     pub(crate) fn recv_data_on(
         stream: Option<&Stream>,
         cx: &mut SessionRef,
         id: StreamId,
         data: &[u8],
+        stats: Option<&Arc<StatsInner>>,
     ) {
         match stream {
-            Some(stream) => stream.recv_data(cx, data),
+            Some(stream) => stream.recv_data(cx, data, stats),
             None => {
                 let _ = cx.consume(id, data.len());
             }
@@ -235,7 +245,7 @@ impl Stream {
 
     /// A chunk of DATA arrived. It is queued for the reader, or, when
     /// nobody will read it, given back to the windows at once.
-    fn recv_data(&self, cx: &mut SessionRef, data: &[u8]) {
+    fn recv_data(&self, cx: &mut SessionRef, data: &[u8], stats: Option<&Arc<StatsInner>>) {
         let mut st = self.state();
         if st.body_dropped || st.failure.is_some() {
             drop(st);
@@ -243,8 +253,7 @@ impl Stream {
             return;
         }
         st.chunks.push_back(Bytes::copy_from_slice(data));
-        let n = st.buffered.n + data.len();
-        st.buffered.set(n);
+        st.buffered.add(data.len(), stats);
         let reader = st.reader.take();
         drop(st);
         if let Some(w) = reader {

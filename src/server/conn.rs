@@ -51,13 +51,23 @@ pub(crate) struct Upgrade {
     pub(crate) trailers: Option<http::HeaderMap>,
 }
 
-/// What a connection counts in the server's gauges.
+/// What a connection counts in the server's gauges for itself.
 struct ConnGauges {
     _connection: Held,
     write_buffered: Held,
     outbound_queued: Held,
+}
+
+/// What a connection counts in the server's gauges for its streams, set
+/// from the session once per turn of the connection's loop (rather than
+/// through a guard per stream and per body: six atomic writes per request
+/// on counters all connections share). Given back when the connection,
+/// and with it the streams' handlers and bodies, is dropped.
+struct StreamGauges {
+    open_streams: Held,
+    live_handlers: Held,
     /// Response body bytes the session holds for the streams, not yet
-    /// written (the bodies' own adapters count what they hold).
+    /// written.
     send_buffered: Held,
 }
 
@@ -65,6 +75,9 @@ struct ConnGauges {
 pub(crate) struct Conn<I, S: HttpService> {
     io: I,
     session: Session<Traced<ConnHandler<S>>>,
+    /// Declared after `session`, so dropped after the handlers and bodies
+    /// it counts.
+    stream_gauges: StreamGauges,
     scheduler: Arc<Scheduler>,
     /// How much one socket read takes (into the thread's read buffer).
     read_buffer_size: usize,
@@ -165,6 +178,11 @@ where
         let mut conn = Conn {
             io,
             session,
+            stream_gauges: StreamGauges {
+                open_streams: Held::new(stats, Gauge::OpenStreams, 0),
+                live_handlers: Held::new(stats, Gauge::LiveHandlers, 0),
+                send_buffered: Held::new(stats, Gauge::SendBuffered, 0),
+            },
             scheduler,
             read_buffer_size: config.read_buffer_size,
             wbuf: WriteBuf::new(config.write_high_water, vectored),
@@ -172,7 +190,6 @@ where
                 _connection: Held::new(stats, Gauge::Connections, 1),
                 write_buffered: Held::new(stats, Gauge::WriteBuffered, 0),
                 outbound_queued: Held::new(stats, Gauge::OutboundQueued, 0),
-                send_buffered: Held::new(stats, Gauge::SendBuffered, 0),
             }),
             closing: false,
             failed: false,
@@ -354,6 +371,9 @@ where
         loop {
             self.process_dirty();
             self.fill();
+            // Before the responses go out: a client that got one sees its
+            // stream counted as it now is.
+            self.report_streams();
             let mut progress = false;
             match self.wbuf.poll_write(&mut self.io, cx) {
                 Ok(written) => {
@@ -532,16 +552,23 @@ where
         tracer.message(&format!("[ERROR] {text}"));
     }
 
-    /// Updates the connection's gauges: its write buffer and nghttp2's
-    /// outbound queue.
+    /// Updates the connection's open streams and live handlers gauges.
+    fn report_streams(&mut self) {
+        let (open, live) = self.session.handler().inner().stream_counts();
+        self.stream_gauges.open_streams.set(open);
+        self.stream_gauges.live_handlers.set(live);
+    }
+
+    /// Updates the connection's gauges of bytes: its write buffer, nghttp2's
+    /// outbound queue and the body bytes the session holds.
     fn report_buffered(&mut self) {
         let unsent = self.wbuf.unsent();
         let queued = self.session.outbound_queue_size();
         let bodies = self.session.buffered_body_bytes();
+        self.stream_gauges.send_buffered.set(bodies);
         if let Some(gauges) = &mut self.gauges {
             gauges.write_buffered.set(unsent);
             gauges.outbound_queued.set(queued);
-            gauges.send_buffered.set(bodies);
         }
     }
 }

@@ -16,7 +16,7 @@ use http_body::Body;
 use crate::error::{Initiator, LibError, Reason};
 use crate::proto::headers::is_connection_specific;
 use crate::proto::scheduler::Scheduler;
-use crate::proto::stats::{Gauge, Held, StatsInner};
+use crate::proto::stats::StatsInner;
 use crate::proto::stream::{Failure, Stream};
 use crate::server::asks::Asks;
 use crate::server::body::{BodySource, RequestBody};
@@ -63,11 +63,13 @@ pub(crate) struct Entry<F> {
     is_head: bool,
     /// A CONNECT: a 2xx answer has no content-length, and may upgrade.
     is_connect: bool,
-    /// Counts the stream in the open streams until nghttp2 closes it (the
-    /// entry itself is dropped a little later, outside the callback).
-    open: Option<Held>,
-    /// Counts a live handler while the service works on the request.
-    live: Option<Held>,
+}
+
+impl<F> Entry<F> {
+    /// The service works on the request (counted in `live_handlers`).
+    fn is_live(&self) -> bool {
+        matches!(self.phase, Phase::New(_) | Phase::Running(_))
+    }
 }
 
 /// The header block being received. nghttp2 delivers one block at a time
@@ -155,6 +157,14 @@ impl<S: HttpService> ConnHandler<S> {
         }
     }
 
+    /// The open streams (nghttp2 has not closed them) and, of those, the
+    /// ones whose service works on the request: what the connection
+    /// counts in the server's `open_streams` and `live_handlers`.
+    pub(crate) fn stream_counts(&self) -> (usize, usize) {
+        let live = self.streams.values().filter(|e| e.is_live()).count();
+        (self.streams.len(), live)
+    }
+
     /// Starts a turn of the connection's loop: responses made from now on
     /// read the clock again for their `date`.
     pub(crate) fn new_turn(&mut self) {
@@ -188,7 +198,6 @@ impl<S: HttpService> ConnHandler<S> {
                         asks: entry.asks.clone(),
                     });
                 }
-                entry.live = Some(Held::new(&self.stats, Gauge::LiveHandlers, 1));
                 entry.phase = Phase::New(request);
                 self.stats.count_request();
                 entry.stream.schedule_poll();
@@ -211,10 +220,10 @@ impl<S: HttpService> ConnHandler<S> {
     /// read already.
     pub(crate) fn adopt_upgraded(&mut self, upgrade: Upgrade) {
         let id = StreamId::new(1).unwrap_or_default();
-        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        let stream = Stream::new(Some(id), self.scheduler.clone());
         let content_length = upgrade.body.len() as u64;
         // Bytes HTTP/2 flow control never counted: nothing to give back.
-        stream.preload(upgrade.body, upgrade.trailers);
+        stream.preload(upgrade.body, upgrade.trailers, Some(&self.stats));
         let mut parts = upgrade.parts;
         parts.version = Version::HTTP_2;
         let request = Request::from_parts(
@@ -249,8 +258,6 @@ impl<S: HttpService> ConnHandler<S> {
                 phase: Phase::New(request),
                 is_head,
                 is_connect: false,
-                open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
-                live: Some(Held::new(&self.stats, Gauge::LiveHandlers, 1)),
             }),
         );
     }
@@ -260,9 +267,9 @@ impl<S: HttpService> ConnHandler<S> {
     /// goes to the service once the PUSH_PROMISE is sent
     /// ([`promise_sent`](ConnHandler::promise_sent)).
     pub(crate) fn adopt_pushed(&mut self, id: StreamId, parts: http::request::Parts) {
-        let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+        let stream = Stream::new(Some(id), self.scheduler.clone());
         // No body, and none to count in the windows.
-        stream.preload(bytes::Bytes::new(), None);
+        stream.preload(bytes::Bytes::new(), None, None);
         let mut request = Request::from_parts(parts, RequestBody::empty());
         if let Some(info) = &self.info {
             request.extensions_mut().insert(info.clone());
@@ -356,7 +363,6 @@ fn poll_entry<S: HttpService>(
                     Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
                     Err(_) => {
                         tracing::warn!(stream = %id, "service panicked in call");
-                        entry.live = None;
                         let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
                         return outcome;
                     }
@@ -369,7 +375,6 @@ fn poll_entry<S: HttpService>(
                     Ok(Poll::Pending) => {}
                     Ok(Poll::Ready(Ok(response))) => {
                         entry.phase = Phase::Responding;
-                        entry.live = None;
                         submit_response(cx, entry, response, stamps);
                     }
                     Ok(Poll::Ready(Err(e))) => {
@@ -397,7 +402,6 @@ fn poll_entry<S: HttpService>(
 /// The handler failed: reset its stream with INTERNAL_ERROR.
 fn fail_stream<F>(cx: &mut SessionRef, entry: &mut Entry<F>) {
     entry.phase = Phase::Done;
-    entry.live = None;
     let _ = cx.submit_rst_stream(entry.stream.id(), Reason::INTERNAL_ERROR);
 }
 
@@ -600,7 +604,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         let id = frame.stream_id();
         // A request head, or its trailers.
         let trailers = if frame.headers_category() == Some(HeadersCategory::Request) {
-            let stream = Stream::new(Some(id), self.scheduler.clone(), Some(&self.stats));
+            let stream = Stream::new(Some(id), self.scheduler.clone());
             let waker = Waker::from(stream.clone());
             self.streams.insert(
                 id,
@@ -611,8 +615,6 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                     phase: Phase::Headers,
                     is_head: false,
                     is_connect: false,
-                    open: Some(Held::new(&self.stats, Gauge::OpenStreams, 1)),
-                    live: None,
                 }),
             );
             None
@@ -720,7 +722,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         _flags: Flags,
     ) -> CallbackResult {
         let stream = self.streams.get(&stream_id).map(|e| &*e.stream);
-        Stream::recv_data_on(stream, cx, stream_id, data);
+        Stream::recv_data_on(stream, cx, stream_id, data, Some(&self.stats));
         Ok(())
     }
 
@@ -734,14 +736,12 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             // Reset in the middle of its header block.
             self.block = Block::default();
         }
-        let Some(mut entry) = self.streams.remove(&stream_id) else {
+        let Some(entry) = self.streams.remove(&stream_id) else {
             return Ok(());
         };
-        // The stream is no longer open, nor its handler live, though the
-        // entry (and the handler's future) is dropped only once the C call
-        // returns.
-        entry.open = None;
-        entry.live = None;
+        // Out of `streams`, the stream no longer counts as open, nor its
+        // handler as live, though the entry (and the handler's future) is
+        // dropped only once the C call returns.
         // A reset by the client was recorded when it arrived.
         entry.asks.end.set(if reason == Reason::NO_ERROR {
             StreamEnd::Complete

@@ -6,7 +6,9 @@ use crate::proto::stats::{Gauge, StatsInner};
 /// A snapshot of a server's counters, from [`Server::stats`](crate::server::Server::stats).
 ///
 /// The gauges are read one by one without a lock, so a snapshot taken while
-/// the server runs is approximate.
+/// the server runs is approximate. A connection sets its share of the
+/// stream and buffer gauges once per turn of its loop, not at every change
+/// within the turn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
