@@ -416,7 +416,10 @@ where
                     Poll::Pending => {}
                 }
             }
-            if !progress && self.scheduler.park(cx.waker()) {
+            if !progress
+                && self.session.handler().inner().to_poll.is_empty()
+                && self.scheduler.park(cx.waker())
+            {
                 return Poll::Pending;
             }
         }
@@ -473,6 +476,15 @@ where
             }
         }
         self.dirty = dirty;
+        let (handler, cx) = self.session.parts_mut();
+        let handler = handler.inner_mut();
+        let mut to_poll = std::mem::take(&mut handler.to_poll);
+        for id in to_poll.drain(..) {
+            handler.poll_stream(cx, id);
+        }
+        // Kept for the next turn's requests (nothing queues here while
+        // services are polled: requests complete in nghttp2's callbacks).
+        handler.to_poll = to_poll;
         self.reap();
     }
 

@@ -105,6 +105,11 @@ pub(crate) struct ConnHandler<S: HttpService> {
     pub(crate) closed: Vec<Box<Entry<S::Future>>>,
     /// Streams whose service said "not ready".
     waiting_ready: Vec<StreamId>,
+    /// Streams whose request became complete in this turn: their services
+    /// are called once the C call returns. Queued here, not through the
+    /// scheduler (which serves wake-ups from other tasks and threads): a
+    /// request costs no lock, reference count or wake-up to get polled.
+    pub(crate) to_poll: Vec<StreamId>,
     pub(crate) got_settings: bool,
     pub(crate) settings_acked: bool,
     /// Put into every request's extensions.
@@ -144,6 +149,7 @@ impl<S: HttpService> ConnHandler<S> {
             max_header_list_size,
             closed: Vec::new(),
             waiting_ready: Vec::new(),
+            to_poll: Vec::new(),
             got_settings: false,
             settings_acked: false,
             info,
@@ -200,7 +206,7 @@ impl<S: HttpService> ConnHandler<S> {
                 }
                 entry.phase = Phase::New(request);
                 self.stats.count_request();
-                entry.stream.schedule_poll();
+                self.to_poll.push(id);
             }
             Err(status) => {
                 tracing::debug!(stream = %id, %status, "rejecting request");
