@@ -365,8 +365,12 @@ fn poll_entry<S: HttpService>(
                 let Phase::New(request) = std::mem::replace(&mut entry.phase, Phase::Done) else {
                     return outcome;
                 };
-                match catch_unwind(AssertUnwindSafe(|| service.call(request))) {
-                    Ok(future) => entry.phase = Phase::Running(Box::pin(future)),
+                // The future is made straight into its box where the
+                // compiler can: a future is often large, and
+                // `Box::pin(call())` copies it from the stack.
+                let slot = Box::new_uninit();
+                match catch_unwind(AssertUnwindSafe(|| Box::write(slot, service.call(request)))) {
+                    Ok(future) => entry.phase = Phase::Running(Box::into_pin(future)),
                     Err(_) => {
                         tracing::warn!(stream = %id, "service panicked in call");
                         let _ = cx.submit_rst_stream(id, Reason::INTERNAL_ERROR);
