@@ -326,7 +326,7 @@ impl Fuzzer {
             HeaderRef::new(b"content-type", b"application/octet-stream"),
             HeaderRef::new(b"server", b"fuzz"),
         ];
-        if kind % 3 == 0 {
+        if kind.is_multiple_of(3) {
             if let Some(length) = &length {
                 fields.push(HeaderRef::new(b"content-length", length.as_bytes()));
             }
@@ -432,7 +432,7 @@ impl Handler for Fuzzer {
             self.answer(cx, frame.stream_id());
         }
         if frame.headers_category() == Some(HeadersCategory::PushResponse)
-            && frame.stream_id().get() % 4 == 0
+            && frame.stream_id().get().is_multiple_of(4)
         {
             // A client refusing some pushed streams.
             let _ = cx.submit_rst_stream(frame.stream_id(), Reason::REFUSED_STREAM);

@@ -40,7 +40,7 @@ pub(crate) struct Sniff<I> {
 /// open a server's preface.
 fn is_settings(head: &[u8]) -> bool {
     let length = u32::from_be_bytes([0, head[0], head[1], head[2]]);
-    head[3] == 4 && head[4] & 1 == 0 && head[5..9] == [0; 4] && length % 6 == 0
+    head[3] == 4 && head[4] & 1 == 0 && head[5..9] == [0; 4] && length.is_multiple_of(6)
 }
 
 /// `bytes`' first line, quoted, at most 100 bytes of it.
