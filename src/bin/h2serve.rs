@@ -682,13 +682,11 @@ impl Site {
         {
             echo(request)
         } else {
-            let (parts, body) = request.into_parts();
+            let mut request = request;
             if !self.early_response {
                 // As nghttpd: the answer follows the whole request.
-                let mut body = std::pin::pin!(body);
-                while let Some(Ok(_)) = body.frame().await {}
+                while let Some(Ok(_)) = request.body_mut().frame().await {}
             }
-            let request = Request::from_parts(parts, ());
             match &self.files {
                 Some(files) => files.respond(&request).map(SiteBody::File),
                 None => builtin(&request),
