@@ -15,9 +15,9 @@ use crate::error::Error;
 use crate::proto::stream::Stream;
 use crate::server::outcome::EndCell;
 use crate::server::push::Pushes;
+use crate::server::upgrade::PipeWriter;
 #[cfg(doc)]
 use crate::server::StreamOutcome;
-use crate::server::upgrade::PipeWriter;
 
 /// How many informational responses may wait for the connection task.
 const MAX_QUEUED: usize = 16;

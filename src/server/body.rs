@@ -142,4 +142,3 @@ impl Drop for H2Body {
 
 /// A response body, pulled as the client's window opens.
 pub(crate) type BodySource<B> = HttpBodySource<B, StreamId>;
-

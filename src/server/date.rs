@@ -75,6 +75,9 @@ mod tests {
         let value = super::now();
         // Unless the second turned between the two reads.
         let again = super::now_text().unwrap();
-        assert!(value.as_bytes() == text || value.as_bytes() == again, "{value:?}");
+        assert!(
+            value.as_bytes() == text || value.as_bytes() == again,
+            "{value:?}"
+        );
     }
 }

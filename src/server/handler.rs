@@ -196,7 +196,9 @@ impl<S: HttpService> ConnHandler<S> {
                 if self.push {
                     Push::offer(cx, &entry.asks, &mut request);
                 }
-                request.extensions_mut().insert(StreamOutcome::of(&entry.asks));
+                request
+                    .extensions_mut()
+                    .insert(StreamOutcome::of(&entry.asks));
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
                 if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
@@ -252,9 +254,7 @@ impl<S: HttpService> ConnHandler<S> {
     ) {
         let is_head = request.method() == Method::HEAD;
         let asks = Asks::new(stream.clone());
-        request
-            .extensions_mut()
-            .insert(StreamOutcome::of(&asks));
+        request.extensions_mut().insert(StreamOutcome::of(&asks));
         self.streams.insert(
             id,
             Box::new(Entry {

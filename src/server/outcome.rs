@@ -172,7 +172,11 @@ mod tests {
             assert_eq!(cell.get(), Some(end));
             cell.set(StreamEnd::ConnectionEnded { goaway: None });
             cell.set(StreamEnd::Complete);
-            assert_eq!(cell.get(), Some(end), "a second end must not replace the first");
+            assert_eq!(
+                cell.get(),
+                Some(end),
+                "a second end must not replace the first"
+            );
         }
     }
 }
