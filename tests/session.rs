@@ -13,7 +13,7 @@ use nghttp2::session::{
 };
 use nghttp2::{Initiator, Kind, LibError, Reason};
 use support::{
-    goaway_code, pump, raw_frame, request_headers, sid, Recorder, StreamRecord, PREFACE,
+    goaway_code, parse_frames, pump, raw_frame, request_headers, sid, Recorder, StreamRecord, PREFACE,
 };
 
 /// A body of `len` bytes whose content depends on the position.
@@ -839,4 +839,72 @@ fn a_header_block_sent_without_copy_arrives_intact_and_is_dropped_once_sent() {
     assert_eq!(drops.load(Ordering::SeqCst), 3);
     drop(server);
     assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
+/// A body handed over whole (a `Bytes` source of 4 MiB) is made ready for
+/// frames only as far as the peer's windows let it out, so a more urgent
+/// response submitted while the connection window was shut still goes
+/// first once it opens (RFC 9218: nghttp2 picks among the streams that
+/// have data ready).
+#[test]
+fn a_large_bytes_body_gives_way_to_a_more_urgent_stream() {
+    use support::wire::{
+        headers, request_block, settings, settings_ack, window_update, DATA, END_HEADERS,
+        END_STREAM, SETTINGS_INITIAL_WINDOW_SIZE,
+    };
+    const LARGE: usize = 4 << 20;
+    const SMALL: usize = 16_000;
+    const CONN_WINDOW: usize = 65_535;
+    let handler = Recorder::answering(|cx: &mut SessionRef, id, req: &StreamRecord| {
+        let (len, urgency) = if req.header(":path") == Some(&b"/large"[..]) {
+            (LARGE, 7)
+        } else {
+            (SMALL, 0)
+        };
+        cx.change_extpri_stream_priority(id, urgency, false, true)
+            .expect("priority");
+        let body: Box<dyn DataSource> = Box::new(Bytes::from(vec![b'x'; len]));
+        cx.submit_response(id, [HeaderRef::new(b":status", b"200")], Some(body))
+            .expect("submit_response");
+    });
+    let mut server = Session::server(handler, &Options::new()).unwrap();
+    server
+        .submit_settings(&[Setting {
+            id: SettingId::NO_RFC7540_PRIORITIES,
+            value: 1,
+        }])
+        .unwrap();
+    // DATA frames the server sends from now on: (stream, length, END_STREAM).
+    let sent = |server: &mut Session<Recorder>, input: &[u8]| {
+        server.recv(input).unwrap();
+        let mut out = Vec::new();
+        server.send(&mut out).unwrap();
+        parse_frames(&out)
+            .into_iter()
+            .filter(|f| f.0 == DATA)
+            .map(|(_, flags, id, payload)| (id, payload.len(), flags & END_STREAM != 0))
+            .collect::<Vec<_>>()
+    };
+    // Stream windows of 16 MiB; the connection's stays at 65,535 bytes.
+    let mut hello = PREFACE.to_vec();
+    hello.extend(settings(&[(SETTINGS_INITIAL_WINDOW_SIZE, 1 << 24)]));
+    hello.extend(settings_ack());
+    hello.extend(headers(
+        1,
+        &request_block("GET", "/large", &[]),
+        END_HEADERS | END_STREAM,
+    ));
+    let first = sent(&mut server, &hello);
+    let filled: usize = first.iter().map(|f| f.1).sum();
+    assert_eq!(filled, CONN_WINDOW, "the download fills the window: {first:?}");
+    let request = headers(3, &request_block("GET", "/small", &[]), END_HEADERS | END_STREAM);
+    assert_eq!(sent(&mut server, &request), [], "no DATA beyond the window");
+    let race = sent(&mut server, &window_update(0, 1 << 30));
+    let small_end = race.iter().position(|&(id, _, end)| id == 3 && end);
+    let large_next = race.iter().position(|&(id, _, _)| id == 1);
+    assert!(
+        matches!((small_end, large_next), (Some(a), Some(b)) if a < b),
+        "the urgent response first: {:?}",
+        &race[..race.len().min(8)]
+    );
 }
