@@ -13,7 +13,8 @@ use nghttp2::session::{
 };
 use nghttp2::{Initiator, Kind, LibError, Reason};
 use support::{
-    goaway_code, parse_frames, pump, raw_frame, request_headers, sid, Recorder, StreamRecord, PREFACE,
+    goaway_code, parse_frames, pump, raw_frame, request_headers, sid, Recorder, StreamRecord,
+    PREFACE,
 };
 
 /// A body of `len` bytes whose content depends on the position.
@@ -896,8 +897,15 @@ fn a_large_bytes_body_gives_way_to_a_more_urgent_stream() {
     ));
     let first = sent(&mut server, &hello);
     let filled: usize = first.iter().map(|f| f.1).sum();
-    assert_eq!(filled, CONN_WINDOW, "the download fills the window: {first:?}");
-    let request = headers(3, &request_block("GET", "/small", &[]), END_HEADERS | END_STREAM);
+    assert_eq!(
+        filled, CONN_WINDOW,
+        "the download fills the window: {first:?}"
+    );
+    let request = headers(
+        3,
+        &request_block("GET", "/small", &[]),
+        END_HEADERS | END_STREAM,
+    );
     assert_eq!(sent(&mut server, &request), [], "no DATA beyond the window");
     let race = sent(&mut server, &window_update(0, 1 << 30));
     let small_end = race.iter().position(|&(id, _, end)| id == 3 && end);
