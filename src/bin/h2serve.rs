@@ -662,7 +662,7 @@ impl Site {
         })
     }
 
-    async fn respond(&self, request: Request<RequestBody>) -> Response<Logged> {
+    async fn respond(&self, mut request: Request<RequestBody>) -> Response<Logged> {
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
             version: request.version(),
@@ -682,7 +682,6 @@ impl Site {
         {
             echo(request)
         } else {
-            let mut request = request;
             if !self.early_response {
                 // As nghttpd: the answer follows the whole request.
                 while let Some(Ok(_)) = request.body_mut().frame().await {}
