@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::peers::{peer, start_h2serve};
+use support::peers::{peer, start_h2serve, TempDir};
 
 fn run(command: &mut Command) -> Output {
     command.output().expect("run peer")
@@ -23,13 +23,6 @@ fn upload_file(dir: &std::path::Path) -> std::path::PathBuf {
         .collect();
     std::fs::write(&path, data).unwrap();
     path
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("h2serve-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -50,8 +43,9 @@ fn curl_over_tls_gets_hello_world_on_http2() {
 #[test]
 fn curl_uploads_a_mebibyte_and_gets_it_back_byte_exact() {
     let Some(curl) = peer("curl") else { return };
-    let dir = temp_dir("upload");
-    let upload = upload_file(&dir);
+    let temp = TempDir::new("h2serve-upload");
+    let dir = temp.path();
+    let upload = upload_file(dir);
     let echoed = dir.join("echoed.bin");
     for (tls, args) in [(true, vec![]), (false, vec!["--no-tls"])] {
         let server = start_h2serve(&args);
@@ -137,16 +131,15 @@ fn h2load_twenty_thousand_requests_none_fail() {
 #[test]
 fn static_files_answer_404_405_and_refuse_traversal() {
     let Some(curl) = peer("curl") else { return };
-    let dir = temp_dir("htdocs");
+    // The document root and, next to it, a secret it must not give away.
+    let temp = TempDir::new("h2serve-htdocs");
+    let dir = temp.path().join("root");
+    std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "<p>index</p>\n").unwrap();
     std::fs::write(dir.join("style.css"), "p {}\n").unwrap();
     std::fs::create_dir(dir.join("sub")).unwrap();
     std::fs::write(dir.join("sub").join("index.html"), "sub\n").unwrap();
-    // A secret next to the document root.
-    let secret = dir
-        .parent()
-        .unwrap()
-        .join(format!("h2serve-secret-{}", std::process::id()));
+    let secret = temp.path().join("secret.txt");
     std::fs::write(&secret, "secret\n").unwrap();
     let server = start_h2serve(&["--no-tls", "-d", dir.to_str().unwrap()]);
     let base = format!("http://127.0.0.1:{}", server.port);
@@ -185,7 +178,6 @@ fn static_files_answer_404_405_and_refuse_traversal() {
             "{path}: {answer}"
         );
     }
-    let _ = std::fs::remove_file(secret);
 }
 
 fn h2serve(args: &[&str]) -> Output {
@@ -215,7 +207,8 @@ fn bad_flags_fail_with_a_message() {
 
 #[test]
 fn unreadable_or_mismatched_certificates_fail_with_one_line() {
-    let dir = temp_dir("certs");
+    let temp = TempDir::new("h2serve-certs");
+    let dir = temp.path();
     let out = h2serve(&[
         "--addr",
         "127.0.0.1:0",
