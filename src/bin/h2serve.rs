@@ -414,10 +414,9 @@ async fn run(args: Args) -> Result<(), String> {
         on_signal.shutdown();
     });
     let site = std::sync::Arc::new(site);
-    let service = service_fn(move |request| {
-        let site = site.clone();
-        async move { Ok::<_, Infallible>(site.respond(request).await) }
-    });
+    // The site's own future is the service's: no async block around it
+    // for the request to be moved into first.
+    let service = service_fn(move |request| site.clone().respond(request));
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -662,7 +661,14 @@ impl Site {
         })
     }
 
-    async fn respond(&self, mut request: Request<RequestBody>) -> Response<Logged> {
+    /// Answers one request. Takes the site by `Arc` so that this future
+    /// is the service's own (no wrapping future for the request to be
+    /// moved through: callgrind, built-in site, 17,634 -> 17,420
+    /// instructions per request).
+    async fn respond(
+        self: std::sync::Arc<Self>,
+        mut request: Request<RequestBody>,
+    ) -> Result<Response<Logged>, Infallible> {
         let method = request.method().clone();
         let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
             version: request.version(),
@@ -703,14 +709,14 @@ impl Site {
             }
             _ => None,
         };
-        response.map(|body| Logged {
+        Ok(response.map(|body| Logged {
             body,
             trailers,
             log: log.map(|log| AccessLog {
                 status: status.as_u16(),
                 ..log
             }),
-        })
+        }))
     }
 }
 
