@@ -543,7 +543,7 @@ where
         let streams = &self.session.handler().inner().streams;
         // The handler (or its response body, echoing it) last found the
         // request body empty and waits for the client to send more.
-        let waits_for_body = |entry: &Entry<S::Future>| entry.stream.state().waits_for_peer();
+        let waits_for_body = |entry: &Entry<S::Future>| entry.stream().state().waits_for_peer();
         streams.iter().any(|(&id, entry)| match entry.phase {
             Phase::New(_) => true,
             Phase::Running(_) => !waits_for_body(entry),

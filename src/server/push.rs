@@ -316,7 +316,7 @@ impl<S: HttpService> ConnHandler<S> {
             .promised_stream_id()
             .and_then(|id| self.streams.get(&id))
         {
-            entry.stream.schedule_poll();
+            entry.stream().schedule_poll();
         }
     }
 
