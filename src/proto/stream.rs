@@ -141,6 +141,17 @@ impl RecvState {
 impl Stream {
     /// A stream of a connection scheduled by `scheduler`.
     pub(crate) fn new(id: Option<StreamId>, scheduler: Arc<Scheduler>) -> Arc<Stream> {
+        Stream::with_end(id, scheduler, false)
+    }
+
+    /// A stream the peer opened with a HEADERS frame that also ended it:
+    /// no body will come. Its end is recorded here, before the stream is
+    /// shared, rather than under its lock when the head is complete.
+    pub(crate) fn new_without_body(id: StreamId, scheduler: Arc<Scheduler>) -> Arc<Stream> {
+        Stream::with_end(Some(id), scheduler, true)
+    }
+
+    fn with_end(id: Option<StreamId>, scheduler: Arc<Scheduler>, end: bool) -> Arc<Stream> {
         Arc::new(Stream {
             id: AtomicI32::new(id.map_or(0, |id| id.get() as i32)),
             scheduler,
@@ -151,7 +162,7 @@ impl Stream {
                 buffered: Buffered { n: 0, gauge: None },
                 to_consume: 0,
                 trailers: None,
-                end: false,
+                end,
                 failure: None,
                 body_dropped: false,
                 detached: false,

@@ -189,9 +189,7 @@ impl<S: HttpService> ConnHandler<S> {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        if end_stream {
-            entry.stream().recv_end(None);
-        }
+        // With `end_stream`, the stream was made ended (`on_begin_headers`).
         match head.into_request(entry.stream(), end_stream) {
             Ok(mut request) => {
                 let extensions = request.extensions_mut();
@@ -619,7 +617,11 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         let id = frame.stream_id();
         // A request head, or its trailers.
         let trailers = if frame.headers_category() == Some(HeadersCategory::Request) {
-            let stream = Stream::new(Some(id), self.scheduler.clone());
+            let stream = if frame.is_end_stream() {
+                Stream::new_without_body(id, self.scheduler.clone())
+            } else {
+                Stream::new(Some(id), self.scheduler.clone())
+            };
             self.streams.insert(
                 id,
                 Box::new(Entry {
