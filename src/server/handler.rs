@@ -185,12 +185,13 @@ impl<S: HttpService> ConnHandler<S> {
 
     /// Completes a request head: the stream gets its request, or an error
     /// response when the head was bad.
-    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, head: Head, end_stream: bool) {
+    /// The head is the one in `self.block`, whose fields it takes.
+    fn finish_head(&mut self, cx: &mut SessionRef, id: StreamId, end_stream: bool) {
         let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
         // With `end_stream`, the stream was made ended (`on_begin_headers`).
-        match head.into_request(entry.stream(), end_stream) {
+        match self.block.head.take_request(entry.stream(), end_stream) {
             Ok(mut request) => {
                 let extensions = request.extensions_mut();
                 if let Some(info) = &self.info {
@@ -215,6 +216,8 @@ impl<S: HttpService> ConnHandler<S> {
                 self.to_poll.push(id);
             }
             Err(status) => {
+                // What the bad head kept goes now, not with the next head.
+                self.block.head = Head::default();
                 tracing::debug!(stream = %id, %status, "rejecting request");
                 entry.phase = Phase::Done;
                 entry.stream().state().body_dropped = true;
@@ -675,14 +678,17 @@ impl<S: HttpService> Handler for ConnHandler<S> {
                 if self.block.stream != id {
                     return Ok(());
                 }
-                let block = std::mem::take(&mut self.block);
+                // The block is done with; `on_begin_headers` starts the
+                // next one afresh.
+                self.block.stream = StreamId::CONNECTION;
+                let trailers = self.block.trailers.take();
                 let Some(entry) = self.streams.get_mut(&id) else {
                     return Ok(());
                 };
-                if let Some(trailers) = block.trailers {
+                if let Some(trailers) = trailers {
                     entry.stream().recv_end(Some(trailers));
                 } else if matches!(entry.phase, Phase::Headers) {
-                    self.finish_head(cx, id, block.head, frame.is_end_stream());
+                    self.finish_head(cx, id, frame.is_end_stream());
                 }
             }
             FrameType::DATA if frame.is_end_stream() => {
