@@ -32,6 +32,7 @@ struct Shard {
 }
 
 /// One of the server's gauges: an amount that goes up and back down.
+/// `OutboundQueued` stays the last ([`Gauge::COUNT`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Gauge {
     Connections,
@@ -44,7 +45,9 @@ pub(crate) enum Gauge {
 }
 
 impl Gauge {
-    const COUNT: usize = 7;
+    /// How many gauges there are: one past the last (the variants index a
+    /// shard's array in declaration order).
+    const COUNT: usize = Gauge::OutboundQueued as usize + 1;
 }
 
 /// An amount counted in one gauge for as long as it is held: changing it
