@@ -705,16 +705,18 @@ impl Site {
                 response
                     .headers_mut()
                     .insert(header::TRAILER, names.clone());
-                Some(self.trailers.clone())
+                Some(Box::new(self.trailers.clone()))
             }
             _ => None,
         };
         Ok(response.map(|body| Logged {
             body,
             trailers,
-            log: log.map(|log| AccessLog {
-                status: status.as_u16(),
-                ..log
+            log: log.map(|log| {
+                Box::new(AccessLog {
+                    status: status.as_u16(),
+                    ..log
+                })
             }),
         }))
     }
@@ -874,12 +876,17 @@ struct AccessLog {
 
 /// A response body that counts what it yields for the access log, and
 /// ends with the --trailer fields.
+///
+/// The log and the trailers are boxed: both are usually absent, and the
+/// response is moved several times on its way to nghttp2, so every byte
+/// of it costs (boxing them took `Logged` from 232 bytes to 64, and the
+/// response from 344 to 176).
 #[derive(Debug)]
 struct Logged {
     body: SiteBody,
     /// Sent once the body ends.
-    trailers: Option<http::HeaderMap>,
-    log: Option<AccessLog>,
+    trailers: Option<Box<http::HeaderMap>>,
+    log: Option<Box<AccessLog>>,
 }
 
 impl Body for Logged {
@@ -894,7 +901,7 @@ impl Body for Logged {
         let polled = Pin::new(&mut this.body).poll_frame(cx);
         if let Poll::Ready(None) = polled {
             if let Some(trailers) = this.trailers.take() {
-                return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+                return Poll::Ready(Some(Ok(Frame::trailers(*trailers))));
             }
         }
         if let (Poll::Ready(Some(Ok(frame))), Some(log)) = (&polled, this.log.as_mut()) {
