@@ -42,8 +42,10 @@ use crate::session::{
 pub(crate) enum Phase<F> {
     /// Request header fields are arriving.
     Headers,
-    /// The request is complete; the service has not taken it yet.
-    New(Request<RequestBody>),
+    /// The request is complete; the service has not taken it yet. Boxed,
+    /// where it was made: a request is 256 bytes, and every move of it
+    /// is a copy.
+    New(Box<Request<RequestBody>>),
     /// The service's future runs.
     Running(Pin<Box<F>>),
     /// The response is submitted; its body (if any) is pulled by the
@@ -267,7 +269,7 @@ impl<S: HttpService> ConnHandler<S> {
             Box::new(Entry {
                 asks,
                 waker: Waker::from(stream),
-                phase: Phase::New(request),
+                phase: Phase::New(Box::new(request)),
                 is_head,
                 is_connect: false,
             }),
@@ -375,7 +377,9 @@ fn poll_entry<S: HttpService>(
                 // compiler can: a future is often large, and
                 // `Box::pin(call())` copies it from the stack.
                 let slot = Box::new_uninit();
-                match catch_unwind(AssertUnwindSafe(|| Box::write(slot, service.call(request)))) {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    Box::write(slot, service.call(*request))
+                })) {
                     Ok(future) => entry.phase = Phase::Running(Box::into_pin(future)),
                     Err(_) => {
                         tracing::warn!(stream = %id, "service panicked in call");
