@@ -123,7 +123,18 @@ impl StatsInner {
     }
 
     pub(crate) fn count_request(&self) {
-        self.local_shard().requests.fetch_add(1, Ordering::Relaxed);
+        self.count_requests(1);
+    }
+
+    /// Counts `n` requests at once: a connection counts the requests of a
+    /// turn of its loop together (one atomic write per turn, not one per
+    /// request).
+    pub(crate) fn count_requests(&self, n: usize) {
+        if n > 0 {
+            self.local_shard()
+                .requests
+                .fetch_add(n as u64, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn count_refused(&self) {

@@ -479,6 +479,7 @@ where
         let (handler, cx) = self.session.parts_mut();
         let handler = handler.inner_mut();
         let mut to_poll = std::mem::take(&mut handler.to_poll);
+        handler.stats.count_requests(to_poll.len());
         for id in to_poll.drain(..) {
             handler.poll_stream(cx, id);
         }

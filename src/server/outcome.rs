@@ -81,7 +81,9 @@ impl fmt::Debug for StreamOutcome {
 
 /// Where a stream's end is recorded, once: one atomic word, kept with the
 /// stream's other shared state (so a request costs no allocation of its
-/// own for it, nor a `Once`).
+/// own for it, nor a `Once`). Only the connection task records an end
+/// (every caller of [`set`](EndCell::set) is its code); handles on other
+/// tasks and threads only read it.
 #[derive(Debug, Default)]
 pub(crate) struct EndCell(AtomicU64);
 
@@ -106,9 +108,12 @@ impl EndCell {
                 goaway: Some((reason, initiator)),
             } => CONNECTION_ENDED | BY_GOAWAY | by(reason, initiator),
         };
-        let _ = self
-            .0
-            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire);
+        // One writer: nothing can record an end between the load and the
+        // store, so no compare-and-swap (an atomic read-modify-write per
+        // request) is needed to keep the first.
+        if self.0.load(Ordering::Relaxed) == 0 {
+            self.0.store(word, Ordering::Release);
+        }
     }
 
     /// The end recorded, if any.
