@@ -11,29 +11,40 @@ use std::task::Waker;
 
 use crate::proto::stream::Stream;
 
-/// What one connection's task and the streams it serves share.
-#[derive(Default)]
-pub(crate) struct Scheduler {
-    queue: Mutex<Queue>,
+/// What one connection's task and the streams it serves share (streams
+/// that keep an `X` with them, as [`Stream`]).
+pub(crate) struct Scheduler<X = ()> {
+    queue: Mutex<Queue<X>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    dirty: Vec<Arc<Stream>>,
+struct Queue<X> {
+    dirty: Vec<Arc<Stream<X>>>,
     /// The connection task's waker, present only while the task sleeps.
     waker: Option<Waker>,
     closed: bool,
 }
 
-impl Scheduler {
-    fn queue(&self) -> MutexGuard<'_, Queue> {
+impl<X> Default for Scheduler<X> {
+    fn default() -> Scheduler<X> {
+        Scheduler {
+            queue: Mutex::new(Queue {
+                dirty: Vec::new(),
+                waker: None,
+                closed: false,
+            }),
+        }
+    }
+}
+
+impl<X> Scheduler<X> {
+    fn queue(&self) -> MutexGuard<'_, Queue<X>> {
         // A poisoned lock only means a panic elsewhere while it was held;
         // the queue itself stays consistent (pushes and swaps).
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `stream` and wakes the task if it sleeps.
-    pub(crate) fn push(&self, stream: Arc<Stream>) {
+    pub(crate) fn push(&self, stream: Arc<Stream<X>>) {
         let waker = {
             let mut q = self.queue();
             if q.closed {
@@ -50,7 +61,7 @@ impl Scheduler {
     /// Moves the streams that need attention into `out` (which must be
     /// empty). The task's waker is taken back: while the task runs, pushes
     /// do not wake it.
-    pub(crate) fn take_dirty(&self, out: &mut Vec<Arc<Stream>>) {
+    pub(crate) fn take_dirty(&self, out: &mut Vec<Arc<Stream<X>>>) {
         let mut q = self.queue();
         q.waker = None;
         std::mem::swap(&mut q.dirty, out);

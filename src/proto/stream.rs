@@ -58,16 +58,22 @@ impl Failure {
 /// One stream's shared state. It is also the waker of the futures and
 /// bodies working on the stream: waking it queues the stream, with a poll
 /// asked for, on its connection's [`Scheduler`].
-pub(crate) struct Stream {
+///
+/// `X` is what the side serving the stream keeps with it, in the same
+/// allocation: the server keeps what a handler asks of its stream, the
+/// client nothing.
+pub(crate) struct Stream<X = ()> {
     /// The stream id; 0 until a client's request is submitted.
     id: AtomicI32,
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<Scheduler<X>>,
     /// On the scheduler's list, not yet taken by the task.
     queued: AtomicBool,
     /// A future or body of the stream woke: the task polls it (a server's
     /// service and response body) or resumes it (a client's request body).
     poll_needed: AtomicBool,
     state: Mutex<RecvState>,
+    /// What the serving side keeps with the stream.
+    ext: X,
 }
 
 /// The receiving half of a stream.
@@ -138,20 +144,20 @@ impl RecvState {
     }
 }
 
-impl Stream {
+impl<X: Default> Stream<X> {
     /// A stream of a connection scheduled by `scheduler`.
-    pub(crate) fn new(id: Option<StreamId>, scheduler: Arc<Scheduler>) -> Arc<Stream> {
+    pub(crate) fn new(id: Option<StreamId>, scheduler: Arc<Scheduler<X>>) -> Arc<Stream<X>> {
         Stream::with_end(id, scheduler, false)
     }
 
     /// A stream the peer opened with a HEADERS frame that also ended it:
     /// no body will come. Its end is recorded here, before the stream is
     /// shared, rather than under its lock when the head is complete.
-    pub(crate) fn new_without_body(id: StreamId, scheduler: Arc<Scheduler>) -> Arc<Stream> {
+    pub(crate) fn new_without_body(id: StreamId, scheduler: Arc<Scheduler<X>>) -> Arc<Stream<X>> {
         Stream::with_end(Some(id), scheduler, true)
     }
 
-    fn with_end(id: Option<StreamId>, scheduler: Arc<Scheduler>, end: bool) -> Arc<Stream> {
+    fn with_end(id: Option<StreamId>, scheduler: Arc<Scheduler<X>>, end: bool) -> Arc<Stream<X>> {
         Arc::new(Stream {
             id: AtomicI32::new(id.map_or(0, |id| id.get() as i32)),
             scheduler,
@@ -168,7 +174,15 @@ impl Stream {
                 detached: false,
                 reader: None,
             }),
+            ext: X::default(),
         })
+    }
+}
+
+impl<X> Stream<X> {
+    /// What the serving side keeps with the stream.
+    pub(crate) fn ext(&self) -> &X {
+        &self.ext
     }
 
     /// The stream id ([`StreamId::CONNECTION`] while a client's request
@@ -240,7 +254,7 @@ impl Stream {
     /// or, when nobody will read it, given back to the windows at once.
     /// `stats`, when given, counts it until it is read.
     pub(crate) fn recv_data_on(
-        stream: Option<&Stream>,
+        stream: Option<&Stream<X>>,
         cx: &mut SessionRef,
         id: StreamId,
         data: &[u8],
@@ -405,7 +419,7 @@ impl Stream {
     }
 }
 
-impl Wake for Stream {
+impl<X: Send + Sync + 'static> Wake for Stream<X> {
     fn wake(self: Arc<Self>) {
         self.schedule_poll();
     }
@@ -415,7 +429,7 @@ impl Wake for Stream {
     }
 }
 
-impl fmt::Debug for Stream {
+impl<X> fmt::Debug for Stream<X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Stream").field("id", &self.id()).finish()
     }

@@ -1,10 +1,10 @@
 //! [`Asks`]: what a handler may ask of its HTTP/2 stream besides the final
 //! response: informational (1xx) heads before it, and, on an extended
 //! CONNECT, an upgrade that turns the stream into a byte pipe; and the
-//! requests it pushes ([`Pushes`]); and how the stream ended. Shared by
-//! the stream's entry and the handles in the request's extensions
-//! ([`Informational`](crate::server::Informational), [`StreamOutcome`]
-//! and the upgrade's).
+//! requests it pushes ([`Pushes`]); and how the stream ended. Kept in the
+//! stream itself ([`H2Stream`]), which the stream's entry and the handles
+//! in the request's extensions ([`Informational`](crate::server::Informational),
+//! [`StreamOutcome`] and the upgrade's) share.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,9 +22,14 @@ use crate::server::StreamOutcome;
 /// How many informational responses may wait for the connection task.
 const MAX_QUEUED: usize = 16;
 
+/// A server's HTTP/2 stream: the shared stream core, with the handler's
+/// asks in the same allocation (one allocation and one reference count
+/// per request, not two of each).
+pub(crate) type H2Stream = Stream<Asks>;
+
 /// One stream's asks.
+#[derive(Default)]
 pub(crate) struct Asks {
-    stream: Arc<Stream>,
     state: Mutex<AsksState>,
     /// The requests the handler pushes.
     pub(crate) promises: Pushes,
@@ -44,34 +49,20 @@ struct AsksState {
 }
 
 impl Asks {
-    pub(crate) fn new(stream: Arc<Stream>) -> Arc<Asks> {
-        Arc::new(Asks {
-            stream,
-            state: Mutex::default(),
-            promises: Pushes::default(),
-            end: EndCell::default(),
-        })
-    }
-
     fn state(&self) -> MutexGuard<'_, AsksState> {
         // Updated field by field; a poisoned lock leaves it consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The stream asked about.
-    pub(crate) fn stream(&self) -> &Arc<Stream> {
-        &self.stream
-    }
-
-    /// Queues an informational response and asks the connection task to
-    /// send it.
+    /// Queues an informational response on `stream`, whose asks these
+    /// are, and asks the connection task to send it.
     pub(crate) fn informational(
-        &self,
+        stream: &Arc<H2Stream>,
         status: StatusCode,
         headers: HeaderMap,
     ) -> Result<(), Error> {
-        let mut st = self.state();
-        if st.responded || self.stream.state().is_detached() {
+        let mut st = stream.ext().state();
+        if st.responded || stream.state().is_detached() {
             return Err(Error::user(
                 "the final response was sent already, or the stream is closed",
             ));
@@ -81,7 +72,7 @@ impl Asks {
         }
         st.informational.push((status, headers));
         drop(st);
-        self.stream.schedule();
+        stream.schedule();
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::error::{Error, Kind};
 use crate::http_source::HttpBodySource;
-use crate::proto::stream::Stream;
+use crate::server::asks::H2Stream;
 use crate::session::StreamId;
 
 /// The body of a request, whichever protocol carried it: on HTTP/2 the
@@ -38,12 +38,12 @@ enum BodyKind {
 
 /// An HTTP/2 stream's body.
 struct H2Body {
-    stream: Arc<Stream>,
+    stream: Arc<H2Stream>,
     content_length: Option<u64>,
 }
 
 impl RequestBody {
-    pub(crate) fn new(stream: Arc<Stream>, content_length: Option<u64>) -> RequestBody {
+    pub(crate) fn new(stream: Arc<H2Stream>, content_length: Option<u64>) -> RequestBody {
         RequestBody {
             kind: BodyKind::H2(H2Body {
                 stream,

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Kind, Reason};
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::{Gauge, Held, StatsInner};
-use crate::proto::stream::Stream;
+use crate::server::asks::{Asks, H2Stream};
 use crate::server::connect_info::ConnectionInfo;
 use crate::server::deadlines::{Activity, Deadlines, Expired};
 use crate::server::handler::{ConnHandler, Entry, Phase};
@@ -78,7 +78,7 @@ pub(crate) struct Conn<I, S: HttpService> {
     /// Declared after `session`, so dropped after the handlers and bodies
     /// it counts.
     stream_gauges: StreamGauges,
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<Scheduler<Asks>>,
     /// How much one socket read takes (into the thread's read buffer).
     read_buffer_size: usize,
     wbuf: WriteBuf,
@@ -90,7 +90,7 @@ pub(crate) struct Conn<I, S: HttpService> {
     closing: bool,
     /// The session failed to send: nothing more can come out of it.
     failed: bool,
-    dirty: Vec<Arc<Stream>>,
+    dirty: Vec<Arc<H2Stream>>,
     reads: u64,
     /// Successful socket writes, for the idle and write timeouts.
     writes: u64,
@@ -220,7 +220,7 @@ where
             _ => None,
         });
         for entry in self.session.handler_mut().inner_mut().streams.values() {
-            entry.asks.end.set(StreamEnd::ConnectionEnded { goaway });
+            entry.asks().end.set(StreamEnd::ConnectionEnded { goaway });
         }
         let tracer = self.session.handler_mut().tracer_mut();
         tracer.connection_closed();

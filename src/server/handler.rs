@@ -18,7 +18,7 @@ use crate::proto::headers::is_connection_specific;
 use crate::proto::scheduler::Scheduler;
 use crate::proto::stats::StatsInner;
 use crate::proto::stream::{Failure, Stream};
-use crate::server::asks::Asks;
+use crate::server::asks::{Asks, H2Stream};
 use crate::server::body::{BodySource, RequestBody};
 use crate::server::conn::Upgrade;
 use crate::server::connect_info::ConnectionInfo;
@@ -57,10 +57,9 @@ pub(crate) enum Phase<F> {
 
 /// One request stream, on the connection task's side.
 pub(crate) struct Entry<F> {
-    /// The 1xx responses, the upgrade and the pushes the handler asks for;
-    /// it holds the stream, which the entry reaches through it (one
-    /// reference count fewer to keep per request).
-    pub(crate) asks: Arc<Asks>,
+    /// The stream, with the 1xx responses, the upgrade and the pushes the
+    /// handler asks for.
+    stream: Arc<H2Stream>,
     /// Wakes the connection task for this stream: for the service's
     /// future, then for the response body, which takes it over.
     waker: Waker,
@@ -71,9 +70,14 @@ pub(crate) struct Entry<F> {
 }
 
 impl<F> Entry<F> {
-    /// The stream: its id, its received body, its wake-ups.
-    pub(crate) fn stream(&self) -> &Arc<Stream> {
-        self.asks.stream()
+    /// The stream: its id, its received body, its wake-ups, its asks.
+    pub(crate) fn stream(&self) -> &Arc<H2Stream> {
+        &self.stream
+    }
+
+    /// What the handler asks of the stream.
+    pub(crate) fn asks(&self) -> &Asks {
+        self.stream.ext()
     }
 
     /// The stream's waker, for the response body's source: once the
@@ -113,7 +117,7 @@ pub(crate) struct ConnHandler<S: HttpService> {
     block: Block,
     /// Request fields this connection's requests repeat, parsed once.
     repeated: Repeated,
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<Scheduler<Asks>>,
     pub(crate) stats: Arc<StatsInner>,
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
@@ -153,7 +157,7 @@ const MAX_ID_GAPS: usize = 16;
 impl<S: HttpService> ConnHandler<S> {
     pub(crate) fn new(
         service: S,
-        scheduler: Arc<Scheduler>,
+        scheduler: Arc<Scheduler<Asks>>,
         stats: Arc<StatsInner>,
         max_header_list_size: usize,
         info: Option<ConnectionInfo>,
@@ -211,18 +215,18 @@ impl<S: HttpService> ConnHandler<S> {
                 if let Some(info) = &self.info {
                     extensions.insert(info.clone());
                 }
-                extensions.insert(Informational::new(entry.asks.clone()));
+                extensions.insert(Informational::new(entry.stream.clone()));
                 if self.push {
-                    Push::offer(cx, &entry.asks, &mut request);
+                    Push::offer(cx, &entry.stream, &mut request);
                 }
                 request
                     .extensions_mut()
-                    .insert(StreamOutcome::of(&entry.asks));
+                    .insert(StreamOutcome::of(&entry.stream));
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
                 if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
                     request.extensions_mut().insert(H2Connect {
-                        asks: entry.asks.clone(),
+                        stream: entry.stream.clone(),
                     });
                 }
                 entry.phase = Phase::New(request);
@@ -270,17 +274,16 @@ impl<S: HttpService> ConnHandler<S> {
     fn insert_complete(
         &mut self,
         id: StreamId,
-        stream: Arc<Stream>,
+        stream: Arc<H2Stream>,
         mut request: Request<RequestBody>,
     ) {
         let is_head = request.method() == Method::HEAD;
-        let asks = Asks::new(stream.clone());
-        request.extensions_mut().insert(StreamOutcome::of(&asks));
+        request.extensions_mut().insert(StreamOutcome::of(&stream));
         self.streams.insert(
             id,
             Box::new(Entry {
-                asks,
-                waker: Waker::from(stream),
+                waker: Waker::from(stream.clone()),
+                stream,
                 phase: Phase::New(Box::new(request)),
                 is_head,
                 is_connect: false,
@@ -307,7 +310,7 @@ impl<S: HttpService> ConnHandler<S> {
     /// Sends the informational responses stream `id`'s handler queued.
     pub(crate) fn send_informational(&mut self, cx: &mut SessionRef, id: StreamId) {
         if let Some(entry) = self.streams.get(&id) {
-            let heads = entry.asks.take_informational();
+            let heads = entry.asks().take_informational();
             if !heads.is_empty() {
                 // Queued before the final response (which takes the rest
                 // itself), on a stream that is open.
@@ -324,7 +327,7 @@ impl<S: HttpService> ConnHandler<S> {
         };
         let polled = poll_entry(&mut self.service, entry, cx, &mut self.stamps);
         // Pushes the handler made (`Push::push` asks for a poll).
-        let pushes = entry.asks.promises.waiting();
+        let pushes = entry.asks().promises.waiting();
         match polled {
             Polled::NotReady => self.waiting_ready.push(id),
             Polled::Called if !self.waiting_ready.is_empty() => {
@@ -527,12 +530,12 @@ fn submit_response<F, B>(
     B::Error: Into<crate::server::BoxError>,
 {
     let id = entry.stream().id();
-    let (informational, upgrade) = entry.asks.respond();
+    let (informational, upgrade) = entry.asks().respond();
     submit_informational(cx, id, informational);
     // RFC 9113 section 8.4: promises before the response that may refer
     // to them.
-    if entry.asks.promises.waiting() {
-        push::submit(cx, &entry.asks);
+    if entry.asks().promises.waiting() {
+        push::submit(cx, &entry.stream);
     }
     let (parts, body) = response.into_parts();
     let status = parts.status;
@@ -644,8 +647,8 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             self.streams.insert(
                 id,
                 Box::new(Entry {
-                    asks: Asks::new(stream.clone()),
-                    waker: Waker::from(stream),
+                    waker: Waker::from(stream.clone()),
+                    stream,
                     phase: Phase::Headers,
                     is_head: false,
                     is_connect: false,
@@ -714,7 +717,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
             }
             FrameType::RST_STREAM => {
                 if let (Some(entry), Some(reason)) = (self.streams.get(&id), frame.error_code()) {
-                    entry.asks.end.set(StreamEnd::Reset {
+                    entry.asks().end.set(StreamEnd::Reset {
                         reason,
                         initiator: Initiator::Remote,
                     });
@@ -780,7 +783,7 @@ impl<S: HttpService> Handler for ConnHandler<S> {
         // handler as live, though the entry (and the handler's future) is
         // dropped only once the C call returns.
         // A reset by the client was recorded when it arrived.
-        entry.asks.end.set(if reason == Reason::NO_ERROR {
+        entry.asks().end.set(if reason == Reason::NO_ERROR {
             StreamEnd::Complete
         } else {
             StreamEnd::Reset {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::{HeaderMap, StatusCode};
 
 use crate::error::Error;
-use crate::server::asks::Asks;
+use crate::server::asks::{Asks, H2Stream};
 
 /// Sends informational (1xx) responses, such as `103 Early Hints`, ahead of
 /// the final response. The server puts one into the extensions of every
@@ -26,12 +26,12 @@ use crate::server::asks::Asks;
 /// ```
 #[derive(Clone)]
 pub struct Informational {
-    asks: Arc<Asks>,
+    stream: Arc<H2Stream>,
 }
 
 impl Informational {
-    pub(crate) fn new(asks: Arc<Asks>) -> Informational {
-        Informational { asks }
+    pub(crate) fn new(stream: Arc<H2Stream>) -> Informational {
+        Informational { stream }
     }
 
     /// Queues a HEADERS frame with this 1xx `status` and `headers` on the
@@ -45,14 +45,14 @@ impl Informational {
                 "{status} is not an informational status HTTP/2 allows"
             )));
         }
-        self.asks.informational(status, headers)
+        Asks::informational(&self.stream, status, headers)
     }
 }
 
 impl fmt::Debug for Informational {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Informational")
-            .field("stream_id", &self.asks.stream().id())
+            .field("stream_id", &self.stream.id())
             .finish()
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Initiator, Reason};
-use crate::server::asks::Asks;
+use crate::server::asks::H2Stream;
 
 /// How a request stream ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,17 +59,17 @@ impl fmt::Display for StreamEnd {
 /// when the body is dropped: the server fills it in before it drops the
 /// response body of a stream that closed or of a connection that ended.
 #[derive(Clone)]
-pub struct StreamOutcome(Arc<Asks>);
+pub struct StreamOutcome(Arc<H2Stream>);
 
 impl StreamOutcome {
-    /// The handle to the end of the stream whose asks these are.
-    pub(crate) fn of(asks: &Arc<Asks>) -> StreamOutcome {
-        StreamOutcome(asks.clone())
+    /// The handle to the end of `stream`.
+    pub(crate) fn of(stream: &Arc<H2Stream>) -> StreamOutcome {
+        StreamOutcome(stream.clone())
     }
 
     /// How the stream ended; `None` while it is open.
     pub fn get(&self) -> Option<StreamEnd> {
-        self.0.end.get()
+        self.0.ext().end.get()
     }
 }
 

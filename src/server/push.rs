@@ -4,7 +4,7 @@
 //! its response going on the promised stream.
 //!
 //! The handler and the connection task share a [`Pushes`] per request
-//! stream (in the stream's [`Asks`]): `Push::push` queues, the task
+//! stream (in the stream's [`Asks`](crate::server::asks::Asks)): `Push::push` queues, the task
 //! submits (`nghttp2_submit_push_promise`, never inside a callback) and
 //! opens an entry for the promised stream, whose service is called when
 //! nghttp2 reports the PUSH_PROMISE sent. A PUSH_PROMISE nghttp2 does not
@@ -23,7 +23,7 @@ use http::{Method, Request, Uri};
 
 use crate::error::{Error, LibError, Reason};
 use crate::proto::headers::is_connection_specific;
-use crate::server::asks::Asks;
+use crate::server::asks::H2Stream;
 use crate::server::handler::ConnHandler;
 use crate::server::service::HttpService;
 use crate::server::StreamEnd;
@@ -62,7 +62,7 @@ const MAX_QUEUED: usize = 100;
 /// ```
 #[derive(Clone)]
 pub struct Push {
-    asks: Arc<Asks>,
+    stream: Arc<H2Stream>,
     scheme: Scheme,
     authority: Authority,
 }
@@ -127,13 +127,13 @@ impl Promises {
 }
 
 impl Push {
-    /// Puts the handle for `request`, on stream `asks.stream()`, into its
+    /// Puts the handle for `request`, on `stream`, into its
     /// extensions, unless the client turned push off or the request names
     /// no authority to push for. Out of line: the request path stays small
     /// where it is called for servers that offer push
     /// ([`Builder::push`](crate::server::Builder::push)).
     #[inline(never)]
-    pub(crate) fn offer<B>(cx: &SessionRef, asks: &Arc<Asks>, request: &mut Request<B>) {
+    pub(crate) fn offer<B>(cx: &SessionRef, stream: &Arc<H2Stream>, request: &mut Request<B>) {
         if cx.remote_setting(SettingId::ENABLE_PUSH) == 0 {
             return;
         }
@@ -142,7 +142,7 @@ impl Push {
             return;
         };
         let push = Push {
-            asks: asks.clone(),
+            stream: stream.clone(),
             scheme: scheme.clone(),
             authority: authority.clone(),
         };
@@ -195,11 +195,11 @@ impl Push {
         parts.uri = Uri::try_from(full).map_err(|e| Error::user(e.to_string()))?;
         parts.version = http::Version::HTTP_2;
         drop_connection_specific(&mut parts.headers);
-        let stream = self.asks.stream();
+        let stream = &self.stream;
         if stream.state().is_detached() {
             return Err(Error::user("cannot push: the request's stream is closed"));
         }
-        let promises = self.asks.promises.get_or_init();
+        let promises = stream.ext().promises.get_or_init();
         let mut st = promises.state();
         if st.len() >= MAX_QUEUED {
             return Err(Error::user("cannot push: 100 pushes wait already"));
@@ -216,7 +216,7 @@ impl Push {
 impl fmt::Debug for Push {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Push")
-            .field("stream_id", &self.asks.stream().id())
+            .field("stream_id", &self.stream.id())
             .field("authority", &self.authority)
             .finish()
     }
@@ -234,15 +234,15 @@ fn drop_connection_specific(headers: &mut http::HeaderMap) {
     }
 }
 
-/// Submits the PUSH_PROMISEs queued on the stream of `asks` (before its
-/// response, when called as the response is submitted); their entries are
-/// made by [`ConnHandler::send_pushes`].
+/// Submits the PUSH_PROMISEs queued on `stream` (before its response,
+/// when called as the response is submitted); their entries are made by
+/// [`ConnHandler::send_pushes`].
 #[cold]
-pub(crate) fn submit(cx: &mut SessionRef, asks: &Asks) {
-    let Some(promises) = asks.promises.get() else {
+pub(crate) fn submit(cx: &mut SessionRef, stream: &H2Stream) {
+    let Some(promises) = stream.ext().promises.get() else {
         return;
     };
-    let parent = asks.stream().id();
+    let parent = stream.id();
     promises.state().retain_mut(|(promised, parts)| {
         if promised.is_some() {
             return true;
@@ -285,12 +285,12 @@ impl<S: HttpService> ConnHandler<S> {
     /// entries of the streams promised so far.
     #[cold]
     pub(crate) fn send_pushes(&mut self, cx: &mut SessionRef, id: StreamId) {
-        let Some(asks) = self.streams.get(&id).map(|entry| entry.asks.clone()) else {
+        let Some(stream) = self.streams.get(&id).map(|entry| entry.stream().clone()) else {
             return;
         };
-        submit(cx, &asks);
+        submit(cx, &stream);
         let promised = {
-            let Some(promises) = asks.promises.get() else {
+            let Some(promises) = stream.ext().promises.get() else {
                 return;
             };
             let mut st = promises.state();
@@ -329,7 +329,7 @@ impl<S: HttpService> ConnHandler<S> {
         };
         if let Some(entry) = self.streams.remove(&id) {
             tracing::debug!(stream = %frame.stream_id(), promised = %id, %error, "PUSH_PROMISE not sent");
-            entry.asks.end.set(StreamEnd::Reset {
+            entry.asks().end.set(StreamEnd::Reset {
                 reason: Reason::REFUSED_STREAM,
                 initiator: crate::error::Initiator::Local,
             });

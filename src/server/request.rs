@@ -8,7 +8,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
 use crate::proto::fields::FieldCache;
-use crate::proto::stream::Stream;
+use crate::server::asks::H2Stream;
 use crate::server::body::RequestBody;
 use crate::server::upgrade::Protocol;
 use crate::session::HeaderRef;
@@ -113,7 +113,7 @@ impl Head {
     /// copied four times on its way into the stream's entry.
     pub(crate) fn take_request(
         &mut self,
-        stream: &Arc<Stream>,
+        stream: &Arc<H2Stream>,
         end_stream: bool,
     ) -> Result<Box<Request<RequestBody>>, StatusCode> {
         if let Some(status) = self.reject {

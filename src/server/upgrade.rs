@@ -50,7 +50,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
 use crate::error::Error;
-use crate::server::asks::Asks;
+use crate::server::asks::H2Stream;
 use crate::server::RequestBody;
 
 /// The `:protocol` pseudo-header of an HTTP/2 extended CONNECT (RFC 8441),
@@ -79,7 +79,7 @@ impl Protocol {
 /// its sender for the connection task.
 #[derive(Clone)]
 pub(crate) struct H2Connect {
-    pub(crate) asks: Arc<Asks>,
+    pub(crate) stream: Arc<H2Stream>,
 }
 
 /// Asks to upgrade `request`'s connection (HTTP/1.1) or stream (HTTP/2
@@ -91,7 +91,7 @@ pub(crate) struct H2Connect {
 pub fn on(request: &mut Request<RequestBody>) -> OnUpgrade {
     if let Some(connect) = request.extensions_mut().remove::<H2Connect>() {
         let (tx, rx) = oneshot::channel();
-        connect.asks.upgrade(tx);
+        connect.stream.ext().upgrade(tx);
         let body = std::mem::replace(request.body_mut(), RequestBody::empty());
         return OnUpgrade {
             inner: OnInner::H2 {
