@@ -692,6 +692,63 @@ async fn repeated_request_fields_arrive_as_sent() {
     }
 }
 
+/// Which of the server's handles a request carries, as the test service
+/// reports them: `ConnectionInfo`, `Informational`, `StreamOutcome`, each
+/// `+` or `-`.
+async fn handles_served(request_extensions: Option<bool>) -> (String, String) {
+    use nghttp2::server::{ConnectionInfo, Informational, StreamOutcome};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = service_fn(|req: Request<RequestBody>| async move {
+        let ext = req.extensions();
+        let has = |yes: bool| if yes { '+' } else { '-' };
+        let text: String = [
+            has(ext.get::<ConnectionInfo>().is_some()),
+            has(ext.get::<Informational>().is_some()),
+            has(ext.get::<StreamOutcome>().is_some()),
+        ]
+        .into_iter()
+        .collect();
+        Ok::<_, Infallible>(Response::new(full(text)))
+    });
+    let builder = match request_extensions {
+        Some(on) => Builder::new().request_extensions(on),
+        None => Builder::new(),
+    };
+    let server = builder.build();
+    tokio::spawn(async move { server.serve(listener, service).await });
+    let (mut client, _conn) = connect(addr).await;
+    let (status, h2) = get(&mut client, "/").await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut h1 = String::new();
+    timeout(LIMIT, tcp.read_to_string(&mut h1))
+        .await
+        .unwrap()
+        .unwrap();
+    let h1 = h1.rsplit("\r\n").next().unwrap_or_default().to_owned();
+    (String::from_utf8(h2).unwrap(), h1)
+}
+
+/// By default every HTTP/2 request carries the three handles and every
+/// HTTP/1.1 request its `ConnectionInfo`; with
+/// `Builder::request_extensions(false)` none carries any.
+#[tokio::test]
+async fn request_extensions_can_be_turned_off() {
+    assert_eq!(handles_served(None).await, ("+++".into(), "+--".into()));
+    assert_eq!(
+        handles_served(Some(true)).await,
+        ("+++".into(), "+--".into())
+    );
+    assert_eq!(
+        handles_served(Some(false)).await,
+        ("---".into(), "---".into())
+    );
+}
+
 /// `Serve::workers(2)`: the connections go to two event loops of their own
 /// in turn, every request of a connection is served on its connection's
 /// loop, and a shutdown ends the serve future once both loops are done.

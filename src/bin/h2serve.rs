@@ -479,7 +479,10 @@ fn server_builder(args: &Args) -> Result<Builder, String> {
         .server_header(Some(HeaderValue::from_static(concat!(
             "h2serve/",
             env!("CARGO_PKG_VERSION")
-        ))));
+        ))))
+        // The only handle h2serve reads is the access log's StreamOutcome:
+        // without the log (-q), requests need none.
+        .request_extensions(access_log_enabled());
     let json = match &args.trace_json {
         Some(path) => Some(SharedWriter::new(
             std::fs::File::create(path)
@@ -670,7 +673,7 @@ impl Site {
         mut request: Request<RequestBody>,
     ) -> Result<Response<Logged>, Infallible> {
         let method = request.method().clone();
-        let log = tracing::enabled!(tracing::Level::INFO).then(|| AccessLog {
+        let log = access_log_enabled().then(|| AccessLog {
             version: request.version(),
             method: method.to_string(),
             path: request.uri().path().to_string(),
@@ -857,6 +860,11 @@ impl Body for SiteBody {
             SiteBody::File(body) => body.size_hint(),
         }
     }
+}
+
+/// Whether access-log lines are written (not with -q).
+fn access_log_enabled() -> bool {
+    tracing::enabled!(target: "h2serve::access", tracing::Level::INFO)
 }
 
 /// One access-log line, written when the response body is done (or

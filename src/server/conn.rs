@@ -154,6 +154,7 @@ where
             config.server_header.clone(),
         );
         handler.push = config.push;
+        handler.request_extensions = config.request_extensions;
         let tracer = match setup.tracer {
             Some(tracer) => tracer,
             None => config.trace.as_ref().map(|t| t.next()).unwrap_or_default(),

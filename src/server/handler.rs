@@ -149,6 +149,9 @@ pub(crate) struct ConnHandler<S: HttpService> {
     id_gaps: Vec<(u32, u32)>,
     /// Requests carry a [`Push`] (when their client allows push).
     pub(crate) push: bool,
+    /// Requests carry an [`Informational`], a [`StreamOutcome`] and the
+    /// [`ConnectionInfo`] (`Builder::request_extensions`).
+    pub(crate) request_extensions: bool,
 }
 
 /// How many skipped stream id ranges a connection remembers.
@@ -184,6 +187,7 @@ impl<S: HttpService> ConnHandler<S> {
             last_client_stream: StreamId::CONNECTION,
             id_gaps: Vec::new(),
             push: true,
+            request_extensions: true,
         }
     }
 
@@ -211,17 +215,17 @@ impl<S: HttpService> ConnHandler<S> {
         // With `end_stream`, the stream was made ended (`on_begin_headers`).
         match self.block.head.take_request(entry.stream(), end_stream) {
             Ok(mut request) => {
-                let extensions = request.extensions_mut();
-                if let Some(info) = &self.info {
-                    extensions.insert(info.clone());
+                if self.request_extensions {
+                    let extensions = request.extensions_mut();
+                    if let Some(info) = &self.info {
+                        extensions.insert(info.clone());
+                    }
+                    extensions.insert(Informational::new(entry.stream.clone()));
+                    extensions.insert(StreamOutcome::of(&entry.stream));
                 }
-                extensions.insert(Informational::new(entry.stream.clone()));
                 if self.push {
                     Push::offer(cx, &entry.stream, &mut request);
                 }
-                request
-                    .extensions_mut()
-                    .insert(StreamOutcome::of(&entry.stream));
                 entry.is_head = request.method() == Method::HEAD;
                 entry.is_connect = request.method() == Method::CONNECT;
                 if entry.is_connect && request.extensions().get::<Protocol>().is_some() {
@@ -278,7 +282,9 @@ impl<S: HttpService> ConnHandler<S> {
         mut request: Request<RequestBody>,
     ) {
         let is_head = request.method() == Method::HEAD;
-        request.extensions_mut().insert(StreamOutcome::of(&stream));
+        if self.request_extensions {
+            request.extensions_mut().insert(StreamOutcome::of(&stream));
+        }
         self.streams.insert(
             id,
             Box::new(Entry {
@@ -300,7 +306,7 @@ impl<S: HttpService> ConnHandler<S> {
         // No body, and none to count in the windows.
         stream.preload(bytes::Bytes::new(), None, None);
         let mut request = Request::from_parts(parts, RequestBody::empty());
-        if let Some(info) = &self.info {
+        if let Some(info) = self.info.as_ref().filter(|_| self.request_extensions) {
             request.extensions_mut().insert(info.clone());
         }
         self.stats.count_request();

@@ -263,7 +263,9 @@ impl<S: HttpService> hyper::service::Service<Request<Incoming>> for H1Service<S>
             }
         }
         let mut request = request.map(crate::server::RequestBody::http1);
-        request.extensions_mut().insert(self.info.clone());
+        if self.server.config.request_extensions {
+            request.extensions_mut().insert(self.info.clone());
+        }
         let this = self.clone();
         Box::pin(async move {
             let service = this.service.clone();
@@ -335,7 +337,9 @@ impl<S: HttpService> H1Service<S> {
             parts.headers.remove(name);
         }
         parts.headers.remove("http2-settings");
-        parts.extensions.insert(self.info.clone());
+        if self.server.config.request_extensions {
+            parts.extensions.insert(self.info.clone());
+        }
         self.trace(|| {
             "HTTP/1.1 Upgrade: h2c; 101 Switching Protocols, the request goes on as HTTP/2 stream 1"
                 .to_string()

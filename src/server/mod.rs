@@ -29,7 +29,8 @@
 //! is one. [`RequestBody`] streams the request's body and trailers,
 //! whichever protocol carried them. Every request carries a
 //! [`ConnectionInfo`] in its extensions (peer and local address; ALPN, SNI
-//! and cipher over TLS); [`Server::serve_make`] takes a make-service
+//! and cipher over TLS), unless [`Builder::request_extensions`] turned the
+//! server's handles off; [`Server::serve_make`] takes a make-service
 //! instead, such as axum's
 //! `router.into_make_service_with_connect_info::<SocketAddr>()`, so that
 //! `ConnectInfo<SocketAddr>` answers. `serve*` return a [`Serve`] future;
@@ -205,7 +206,8 @@
 //!
 //! # How a stream ended
 //!
-//! Every request carries a [`StreamOutcome`] in its extensions: a service
+//! Every HTTP/2 request carries a [`StreamOutcome`] in its extensions
+//! (unless [`Builder::request_extensions`] is off): a service
 //! that keeps it (in its response body, say) learns on drop whether the
 //! response went out in full, was reset (by whom, with what code, refused
 //! included) or was cut by a GOAWAY or the connection closing. `h2serve`'s
@@ -298,6 +300,9 @@ pub(crate) struct Config {
     trace: Option<TraceFactory>,
     /// Where `--hexdump` writes what connections read.
     hexdump: Option<Sink>,
+    /// Requests carry [`ConnectionInfo`], [`Informational`] and
+    /// [`StreamOutcome`].
+    request_extensions: bool,
     /// Requests carry a [`Push`].
     push: bool,
 }
@@ -358,6 +363,7 @@ impl Default for Config {
             trace: None,
             hexdump: None,
             push: true,
+            request_extensions: true,
         }
     }
 }
@@ -648,6 +654,21 @@ impl Builder {
     /// a server that never pushes; `h2serve` turns it on with `-p` only.
     pub fn push(mut self, on: bool) -> Self {
         self.config.push = on;
+        self
+    }
+
+    /// Puts the server's handles into every request's extensions (default
+    /// on): a [`ConnectionInfo`], and on HTTP/2 an [`Informational`] and a
+    /// [`StreamOutcome`]. Off, requests carry none of them, which saves
+    /// what they cost a request for a service that uses none: the
+    /// extensions' map and its table, a box per handle, and their
+    /// reference counts (about 0.8k instructions, 5% of a small request's
+    /// CPU, by `benches/perf.sh callgrind`). [`Push`] has its own switch
+    /// ([`push`](Builder::push)), and a request that asks to upgrade
+    /// carries what [`upgrade::on`] needs
+    /// either way. `h2serve` keeps them for its access log only.
+    pub fn request_extensions(mut self, on: bool) -> Self {
+        self.config.request_extensions = on;
         self
     }
 
