@@ -85,7 +85,9 @@ pub(crate) struct RecvState {
     buffered: Buffered,
     /// Bytes read that the task has not yet given back to the windows.
     to_consume: usize,
-    trailers: Option<HeaderMap>,
+    /// Boxed: most streams have none, and a header map is 96 bytes of
+    /// every stream's allocation.
+    trailers: Option<Box<HeaderMap>>,
     /// END_STREAM arrived: the body is complete.
     pub(crate) end: bool,
     /// The stream ended before its body was complete.
@@ -204,7 +206,7 @@ impl<X> Stream<X> {
         let mut st = self.state();
         st.detached = true;
         st.end = true;
-        st.trailers = trailers;
+        st.trailers = trailers.map(Box::new);
         if !body.is_empty() {
             st.buffered.add(body.len(), stats);
             st.chunks.push_back(body);
@@ -291,7 +293,7 @@ impl<X> Stream<X> {
         let reader = {
             let mut st = self.state();
             if trailers.is_some() {
-                st.trailers = trailers;
+                st.trailers = trailers.map(Box::new);
             }
             st.end = true;
             st.reader.take()
@@ -381,14 +383,14 @@ impl<X> Stream<X> {
 
     /// The trailer fields, once (after the body's end).
     pub(crate) fn take_trailers(&self) -> Option<HeaderMap> {
-        self.state().trailers.take()
+        self.state().trailers.take().map(|t| *t)
     }
 
     /// The trailer fields, if the body was read to its end.
     pub(crate) fn trailers(&self) -> Option<HeaderMap> {
         let st = self.state();
         if st.end && st.chunks.is_empty() {
-            st.trailers.clone()
+            st.trailers.as_deref().cloned()
         } else {
             None
         }
