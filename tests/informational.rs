@@ -176,3 +176,69 @@ async fn the_client_hands_informational_responses_to_a_caller_who_asks() {
     };
     timeout(LIMIT, run).await.expect("timed out");
 }
+
+/// A body that sends nothing and ends only once `end` fires: the stream
+/// stays open after the final response's HEADERS.
+struct OpenUntil(tokio::sync::oneshot::Receiver<()>);
+
+impl http_body::Body for OpenUntil {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        use std::future::Future;
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|_| None)
+    }
+}
+
+/// A handle its handler never used is refused once the final response is
+/// submitted, while the stream is still open (its body not done).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_handle_is_refused_after_the_final_response() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let kept = Kept::default();
+    let end = Arc::new(Mutex::new(None));
+    let (k, e) = (kept.clone(), end.clone());
+    let service = service_fn(move |req: Request<RequestBody>| {
+        let hints = req.extensions().get::<Informational>().cloned();
+        *k.lock().unwrap() = hints;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        *e.lock().unwrap() = Some(tx);
+        async move { Ok::<_, Infallible>(Response::new(OpenUntil(rx))) }
+    });
+    tokio::spawn(async move { Builder::new().serve(listener, service).await });
+    let run = async {
+        let mut conn = RawConn::handshake(addr, &[]).await;
+        let block = wire::request_block("GET", "/", &[]);
+        conn.send(&wire::headers(
+            1,
+            &block,
+            wire::END_HEADERS | wire::END_STREAM,
+        ))
+        .await
+        .unwrap();
+        loop {
+            let frame = conn.read_frame(wire::IO_LIMIT).await.expect("a frame");
+            if frame.kind == wire::HEADERS && frame.stream_id == 1 {
+                assert_eq!(frame.flags & wire::END_STREAM, 0, "the body is open");
+                break;
+            }
+        }
+        let hints = kept.lock().unwrap().take().expect("a handle");
+        assert!(hints
+            .send(StatusCode::EARLY_HINTS, HeaderMap::new())
+            .is_err());
+        let _ = end.lock().unwrap().take().unwrap().send(());
+        loop {
+            let frame = conn.read_frame(wire::IO_LIMIT).await.expect("a frame");
+            if frame.stream_id == 1 && frame.flags & wire::END_STREAM != 0 {
+                break;
+            }
+        }
+    };
+    timeout(LIMIT, run).await.expect("timed out");
+}

@@ -6,6 +6,7 @@
 //! in the request's extensions ([`Informational`](crate::server::Informational),
 //! [`StreamOutcome`] and the upgrade's) share.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::{HeaderMap, StatusCode};
@@ -30,6 +31,10 @@ pub(crate) type H2Stream = Stream<Asks>;
 /// One stream's asks.
 #[derive(Default)]
 pub(crate) struct Asks {
+    /// [`QUEUED`] and [`RESPONDED`]: lets the final response skip the
+    /// lock when the handler asked for nothing (one atomic write per
+    /// response instead of a lock and an unlock).
+    flags: AtomicU8,
     state: Mutex<AsksState>,
     /// The requests the handler pushes.
     pub(crate) promises: Pushes,
@@ -37,12 +42,20 @@ pub(crate) struct Asks {
     pub(crate) end: EndCell,
 }
 
+/// In [`Asks::flags`]: the handler queued something (an informational
+/// response, an upgrade), set under the lock before it is queued.
+const QUEUED: u8 = 1;
+/// In [`Asks::flags`]: the final response was submitted, so no more
+/// informational responses. Both flags are set with `fetch_or`, whose
+/// order decides: a handler that sets [`QUEUED`] first has its ask taken
+/// with the response (which then waits for the lock), one that comes
+/// second sees [`RESPONDED`] and is refused.
+const RESPONDED: u8 = 2;
+
 #[derive(Default)]
 struct AsksState {
     /// Informational responses not yet submitted.
     informational: Vec<(StatusCode, HeaderMap)>,
-    /// The final response was submitted: no more informational ones.
-    responded: bool,
     /// Where the response's writer goes when a 2xx answers an extended
     /// CONNECT whose handler asked to upgrade.
     upgrade: Option<oneshot::Sender<PipeWriter>>,
@@ -61,14 +74,17 @@ impl Asks {
         status: StatusCode,
         headers: HeaderMap,
     ) -> Result<(), Error> {
-        let mut st = stream.ext().state();
-        if st.responded || stream.state().is_detached() {
+        let asks = stream.ext();
+        let mut st = asks.state();
+        if st.informational.len() >= MAX_QUEUED {
+            return Err(Error::user("too many informational responses queued"));
+        }
+        if asks.flags.fetch_or(QUEUED, Ordering::AcqRel) & RESPONDED != 0
+            || stream.state().is_detached()
+        {
             return Err(Error::user(
                 "the final response was sent already, or the stream is closed",
             ));
-        }
-        if st.informational.len() >= MAX_QUEUED {
-            return Err(Error::user("too many informational responses queued"));
         }
         st.informational.push((status, headers));
         drop(st);
@@ -78,12 +94,19 @@ impl Asks {
 
     /// The informational responses queued so far.
     pub(crate) fn take_informational(&self) -> Vec<(StatusCode, HeaderMap)> {
+        // Without the lock when nothing was ever queued; a handler that
+        // queues after this look schedules the stream again.
+        if self.flags.load(Ordering::Acquire) & QUEUED == 0 {
+            return Vec::new();
+        }
         std::mem::take(&mut self.state().informational)
     }
 
     /// The handler asked to upgrade: the writer goes to `tx`.
     pub(crate) fn upgrade(&self, tx: oneshot::Sender<PipeWriter>) {
-        self.state().upgrade = Some(tx);
+        let mut st = self.state();
+        self.flags.fetch_or(QUEUED, Ordering::AcqRel);
+        st.upgrade = Some(tx);
     }
 
     /// The final response is being submitted: the informational responses
@@ -94,8 +117,11 @@ impl Asks {
         Vec<(StatusCode, HeaderMap)>,
         Option<oneshot::Sender<PipeWriter>>,
     ) {
+        if self.flags.fetch_or(RESPONDED, Ordering::AcqRel) & QUEUED == 0 {
+            // Nothing was queued, and from now on nothing is.
+            return (Vec::new(), None);
+        }
         let mut st = self.state();
-        st.responded = true;
         (std::mem::take(&mut st.informational), st.upgrade.take())
     }
 }
