@@ -665,8 +665,8 @@ impl Builder {
     /// reference counts (about 0.8k instructions, 5% of a small request's
     /// CPU, by `benches/perf.sh callgrind`). [`Push`] has its own switch
     /// ([`push`](Builder::push)), and a request that asks to upgrade
-    /// carries what [`upgrade::on`] needs
-    /// either way. `h2serve` keeps them for its access log only.
+    /// carries what [`upgrade::on`] needs either way. `h2serve` keeps the
+    /// handles for its access log only.
     pub fn request_extensions(mut self, on: bool) -> Self {
         self.config.request_extensions = on;
         self
