@@ -418,7 +418,7 @@ where
                 }
             }
             if !progress
-                && self.session.handler().inner().to_poll.is_empty()
+                && !self.session.handler().inner().has_new_requests()
                 && self.scheduler.park(cx.waker())
             {
                 return Poll::Pending;
@@ -478,15 +478,7 @@ where
         }
         self.dirty = dirty;
         let (handler, cx) = self.session.parts_mut();
-        let handler = handler.inner_mut();
-        let mut to_poll = std::mem::take(&mut handler.to_poll);
-        handler.stats.count_requests(to_poll.len());
-        for id in to_poll.drain(..) {
-            handler.poll_stream(cx, id);
-        }
-        // Kept for the next turn's requests (nothing queues here while
-        // services are polled: requests complete in nghttp2's callbacks).
-        handler.to_poll = to_poll;
+        handler.inner_mut().poll_new_requests(cx);
         self.reap();
     }
 

@@ -118,7 +118,7 @@ pub(crate) struct ConnHandler<S: HttpService> {
     /// Request fields this connection's requests repeat, parsed once.
     repeated: Repeated,
     scheduler: Arc<Scheduler<Asks>>,
-    pub(crate) stats: Arc<StatsInner>,
+    stats: Arc<StatsInner>,
     max_header_list_size: usize,
     /// Entries of closed streams, dropped outside nghttp2's callbacks
     /// (their futures run user code when dropped).
@@ -130,10 +130,9 @@ pub(crate) struct ConnHandler<S: HttpService> {
     /// Streams whose request became complete in this turn: their services
     /// are called once the C call returns. Queued here, not through the
     /// scheduler (which serves wake-ups from other tasks and threads): a
-    /// request costs no lock, reference count or wake-up to get polled.
-    /// The server's request count counts them all at once, as they are
-    /// handed over.
-    pub(crate) to_poll: Vec<StreamId>,
+    /// request costs no lock, reference count or wake-up to get polled
+    /// ([`poll_new_requests`](ConnHandler::poll_new_requests)).
+    to_poll: Vec<StreamId>,
     pub(crate) got_settings: bool,
     pub(crate) settings_acked: bool,
     /// Put into every request's extensions.
@@ -197,6 +196,25 @@ impl<S: HttpService> ConnHandler<S> {
     pub(crate) fn stream_counts(&self) -> (usize, usize) {
         let live = self.streams.values().filter(|e| e.is_live()).count();
         (self.streams.len(), live)
+    }
+
+    /// Requests completed in this turn wait for their services.
+    pub(crate) fn has_new_requests(&self) -> bool {
+        !self.to_poll.is_empty()
+    }
+
+    /// Calls the services of the requests completed in this turn, once the
+    /// C call that completed them has returned; the server's request count
+    /// counts them all at once, as they are handed over.
+    pub(crate) fn poll_new_requests(&mut self, cx: &mut SessionRef) {
+        let mut to_poll = std::mem::take(&mut self.to_poll);
+        self.stats.count_requests(to_poll.len());
+        for id in to_poll.drain(..) {
+            self.poll_stream(cx, id);
+        }
+        // Kept for the next turn's requests (nothing queues here while
+        // services are polled: requests complete in nghttp2's callbacks).
+        self.to_poll = to_poll;
     }
 
     /// Starts a turn of the connection's loop: responses made from now on
