@@ -644,9 +644,9 @@ async fn prohibited_tls12_cipher_gets_goaway_inadequate_security() {
 }
 
 /// The server keeps the request fields a connection repeats (and its
-/// `:authority`) parsed: every request must still see exactly what it
-/// sent, whether the field is new, repeated, changed back, or one of more
-/// distinct values than the cache keeps.
+/// `:authority` and `:path`) parsed: every request must still see exactly
+/// what it sent, whether the field is new, repeated, changed back, or one
+/// of more distinct values than the cache keeps.
 #[tokio::test]
 async fn repeated_request_fields_arrive_as_sent() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -655,8 +655,12 @@ async fn repeated_request_fields_arrive_as_sent() {
         let probe = req.headers().get_all("x-probe").iter();
         let probes: Vec<_> = probe.map(|v| v.to_str().unwrap().to_owned()).collect();
         let text = format!(
-            "{} {}",
+            "{} {} {}",
             req.uri().authority().map(|a| a.as_str()).unwrap_or("-"),
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("-"),
             probes.join(",")
         );
         Ok::<_, Infallible>(Response::new(full(text)))
@@ -666,20 +670,26 @@ async fn repeated_request_fields_arrive_as_sent() {
     let (client, _conn) = connect(addr).await;
     let mut sent = Vec::new();
     for i in 0..20 {
-        sent.push(("a.example", format!("same-{}", i % 2)));
+        sent.push(("a.example", "/", format!("same-{}", i % 2)));
     }
     for i in 0..300 {
         sent.push((
             if i % 7 == 0 { "b.example" } else { "a.example" },
+            match i % 5 {
+                0 => "/other?x=1",
+                1 => "/other?x=2",
+                2 => "/other",
+                _ => "/",
+            },
             format!("v{i}"),
         ));
     }
     for i in 0..20 {
-        sent.push(("a.example", format!("v{i}")));
+        sent.push(("a.example", "/", format!("v{i}")));
     }
-    for (authority, probe) in sent {
+    for (authority, path, probe) in sent {
         let request = Request::builder()
-            .uri(format!("http://{authority}/"))
+            .uri(format!("http://{authority}{path}"))
             .header("x-probe", probe.as_str())
             .header("x-probe", "second")
             .body(())
@@ -688,7 +698,7 @@ async fn repeated_request_fields_arrive_as_sent() {
         let (response, _) = ready.send_request(request, true).unwrap();
         let mut body = response.await.unwrap().into_body();
         let got = String::from_utf8(read_all(&mut body).await.unwrap()).unwrap();
-        assert_eq!(got, format!("{authority} {probe},second"));
+        assert_eq!(got, format!("{authority} {path} {probe},second"));
     }
 }
 

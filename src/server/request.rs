@@ -20,6 +20,10 @@ use crate::session::HeaderRef;
 #[derive(Default)]
 pub(crate) struct Repeated {
     authority: Option<Authority>,
+    /// The last `:path`: a client that asks for the same resource again
+    /// (a poll, a health check, a benchmark) costs a comparison, not a
+    /// parse and a copy.
+    path: Option<PathAndQuery>,
     fields: FieldCache,
 }
 
@@ -33,6 +37,18 @@ impl Repeated {
         }
         let parsed = Authority::try_from(value).map_err(|_| ())?;
         self.authority = Some(parsed.clone());
+        Ok(parsed)
+    }
+
+    /// `value` as a path: the last one when it is the same bytes.
+    fn path(&mut self, value: &[u8]) -> Result<PathAndQuery, ()> {
+        if let Some(last) = &self.path {
+            if last.as_str().as_bytes() == value {
+                return Ok(last.clone());
+            }
+        }
+        let parsed = PathAndQuery::try_from(value).map_err(|_| ())?;
+        self.path = Some(parsed.clone());
         Ok(parsed)
     }
 }
@@ -82,7 +98,7 @@ impl Head {
                 Ok(a) => self.authority = Some(a),
                 Err(_) => self.reject = bad,
             },
-            b":path" => match PathAndQuery::try_from(field.value) {
+            b":path" => match repeated.path(field.value) {
                 Ok(p) => self.path = Some(p),
                 Err(_) => self.reject = bad,
             },
