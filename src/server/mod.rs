@@ -114,8 +114,8 @@
 //!   measures;
 //! - a response body is polled by the same pump, right before the
 //!   session writes frames (never inside one of nghttp2's callbacks), and
-//!   only as far as the client's windows let it go: at most one DATA
-//!   frame's worth (16 KiB) of a body is held per stream, and its `Bytes` go into
+//!   only as far as the client's windows let it go: at most two DATA
+//!   frames' worth (32 KiB) of a body is held per stream, and its `Bytes` go into
 //!   the write buffer through `NO_COPY` without passing through nghttp2's
 //!   frame buffer;
 //! - cancelling a stream is dropping its future, synchronously, when the
@@ -156,7 +156,7 @@
 //! | Pushed streams (server push, [`Push`]) | — | `-p` | the client's SETTINGS_MAX_CONCURRENT_STREAMS, which nghttp2 applies to them | the pushed responses wait; the client may refuse a push with RST_STREAM |
 //! | Pushes one handler has waiting for the connection | — | — | 100 | [`Push::push`] fails |
 //! | Output buffered per connection | [`write_high_water`](Builder::write_high_water) | — | 64 KiB (+ one frame) | the connection stops reading its socket until output drains |
-//! | Response body held per stream | — | — | one DATA frame | bodies are polled only as the client's windows allow |
+//! | Response body held per stream | — | — | two DATA frames (32 KiB) | bodies are polled only as the client's windows allow |
 //! | Request body size | — | — | none in total; unread bytes bounded by the windows above | — |
 //! | Handshake (TLS, preface, first SETTINGS) | [`handshake_timeout`](Builder::handshake_timeout) | `--handshake-timeout` | 10 s | connection closed, `[ERROR] handshake timeout` |
 //! | SETTINGS acknowledgement | [`settings_timeout`](Builder::settings_timeout) | — | 10 s | GOAWAY SETTINGS_TIMEOUT, `[ERROR] settings timeout` |

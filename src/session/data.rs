@@ -49,8 +49,8 @@ impl Chunk {
 ///
 /// The session asks the source for more before it writes frames
 /// ([`Session::send`](crate::session::Session::send)), never from inside
-/// one of nghttp2's callbacks, and only while it holds less than about one
-/// DATA frame (16 KiB) of the body's bytes: a body is pulled only as fast
+/// one of nghttp2's callbacks, and only while it holds less than about two
+/// DATA frames (32 KiB) of the body's bytes: a body is pulled only as fast
 /// as the peer takes it. A chunk larger than a frame is kept whole and
 /// framed piece by piece. The bytes are written straight into the session's output
 /// through nghttp2's `NGHTTP2_DATA_FLAG_NO_COPY` and `send_data_callback`,
