@@ -2,10 +2,11 @@
 """Instructions per request from two callgrind profiles of one server, split
 by where they go.
 
-    callgrind_split.py SMALL.out N_SMALL BIG.out N_BIG [TOP]
+    callgrind_split.py [--per=UNIT] SMALL.out N_SMALL BIG.out N_BIG [TOP]
 
 SMALL and BIG are callgrind outputs of the same server serving N_SMALL and
-N_BIG requests (same h2load shape). Start-up and shut-down cancel out: the
+N_BIG requests (same h2load shape); with --per=UNIT, N_SMALL and N_BIG
+count UNITs instead (--per=MiB for downloads). Start-up and shut-down cancel out: the
 figures are (BIG - SMALL) / (N_BIG - N_SMALL), self cost per function, grouped
 into: nghttp2 (the C library), shim (csrc/), wrapper (this crate's src/ outside
 the service), service (the handler: h2serve's built-in site and the file
@@ -104,11 +105,15 @@ def category(ob, fl, fn):
 
 
 def main():
-    if len(sys.argv) not in (5, 6):
+    args = sys.argv[1:]
+    unit = "request"
+    if args and args[0].startswith("--per="):
+        unit = args.pop(0)[len("--per="):]
+    if len(args) not in (4, 5):
         raise SystemExit(__doc__)
-    small, n_small = parse(sys.argv[1]), int(sys.argv[2])
-    big, n_big = parse(sys.argv[3]), int(sys.argv[4])
-    top = int(sys.argv[5]) if len(sys.argv) == 6 else 12
+    small, n_small = parse(args[0]), int(args[1])
+    big, n_big = parse(args[2]), int(args[3])
+    top = int(args[4]) if len(args) == 5 else 12
     n = n_big - n_small
     diff = collections.Counter(big)
     diff.subtract(small)
@@ -116,11 +121,11 @@ def main():
     cats = collections.Counter()
     for (ob, fl, fn), v in diff.items():
         cats[category(ob, fl, fn)] += v
-    print(f"  instructions per request: {total / n:,.0f}")
+    print(f"  instructions per {unit}: {total / n:,.0f}")
     for cat, v in cats.most_common():
         if abs(v) / n >= 1:
             print(f"    {cat:<12} {v / n:>9,.0f}  {100 * v / total:5.1f}%")
-    print(f"  top {top} functions (self, per request):")
+    print(f"  top {top} functions (self, per {unit}):")
     for (ob, fl, fn), v in diff.most_common(top):
         print(f"    {v / n:>8,.0f}  {category(ob, fl, fn):<11} {fn[:110]}")
 

@@ -13,7 +13,8 @@
 #   idle      server RSS growth per idle connection (preface + SETTINGS,
 #             then nothing), h2c and TLS, at 1,000 and 10,000 connections
 #   callgrind user-space instructions per request (callgrind, 20,000 requests,
-#             -c 10 -m 10), split into nghttp2 / wrapper / service / ...
+#             -c 10 -m 10), split into nghttp2 / wrapper / service / ...;
+#             then per MiB of the 100 MiB download (1 against 3 downloads)
 #   many      5,000 concurrent connections x 10 requests: all must succeed;
 #             server RSS
 #   workers   h2serve -n 1 against -n 2 (nghttpd's too), req/s
@@ -25,7 +26,8 @@
 # Environment: ROUNDS (3), SMALL_REQUESTS (100000), BIG_REQUESTS (5),
 # CALLGRIND_REQUESTS (20000), IDLE_COUNTS ("1000 10000"); H2SERVE=PATH
 # measures that binary instead of building target/release/h2serve (to put
-# two builds side by side); CALLGRIND_SERVERS ("h2serve-mem h2serve nghttpd");
+# two builds side by side); CALLGRIND_SERVERS ("h2serve-mem h2serve nghttpd"),
+# CALLGRIND_DOWNLOAD_SERVERS ("h2serve nghttpd");
 # KEEP_PROFILES=DIR keeps the callgrind outputs there.
 #
 # Needs h2load and nghttpd (apt-get install nghttp2-client nghttp2-server),
@@ -280,6 +282,20 @@ section_callgrind() {
     [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work"/cg-"$s"-*.out "$KEEP_PROFILES"/; }
     echo "  $s:"
     python3 benches/callgrind_split.py "$work/cg-$s-$small.out" "$small" "$work/cg-$s-$big.out" "$big" 10
+  done
+  echo "== user-space instructions per MiB downloaded (callgrind; (3 - 1 downloads of 100 MiB) / 200 MiB; h2load -c 1 -m 1)"
+  for s in ${CALLGRIND_DOWNLOAD_SERVERS:-h2serve nghttpd}; do
+    for n in 1 3; do
+      start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-dl-$s-$n.out"
+      wait_port "$port" 300
+      h2load -n "$n" -c 1 -m 1 -t 1 "$(url_of h2c "$port" /big.bin)" \
+        | grep -q " 0 failed, 0 errored" || echo "  $s: h2load reported failures under callgrind" >&2
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
+    [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work"/cg-dl-"$s"-*.out "$KEEP_PROFILES"/; }
+    echo "  $s:"
+    python3 benches/callgrind_split.py --per=MiB "$work/cg-dl-$s-1.out" 100 "$work/cg-dl-$s-3.out" 300 10
   done
 }
 

@@ -53,6 +53,10 @@ use crate::session::stream_map::StreamMap;
 /// The length of a frame header.
 const FRAME_HEADER_LEN: usize = 9;
 
+/// The longest DATA payload nghttp2 frames (`NGHTTP2_DATA_PAYLOADLEN`;
+/// no `data_source_read_length_callback` is set).
+const DATA_PAYLOAD_MAX: usize = 16_384;
+
 /// How many body bytes a stream holds ready for nghttp2: two DATA frames
 /// of nghttp2's payload size. Every frame goes out full, and one frame is
 /// ready while the one before it is written: with a single frame's worth,
@@ -61,7 +65,7 @@ const FRAME_HEADER_LEN: usize = 9;
 /// instructions per 100 MiB download against 18.2M with two). The
 /// peer's windows still bound it: a body is never read ahead of what they
 /// let out.
-const FILL_TARGET: usize = 32_768;
+const FILL_TARGET: usize = 2 * DATA_PAYLOAD_MAX;
 
 /// A body being sent on one stream.
 struct OutgoingBody {
@@ -195,8 +199,9 @@ pub(crate) struct State {
     /// DATA frames go into `out` only while they fit below this many
     /// bytes (or into an empty `out`).
     pub(crate) out_limit: usize,
-    /// A stream was deferred in the current call because its next DATA
-    /// frame did not fit below `out_limit`: the output is full for now.
+    /// A DATA frame did not fit below `out_limit` in the current call (its
+    /// stream was deferred, or nghttp2 holds the packed frame): the output
+    /// is full for now.
     pub(crate) out_full: bool,
     /// An error a handler gave as `CallbackError::Fatal`, returned by the
     /// `Session` call it interrupted.
@@ -1110,14 +1115,22 @@ impl SessionRef {
             return Err(sys::NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE);
         };
         let n = max_len.min(body.ready);
-        // A frame that would not fit below the output's limit is not
-        // packed now: nghttp2 would keep its length even if the window
-        // grew before it is written. The stream is filled and resumed for
-        // the next write.
+        // A frame that would not fit below the output's limit and that the
+        // windows cut short is not packed now: nghttp2 would keep its
+        // length even if the windows grew before it is written. The stream
+        // is filled and resumed for the next write. A frame as long as a
+        // frame gets, or the body's last bytes, cannot grow: it is packed,
+        // and `write_data_frame` holds it back until the output has room
+        // (a deferral here cost a refill and a resume per write).
         // SAFETY: `out` is either null or the buffer of the mem_send2 call
         // under way, which Session::drain_into borrows mutably for it.
+        let final_length = n == DATA_PAYLOAD_MAX || body.finished() && n == body.ready;
         if let Some(out) = unsafe { out.as_ref() } {
-            if n > 0 && !out.is_empty() && out.len() + FRAME_HEADER_LEN + n > *out_limit {
+            if n > 0
+                && !final_length
+                && !out.is_empty()
+                && out.len() + FRAME_HEADER_LEN + n > *out_limit
+            {
                 *out_full = true;
                 body.deferred = true;
                 if !body.queued {
@@ -1188,6 +1201,9 @@ impl SessionRef {
         // second, tiny segment per write.
         let frame_len = frame_header.len() + padlen + length;
         if !out.is_empty() && out.len() + frame_len > self.state.out_limit {
+            // nghttp2 keeps the frame and offers it again on the next
+            // mem_send2, which comes after the socket took this output.
+            self.state.out_full = true;
             return sys::NGHTTP2_ERR_WOULDBLOCK;
         }
         let Some(body) = self.state.bodies.get_mut(&stream_id) else {
