@@ -1217,10 +1217,22 @@ impl SessionRef {
             out.extend_from_slice(&[(padlen - 1) as u8]);
         }
         body.write_to(out, length);
+        // The stream's next frame needs the body filled first: mem_send2
+        // returns now, so that Session::drain_into fills it before nghttp2
+        // asks for that frame. Asked first, the read would find too little
+        // and defer the stream, to be resumed after the fill.
+        let refill_first = body.queued
+            && body.ready < DATA_PAYLOAD_MAX
+            && !body.source_ended
+            && !body.source_waiting;
         self.state.body_bytes -= length;
         if padlen > 1 {
             out.extend_with(padlen - 1, 0);
         }
-        0
+        if refill_first {
+            sys::NGHTTP2_ERR_PAUSE
+        } else {
+            0
+        }
     }
 }
