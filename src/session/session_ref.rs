@@ -1122,9 +1122,9 @@ impl SessionRef {
         // frame gets, or the body's last bytes, cannot grow: it is packed,
         // and `write_data_frame` holds it back until the output has room
         // (a deferral here cost a refill and a resume per write).
+        let final_length = n == DATA_PAYLOAD_MAX || body.finished() && n == body.ready;
         // SAFETY: `out` is either null or the buffer of the mem_send2 call
         // under way, which Session::drain_into borrows mutably for it.
-        let final_length = n == DATA_PAYLOAD_MAX || body.finished() && n == body.ready;
         if let Some(out) = unsafe { out.as_ref() } {
             if n > 0
                 && !final_length
