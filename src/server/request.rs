@@ -30,27 +30,35 @@ pub(crate) struct Repeated {
 impl Repeated {
     /// `value` as an authority: the last one when it is the same bytes.
     fn authority(&mut self, value: &[u8]) -> Result<Authority, ()> {
-        if let Some(last) = &self.authority {
-            if last.as_str().as_bytes() == value {
-                return Ok(last.clone());
-            }
-        }
-        let parsed = Authority::try_from(value).map_err(|_| ())?;
-        self.authority = Some(parsed.clone());
-        Ok(parsed)
+        reuse(&mut self.authority, value, Authority::as_str, |v| {
+            Authority::try_from(v).map_err(drop)
+        })
     }
 
     /// `value` as a path: the last one when it is the same bytes.
     fn path(&mut self, value: &[u8]) -> Result<PathAndQuery, ()> {
-        if let Some(last) = &self.path {
-            if last.as_str().as_bytes() == value {
-                return Ok(last.clone());
-            }
-        }
-        let parsed = PathAndQuery::try_from(value).map_err(|_| ())?;
-        self.path = Some(parsed.clone());
-        Ok(parsed)
+        reuse(&mut self.path, value, PathAndQuery::as_str, |v| {
+            PathAndQuery::try_from(v).map_err(drop)
+        })
     }
+}
+
+/// `value` parsed, and kept in `last` for the next request: a clone of
+/// `last` when its text is `value` already.
+fn reuse<T: Clone>(
+    last: &mut Option<T>,
+    value: &[u8],
+    text: fn(&T) -> &str,
+    parse: fn(&[u8]) -> Result<T, ()>,
+) -> Result<T, ()> {
+    if let Some(last) = last {
+        if text(last).as_bytes() == value {
+            return Ok(last.clone());
+        }
+    }
+    let parsed = parse(value)?;
+    *last = Some(parsed.clone());
+    Ok(parsed)
 }
 
 /// The request head as its fields arrive.
