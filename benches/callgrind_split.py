@@ -6,13 +6,14 @@ by where they go.
 
 SMALL and BIG are callgrind outputs of the same server serving N_SMALL and
 N_BIG requests (same h2load shape); with --per=UNIT, N_SMALL and N_BIG
-count UNITs instead (--per=MiB for downloads). Start-up and shut-down cancel out: the
-figures are (BIG - SMALL) / (N_BIG - N_SMALL), self cost per function, grouped
-into: nghttp2 (the C library), shim (csrc/), wrapper (this crate's src/ outside
-the service), service (the handler: h2serve's built-in site and the file
-service), http crates (http, bytes, ...), runtime (tokio, libev), allocator,
-libc (memcpy & co.), TLS (libssl, libcrypto), std and other. Prints a table
-and the TOP most costly functions.
+count UNITs instead (--per=MiB for downloads). Start-up and shut-down
+cancel out: the figures are (BIG - SMALL) / (N_BIG - N_SMALL), self cost
+per function, grouped into: nghttp2 (the C library), shim (csrc/), wrapper
+(this crate's src/ outside the service), service (the handler: h2serve's
+built-in site and the file service), http crates (http, bytes, ...),
+runtime (tokio, libev), allocator, libc (memcpy & co.), TLS (libssl,
+libcrypto), std and other. Prints a table and the TOP most costly
+functions.
 """
 import collections
 import re
