@@ -27,7 +27,8 @@
 # CALLGRIND_REQUESTS (20000), IDLE_COUNTS ("1000 10000"); H2SERVE=PATH
 # measures that binary instead of building target/release/h2serve (to put
 # two builds side by side); CALLGRIND_SERVERS ("h2serve-mem h2serve nghttpd"),
-# CALLGRIND_DOWNLOAD_SERVERS ("h2serve nghttpd");
+# CALLGRIND_DOWNLOAD_SERVERS ("h2serve nghttpd"); either set empty skips
+# its half of the section;
 # KEEP_PROFILES=DIR keeps the callgrind outputs there.
 #
 # Needs h2load and nghttpd (apt-get install nghttp2-client nghttp2-server),
@@ -270,7 +271,7 @@ section_callgrind() {
   command -v valgrind >/dev/null || { echo "== callgrind: valgrind not on PATH, skipped"; return; }
   local small=$((cg_requests / 10)) big=$((cg_requests + cg_requests / 10)) s n
   echo "== user-space instructions per request (callgrind; ($big - $small requests) / $cg_requests; h2load -c 10 -m 10)"
-  for s in ${CALLGRIND_SERVERS:-h2serve-mem h2serve nghttpd}; do
+  for s in ${CALLGRIND_SERVERS-h2serve-mem h2serve nghttpd}; do
     for n in $small $big; do
       start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-$s-$n.out"
       wait_port "$port" 300
@@ -284,7 +285,7 @@ section_callgrind() {
     python3 benches/callgrind_split.py "$work/cg-$s-$small.out" "$small" "$work/cg-$s-$big.out" "$big" 10
   done
   echo "== user-space instructions per MiB downloaded (callgrind; (3 - 1 downloads of 100 MiB) / 200 MiB; h2load -c 1 -m 1)"
-  for s in ${CALLGRIND_DOWNLOAD_SERVERS:-h2serve nghttpd}; do
+  for s in ${CALLGRIND_DOWNLOAD_SERVERS-h2serve nghttpd}; do
     for n in 1 3; do
       start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-dl-$s-$n.out"
       wait_port "$port" 300
