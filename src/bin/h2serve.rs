@@ -675,7 +675,9 @@ impl Site {
         &'static self,
         mut request: Request<RequestBody>,
     ) -> Result<Response<Logged>, Infallible> {
-        let method = request.method().clone();
+        let method = request.method();
+        let head = method == Method::HEAD;
+        let uploading = method == Method::POST || method == Method::PUT;
         let log = access_log_enabled().then(|| AccessLog {
             version: request.version(),
             method: method.to_string(),
@@ -688,7 +690,6 @@ impl Site {
         if !self.push.is_empty() {
             self.push_for(&request);
         }
-        let uploading = method == Method::POST || method == Method::PUT;
         let response = if uploading
             && (self.echo_upload || (self.files.is_none() && request.uri().path() == "/upload"))
         {
@@ -707,7 +708,7 @@ impl Site {
         let mut response = response;
         // nghttpd sends trailers only after a body.
         let trailers = match &self.trailer_names {
-            Some(names) if method != Method::HEAD && !response.body().is_end_stream() => {
+            Some(names) if !head && !response.body().is_end_stream() => {
                 response
                     .headers_mut()
                     .insert(header::TRAILER, names.clone());

@@ -83,11 +83,18 @@ fn read_whole(file: &std::fs::File, len: u64) -> Option<Bytes> {
     Some(Bytes::from(content))
 }
 
-/// The `server` header value, made once.
+/// The `server` header value. Its text is made once and kept for the
+/// life of the process, so the value is static: a response's copy costs
+/// no reference count.
 fn server_name() -> HeaderValue {
     static NAME: OnceLock<HeaderValue> = OnceLock::new();
-    NAME.get_or_init(|| header_value(&format!("h2serve nghttp2/{}", crate::version().text)))
-        .clone()
+    NAME.get_or_init(|| {
+        let text = format!("h2serve nghttp2/{}", crate::version().text);
+        let printable = text.bytes().all(|b| (b' '..=b'~').contains(&b));
+        let text = if printable { text } else { "h2serve".into() };
+        HeaderValue::from_static(Box::leak(text.into_boxed_str()))
+    })
+    .clone()
 }
 
 /// What opening a request's path found.
