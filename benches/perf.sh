@@ -9,7 +9,9 @@
 #             -c 100 -m 10: the static-file route (-d, GET /index.html, 12
 #             bytes) and a service answering from memory (h2serve's built-in
 #             GET /, the same 12 bytes) against the other servers' file
-#   download  100 MiB download (-n 5 -c 1), default and -w30 -W30 client windows
+#   download  100 MiB download (-n 5 -c 1) with HTTP/2's default 64 KiB
+#             windows (-w16 -W16) and with 1 GiB ones (-w30 -W30, which
+#             h2load uses when not told otherwise)
 #   idle      server RSS growth per idle connection (preface + SETTINGS,
 #             then nothing), h2c and TLS, at 1,000 and 10,000 connections
 #   callgrind user-space instructions per request (callgrind, 20,000 requests,
@@ -244,9 +246,11 @@ section_small() {
 }
 
 section_download() {
-  bench "100 MiB download, default windows" h2c /big.bin 3 MB/s \
-    h2serve "${others[@]}" -- -n "$big_requests" -c 1 -m 1 -t 1
-  bench "100 MiB download, client windows -w30 -W30" h2c /big.bin 3 MB/s \
+  # h2load's own default is -w30 -W30 (1 GiB windows); HTTP/2's default
+  # window, 64 KiB, has to be asked for with -w16 -W16.
+  bench "100 MiB download, HTTP/2's default 64 KiB windows (-w16 -W16)" h2c /big.bin 3 MB/s \
+    h2serve "${others[@]}" -- -n "$big_requests" -c 1 -m 1 -t 1 -w 16 -W 16
+  bench "100 MiB download, 1 GiB client windows (-w30 -W30, h2load's default)" h2c /big.bin 3 MB/s \
     h2serve "${others[@]}" -- -n "$big_requests" -c 1 -m 1 -t 1 -w 30 -W 30
 }
 
