@@ -228,6 +228,10 @@ bench() {
     printf '  median %-12s %12s %s  ratio to nghttpd %s\n' "$s" "$v" "$unit" \
       "$(awk -v a="$v" -v b="$ng" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')"
   done
+  # The spread: the first server against nghttpd within each round.
+  printf '  %s / nghttpd by round:' "${servers[0]}"
+  paste -d' ' <(printf '%s\n' ${got[${servers[0]}]}) <(printf '%s\n' ${got[nghttpd]}) \
+    | awk '{ if ($2 > 0) printf " %.3f", $1 / $2; else printf " -" } END { print "" }'
 }
 
 others=(nghttpd)
