@@ -37,17 +37,20 @@
 //!       .await
 //!   # }
 //!   ```
-//! - `client` (feature `client`): an HTTP/2 client, many streams on one
-//!   connection:
+//! - `client` (feature `client`): an HTTP/2 client. `client::Client` pools one
+//!   connection per origin (timeouts, retries of refused requests, opt-in
+//!   redirects and decompression); `client::Builder::connect` gives one
+//!   connection for many streams:
 //!
 //!   ```no_run
 //!   # #[cfg(feature = "client")]
 //!   # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//!   let uri: http::Uri = "http://127.0.0.1:8080/".parse()?;
-//!   let client = nghttp2::client::Builder::new().connect(&uri).await?;
-//!   let request = http::Request::get(uri).body(http_body_util::Empty::<bytes::Bytes>::new())?;
-//!   let response = client.send(request).await?;
+//!   use http_body_util::BodyExt;
+//!   let client = nghttp2::client::Client::new();
+//!   let response = client.get("http://127.0.0.1:8080/").await?;
 //!   println!("{}", response.status());
+//!   let body = response.into_body().collect().await?.to_bytes();
+//!   println!("{} bytes", body.len());
 //!   # Ok(()) }
 //!   ```
 //!
