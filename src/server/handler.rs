@@ -156,6 +156,11 @@ pub(crate) struct ConnHandler<S: HttpService> {
 /// How many skipped stream id ranges a connection remembers.
 const MAX_ID_GAPS: usize = 16;
 
+/// RFC 9218's `priority` field (not one of `http`'s standard names): a
+/// response's field is compared with it as a `HeaderName`, which for the
+/// standard names it is not costs one tag comparison, not their text.
+const PRIORITY: header::HeaderName = header::HeaderName::from_static("priority");
+
 impl<S: HttpService> ConnHandler<S> {
     pub(crate) fn new(
         service: S,
@@ -587,7 +592,7 @@ fn submit_response<F, B>(
         has_date |= name == header::DATE;
         has_server |= name == header::SERVER;
         has_length |= name == header::CONTENT_LENGTH;
-        if name.as_str() == "priority" {
+        if *name == PRIORITY {
             priority_field.get_or_insert(value);
         }
     }
