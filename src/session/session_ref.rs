@@ -1183,7 +1183,8 @@ impl SessionRef {
     /// windows allow, so it is also where the output's limit is kept: once
     /// the frame would not fit below it, it answers
     /// `NGHTTP2_ERR_WOULDBLOCK`, and nghttp2 offers the same frame again on
-    /// the next call.
+    /// the next call. Once a full-sized frame would not fit, it ends the
+    /// call itself (`NGHTTP2_ERR_PAUSE`, the frame written).
     pub(crate) fn write_data_frame(
         &mut self,
         stream_id: StreamId,
@@ -1228,6 +1229,13 @@ impl SessionRef {
         self.state.body_bytes -= length;
         if padlen > 1 {
             out.extend_with(padlen - 1, 0);
+        }
+        // When a frame as long as a frame gets would no longer fit, the
+        // output is full now: mem_send2 returns, rather than offer the
+        // next frame only to have it refused (a call per write saved).
+        if out.len() + FRAME_HEADER_LEN + DATA_PAYLOAD_MAX > self.state.out_limit {
+            self.state.out_full = true;
+            return sys::NGHTTP2_ERR_PAUSE;
         }
         if refill_first {
             sys::NGHTTP2_ERR_PAUSE
