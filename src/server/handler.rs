@@ -156,9 +156,10 @@ pub(crate) struct ConnHandler<S: HttpService> {
 /// How many skipped stream id ranges a connection remembers.
 const MAX_ID_GAPS: usize = 16;
 
-/// RFC 9218's `priority` field (not one of `http`'s standard names): a
-/// response's field is compared with it as a `HeaderName`, which for the
-/// standard names it is not costs one tag comparison, not their text.
+/// RFC 9218's `priority` field, not one of `http`'s standard names: each
+/// response field is compared with it as a `HeaderName`, which for a
+/// standard name is one tag comparison (comparing texts had to look up
+/// each standard name's text first).
 const PRIORITY: header::HeaderName = header::HeaderName::from_static("priority");
 
 impl<S: HttpService> ConnHandler<S> {
