@@ -290,34 +290,37 @@ section_idle() {
   done
 }
 
+# Runs SERVER under callgrind for one h2load run of N requests for PATH
+# (h2load's other arguments follow): the profile is $work/cg-NAME-N.out,
+# copied to KEEP_PROFILES when set.
+callgrind_run() { # SERVER NAME N PATH H2LOAD-ARGS...
+  local s=$1 name=$2 n=$3 path=$4
+  shift 4
+  start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-$name-$n.out"
+  wait_port "$port" 300
+  h2load -n "$n" "$@" -t 1 "$(url_of h2c "$port" "$path")" \
+    | grep -q " 0 failed, 0 errored" || echo "  $s: h2load reported failures under callgrind" >&2
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work/cg-$name-$n.out" "$KEEP_PROFILES"/; }
+}
+
 section_callgrind() {
   command -v valgrind >/dev/null || { echo "== callgrind: valgrind not on PATH, skipped"; return; }
   local small=$((cg_requests / 10)) big=$((cg_requests + cg_requests / 10)) s n
   echo "== user-space instructions per request (callgrind; ($big - $small requests) / $cg_requests; h2load -c 10 -m 10)"
   for s in ${CALLGRIND_SERVERS-h2serve-mem h2serve nghttpd}; do
     for n in $small $big; do
-      start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-$s-$n.out"
-      wait_port "$port" 300
-      h2load -n "$n" -c 10 -m 10 -t 1 "$(url_of h2c "$port" "$(path_of "$s" /index.html)")" \
-        | grep -q " 0 failed, 0 errored" || echo "  $s: h2load reported failures under callgrind" >&2
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
+      callgrind_run "$s" "$s" "$n" "$(path_of "$s" /index.html)" -c 10 -m 10
     done
-    [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work"/cg-"$s"-*.out "$KEEP_PROFILES"/; }
     echo "  $s:"
     python3 benches/callgrind_split.py "$work/cg-$s-$small.out" "$small" "$work/cg-$s-$big.out" "$big" 10
   done
   echo "== user-space instructions per MiB downloaded (callgrind; (3 - 1 downloads of 100 MiB) / 200 MiB; h2load -c 1 -m 1)"
   for s in ${CALLGRIND_DOWNLOAD_SERVERS-h2serve nghttpd}; do
     for n in 1 3; do
-      start "$s" h2c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg-dl-$s-$n.out"
-      wait_port "$port" 300
-      h2load -n "$n" -c 1 -m 1 -t 1 "$(url_of h2c "$port" /big.bin)" \
-        | grep -q " 0 failed, 0 errored" || echo "  $s: h2load reported failures under callgrind" >&2
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
+      callgrind_run "$s" "dl-$s" "$n" /big.bin -c 1 -m 1
     done
-    [ -z "${KEEP_PROFILES:-}" ] || { mkdir -p "$KEEP_PROFILES"; cp "$work"/cg-dl-"$s"-*.out "$KEEP_PROFILES"/; }
     echo "  $s:"
     python3 benches/callgrind_split.py --per=MiB "$work/cg-dl-$s-1.out" 100 "$work/cg-dl-$s-3.out" 300 10
   done
